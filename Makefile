@@ -1,0 +1,41 @@
+# PropAdmin — `make run`, `make test`, `make bench`. Everything runs from ./.venv.
+PYTHON ?= python3
+PORT ?= 5000
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+FLASK := $(BIN)/flask --app app
+
+.PHONY: install translations run test bench lint extract-messages clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,production]'
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d propadmin/translations -D messages 2>&1 | grep -v '^compiling' || true
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+lint: install
+	$(BIN)/ruff check .
+
+extract-messages: install
+	$(BIN)/pybabel extract -F propadmin/translations/babel.cfg -k lazy_gettext -k _l -o propadmin/translations/messages.pot .
+	$(BIN)/pybabel update -i propadmin/translations/messages.pot -d propadmin/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache

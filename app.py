@@ -1,0 +1,3 @@
+from propadmin import create_app
+
+app = create_app()

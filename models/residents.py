@@ -1,0 +1,111 @@
+"""People: residents, who lives where (occupancies), and their vehicles."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, EncryptedText, TimestampMixin, sensitive
+from .property import Estate, Unit, str_enum
+
+if TYPE_CHECKING:
+    from .accounts import User
+
+
+class Resident(TimestampMixin, Base):
+    """A person on the estate register. ID-card and mobile numbers are encrypted at rest;
+    the ``*_index`` columns hold keyed HMACs for exact lookup and uniqueness."""
+
+    __tablename__ = "resident"
+    __table_args__ = (UniqueConstraint("estate_id", "id_number_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    id_number: Mapped[str | None] = mapped_column(EncryptedText(), info=sensitive())
+    id_number_index: Mapped[str | None] = mapped_column(String(64), info=sensitive())
+    mobile: Mapped[str | None] = mapped_column(EncryptedText(), info=sensitive())
+    mobile_index: Mapped[str | None] = mapped_column(String(64), index=True, info=sensitive())
+    email: Mapped[str] = mapped_column(String(254), default="")
+    emergency_contact: Mapped[str] = mapped_column(String(64), default="")
+    emergency_phone: Mapped[str | None] = mapped_column(EncryptedText(), info=sensitive())
+    notes: Mapped[str] = mapped_column(String(500), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True)
+
+    estate: Mapped[Estate] = relationship()
+    user: Mapped[User | None] = relationship(back_populates="resident")
+    occupancies: Mapped[list[Occupancy]] = relationship(
+        back_populates="resident", cascade="all, delete-orphan"
+    )
+    vehicles: Mapped[list[Vehicle]] = relationship(back_populates="owner")
+
+    @classmethod
+    def in_estates(cls, estate_ids):
+        return cls.estate_id.in_(estate_ids)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Relation(enum.StrEnum):
+    owner = "owner"
+    tenant = "tenant"
+    family = "family"
+
+
+class Occupancy(TimestampMixin, Base):
+    """A resident's tie to a unit: owner (from purchase), tenant (lease) or family member."""
+
+    __tablename__ = "occupancy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    relation: Mapped[Relation] = mapped_column(str_enum(Relation))
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    is_payer: Mapped[bool] = mapped_column(default=False)
+
+    unit: Mapped[Unit] = relationship(back_populates="occupancies")
+    resident: Mapped[Resident] = relationship(back_populates="occupancies")
+
+    @property
+    def is_current(self) -> bool:
+        today = date.today()
+        return (self.start_date is None or self.start_date <= today) and (
+            self.end_date is None or self.end_date >= today
+        )
+
+    @classmethod
+    def in_estates(cls, estate_ids):
+        return cls.unit_id.in_(Unit.in_estates_subquery(estate_ids))
+
+    @property
+    def audit_estate_id(self) -> int | None:
+        return self.unit.audit_estate_id if self.unit else None
+
+
+class Vehicle(TimestampMixin, Base):
+    __tablename__ = "vehicle"
+    __table_args__ = (UniqueConstraint("estate_id", "plate"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    brand: Mapped[str] = mapped_column(String(32), default="")
+    colour: Mapped[str] = mapped_column(String(16), default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
+
+    estate: Mapped[Estate] = relationship()
+    owner: Mapped[Resident | None] = relationship(back_populates="vehicles")
+
+    @classmethod
+    def in_estates(cls, estate_ids):
+        return cls.estate_id.in_(estate_ids)
+
+    def __str__(self) -> str:
+        return self.plate

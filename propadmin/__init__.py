@@ -1,0 +1,112 @@
+"""PropAdmin application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import TypeDecorator, event
+from sqlalchemy.engine import Engine
+
+from models import install_field_cipher
+
+from . import audit, permissions
+from .config import DefaultConfig
+from .crypto import FieldCrypto
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, principal
+from .instance_secrets import load_or_create
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``instance/config.py``, then ``PROPADMIN_*``
+    environment variables, then ``config`` (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("PROPADMIN_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PROPADMIN")
+    if config:
+        app.config.from_mapping(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _apply_secrets(app)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        db_path = Path(app.instance_path) / "propadmin.db"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    if "SESSION_COOKIE_SECURE" not in (config or {}) and not os.environ.get(
+        "PROPADMIN_SESSION_COOKIE_SECURE"
+    ):
+        # Production is served over https; the browser then gets Secure cookies only.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=_render_migration_item,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    permissions.init_app(app, principal)
+    audit.init_app(app)
+
+    from . import i18n, mail, security
+
+    i18n.init_app(app, babel)
+    mail.init_app(app)
+    security.init_app(app, login_manager)
+
+    from . import cli
+
+    cli.init_app(app)
+
+    # The factory wires the HTTP layer in; nothing below views/ imports views/.
+    import views
+
+    views.init_app(app)
+    return app
+
+
+def _apply_secrets(app: Flask) -> None:
+    needed = ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
+    if any(not app.config.get(k) for k in needed):
+        stored = load_or_create(app.instance_path)
+        for key in needed:
+            if not app.config.get(key):
+                app.config[key] = stored[key]
+    keys = app.config["FIELD_ENCRYPTION_KEYS"]
+    if isinstance(keys, str):
+        keys = [k.strip() for k in keys.split(",") if k.strip()]
+    crypto = FieldCrypto(keys, app.config["BLIND_INDEX_KEY"])
+    app.extensions["propadmin.crypto"] = crypto
+    install_field_cipher(crypto)
+
+
+def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Migrations store our column types as the plain SQL types beneath them, so old
+    migrations never depend on today's models/ code."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        impl = obj.impl_instance if hasattr(obj, "impl_instance") else obj.impl
+        length = getattr(impl, "length", None)
+        args = f"length={length}" if length else ""
+        return f"sa.{type(impl).__name__}({args})"
+    return False
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,159 @@
+"""Audit trail: every ORM create/update/delete becomes an AuditLog row in the same flush.
+
+Hooked on SQLAlchemy's Session events, so the admin, the services, the CLI and the
+portal are all covered without each remembering to log. Sensitive columns (marked with
+``info={"sensitive": True}``) are recorded as changed but never with their values.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
+
+from models import AuditLog, Base, utcnow
+
+REDACTED = "***"
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Base):
+        return str(getattr(value, "id", value))
+    return str(value)
+
+
+def _actor(session: Session) -> tuple[int | None, str, str]:
+    """Who is acting: the signed-in user, or what a CLI command put in ``session.info``."""
+    if has_request_context():
+        ip = request.remote_addr or ""
+        if current_user and current_user.is_authenticated:
+            return current_user.id, current_user.username, ip
+        return None, session.info.get("actor_name", "anonymous"), ip
+    return session.info.get("actor_id"), session.info.get("actor_name", "system"), ""
+
+
+def _entity_id(obj: Base) -> str:
+    ident = inspect(obj).identity
+    return ",".join(str(i) for i in ident) if ident else ""
+
+
+def _estate_of(obj: Base) -> int | None:
+    """Models say which estate a row belongs to through ``audit_estate_id``."""
+    try:
+        return getattr(obj, "audit_estate_id", None)
+    except Exception:  # noqa: BLE001 — a half-built or deleted row has no estate to tell
+        return None
+
+
+def _column_attrs(obj: Base):
+    for attr in inspect(type(obj)).column_attrs:
+        column = attr.columns[0]
+        yield attr.key, column.info.get("sensitive", False)
+
+
+def _snapshot(obj: Base) -> dict[str, Any]:
+    state = inspect(obj)
+    out = {}
+    for key, is_sensitive in _column_attrs(obj):
+        value = state.attrs[key].loaded_value
+        if value is None or value is NO_VALUE or key in ("created_at", "updated_at"):
+            continue
+        out[key] = REDACTED if is_sensitive else _plain(value)
+    return out
+
+
+def _diff(obj: Base) -> dict[str, Any]:
+    state = inspect(obj)
+    out = {}
+    for key, is_sensitive in _column_attrs(obj):
+        if key == "updated_at":
+            continue
+        hist = state.attrs[key].history
+        if not hist.has_changes():
+            continue
+        old = hist.deleted[0] if hist.deleted else None
+        new = hist.added[0] if hist.added else None
+        if old == new:
+            continue
+        out[key] = REDACTED if is_sensitive else [_plain(old), _plain(new)]
+    return out
+
+
+def _collect(session: Session, flush_context) -> None:
+    actor_id, actor_name, ip = _actor(session)
+    now = utcnow()
+    rows = []
+
+    def add(action: str, obj: Base, changes: dict) -> None:
+        rows.append(
+            {
+                "at": now,
+                "actor_id": actor_id,
+                "actor_name": actor_name,
+                "action": action,
+                "entity": type(obj).__name__,
+                "entity_id": _entity_id(obj),
+                "estate_id": _estate_of(obj),
+                "changes": changes,
+                "ip": ip,
+            }
+        )
+
+    for obj in session.new:
+        if getattr(obj, "__audited__", False):
+            add("create", obj, _snapshot(obj))
+    for obj in session.dirty:
+        if getattr(obj, "__audited__", False) and session.is_modified(obj):
+            changes = _diff(obj)
+            if changes:
+                add("update", obj, changes)
+    for obj in session.deleted:
+        if getattr(obj, "__audited__", False):
+            add("delete", obj, _snapshot(obj))
+    if rows:
+        session.connection().execute(AuditLog.__table__.insert(), rows)
+
+
+def record(
+    session: Session,
+    action: str,
+    entity: str,
+    entity_id: Any = "",
+    *,
+    estate_id: int | None = None,
+    **details: Any,
+):
+    """Record an event that is not a row change: a sensitive read, a sign-in."""
+    actor_id, actor_name, ip = _actor(session)
+    entry = AuditLog(
+        estate_id=estate_id,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        changes={k: _plain(v) for k, v in details.items()},
+        ip=ip,
+    )
+    session.add(entry)
+    return entry
+
+
+def init_app(app) -> None:
+    if not event.contains(Session, "after_flush", _collect):
+        event.listen(Session, "after_flush", _collect)

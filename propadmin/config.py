@@ -1,0 +1,51 @@
+"""Defaults. The instance folder (config.py) and PROPADMIN_* environment variables override them."""
+
+from datetime import timedelta
+
+
+class DefaultConfig:
+    SQLALCHEMY_DATABASE_URI = None  # filled in by the factory: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    BASE_URL = "http://127.0.0.1:5000"
+
+    # Sessions: the cookie flags are tightened further for https deployments in the factory.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "propadmin_session"
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_MIN_LENGTH = 8
+    PASSWORD_RESET_MAX_AGE = 3600  # seconds
+
+    # Flask-Limiter: storage from PROPADMIN_RATELIMIT_STORAGE_URI (redis://... in production).
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_ADDRESS = "30 per 5 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # failed attempts only
+    FORGOT_PASSWORD_LIMIT = "5 per 15 minutes"
+
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_DEFAULT_SENDER = "PropAdmin <noreply@propadmin.local>"
+    MAIL_TIMEOUT = 10
+    # "thread": deliver in a background thread right after commit; "inline": in the
+    # committing thread (tests, CLI); "off": leave it to `flask mail send` / cron.
+    MAIL_DISPATCH = "thread"
+    MAIL_MAX_ATTEMPTS = 12
+    MAIL_RETRY_BASE_SECONDS = 60
+    MAIL_RETRY_MAX_SECONDS = 6 * 3600
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+
+    FLASK_ADMIN_SWATCH = "default"
+    FLASK_ADMIN_FLUID_LAYOUT = True
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which already times out

@@ -1,0 +1,161 @@
+"""Permissions: the catalogue, the built-in roles, identities, checks and row scoping.
+
+Every admin screen, portal page and query for a user goes through this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_principal import ActionNeed, AnonymousIdentity, Identity, Permission, identity_loaded
+from sqlalchemy import select
+
+from models import Estate, Role, User
+
+# module.action → label shown when ticking permissions on a role.
+PERMISSIONS: dict[str, str] = {
+    "dashboard.view": _l("View the staff dashboard"),
+    "estates.edit": _l("Create and edit estates"),
+    "property.view": _l("View buildings, units and parking"),
+    "property.edit": _l("Edit buildings, units and parking"),
+    "residents.view": _l("View residents"),
+    "residents.edit": _l("Edit residents"),
+    "residents.reveal": _l("Reveal full ID-card and mobile numbers"),
+    "users.view": _l("View user accounts"),
+    "users.edit": _l("Create and edit user accounts"),
+    "roles.edit": _l("Create and edit roles"),
+    "audit.view": _l("Read the audit log"),
+    "mail.view": _l("View the mail outbox"),
+    "mail.edit": _l("Retry and cancel outgoing mail"),
+    "portal.use": _l("Use the resident portal"),
+}
+
+STAFF_BASE = {"dashboard.view", "property.view"}
+
+# name → (label, default permissions). Seeded by `seed-demo` and `sync_builtin_roles`.
+BUILTIN_ROLES: dict[str, tuple[str, set[str]]] = {
+    "admin": (_l("Estate administrator"), set(PERMISSIONS) - {"portal.use"}),
+    "finance": (_l("Finance staff"), STAFF_BASE | {"residents.view"}),
+    "repair": (_l("Repair staff"), set(STAFF_BASE)),
+    "owner": (_l("Owner"), {"portal.use"}),
+    "tenant": (_l("Tenant"), {"portal.use"}),
+}
+
+
+def sync_builtin_roles(session) -> dict[str, Role]:
+    """Create the built-in roles that are missing, with their default permissions.
+
+    Roles that exist are left as the administrators have set them.
+    """
+    roles = {r.name: r for r in session.scalars(select(Role).where(Role.builtin.is_(True)))}
+    for name, (label, perms) in BUILTIN_ROLES.items():
+        if name not in roles:
+            role = Role(name=name, label=str(label), builtin=True)
+            role.set_permissions(perms)
+            session.add(role)
+            roles[name] = role
+    session.flush()
+    return roles
+
+
+def role_label(role: Role) -> str:
+    """Built-in roles are shown in the reader's language; custom roles as named."""
+    if role.builtin and role.name in BUILTIN_ROLES:
+        return str(BUILTIN_ROLES[role.name][0])
+    return role.label or role.name
+
+
+def permissions_for(user: User) -> frozenset[str]:
+    if getattr(user, "is_superuser", False):
+        return frozenset(PERMISSIONS)
+    return frozenset(p for role in getattr(user, "roles", ()) for p in role.permissions)
+
+
+def _load_identity():
+    if current_user.is_authenticated:
+        return Identity(current_user.id, "session")
+    return AnonymousIdentity()
+
+
+def _on_identity_loaded(sender, identity) -> None:
+    identity.user = current_user
+    if current_user.is_authenticated:
+        for perm in permissions_for(current_user):
+            identity.provides.add(ActionNeed(perm))
+
+
+def init_app(app, principal) -> None:
+    principal.init_app(app)
+    principal.identity_loader(_load_identity)
+    identity_loaded.connect_via(app)(_on_identity_loaded)
+
+
+def can(permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    if not current_user.is_authenticated:
+        return False
+    return Permission(ActionNeed(permission)).can()
+
+
+def home_endpoint(user: User) -> str:
+    """Staff land on the admin, owners and tenants on the portal."""
+    perms = permissions_for(user)
+    if "dashboard.view" in perms:
+        return "admin.index"
+    return "portal.home"
+
+
+def requires(permission: str) -> Callable:
+    """View decorator: sign in first (redirect), then the permission (403)."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if not can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open to everyone (sign-in pages, error pages)."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def estate_scope(user: User) -> set[int] | None:
+    """Estates whose rows the user may see; ``None`` means every estate (superuser)."""
+    if getattr(user, "is_superuser", False):
+        return None
+    cached = g.get("_estate_scope")
+    if cached is not None and g.get("_estate_scope_user") == user.id:
+        return cached
+    ids = set(user.estate_ids)
+    g._estate_scope, g._estate_scope_user = ids, user.id
+    return ids
+
+
+def scoped(stmt, model, user: User | None = None):
+    """Limit a select on ``model`` to the user's estates (models define ``in_estates``)."""
+    user = user if user is not None else current_user
+    ids = estate_scope(user)
+    if ids is None:
+        return stmt
+    return stmt.where(model.in_estates(ids))
+
+
+def visible_estates(session, user: User | None = None) -> list[Estate]:
+    return list(session.scalars(scoped(select(Estate).order_by(Estate.name), Estate, user)))

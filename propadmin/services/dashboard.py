@@ -1,0 +1,110 @@
+"""Figures for the staff dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import distinct, func, or_, select
+from sqlalchemy.orm import Session
+
+from models import (
+    Building,
+    Estate,
+    MailStatus,
+    Occupancy,
+    OutboxMessage,
+    ParkingSpace,
+    Resident,
+    Unit,
+    Vehicle,
+)
+
+
+@dataclass
+class EstateFigures:
+    estate: Estate
+    buildings: int = 0
+    units: int = 0
+    occupied_units: int = 0
+    residents: int = 0
+    vehicles: int = 0
+    parking_spaces: int = 0
+    parking_assigned: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def occupancy_rate(self) -> int:
+        return round(100 * self.occupied_units / self.units) if self.units else 0
+
+
+def estate_overview(session: Session, estate_ids: set[int] | None) -> list[EstateFigures]:
+    """Counts per estate: one grouped query per figure, whatever the number of estates."""
+    estates = select(Estate).order_by(Estate.name)
+    if estate_ids is not None:
+        estates = estates.where(Estate.id.in_(estate_ids))
+    figures = {e.id: EstateFigures(e) for e in session.scalars(estates)}
+    if not figures:
+        return []
+    ids = list(figures)
+    today = date.today()
+
+    def fill(attr: str, stmt) -> None:
+        for estate_id, count in session.execute(stmt):
+            setattr(figures[estate_id], attr, count)
+
+    fill(
+        "buildings",
+        select(Building.estate_id, func.count())
+        .where(Building.estate_id.in_(ids))
+        .group_by(Building.estate_id),
+    )
+    fill(
+        "units",
+        select(Building.estate_id, func.count(Unit.id))
+        .join(Unit.building)
+        .where(Building.estate_id.in_(ids))
+        .group_by(Building.estate_id),
+    )
+    fill(
+        "occupied_units",
+        select(Building.estate_id, func.count(distinct(Occupancy.unit_id)))
+        .join(Occupancy.unit)
+        .join(Unit.building)
+        .where(
+            Building.estate_id.in_(ids),
+            or_(Occupancy.start_date.is_(None), Occupancy.start_date <= today),
+            or_(Occupancy.end_date.is_(None), Occupancy.end_date >= today),
+        )
+        .group_by(Building.estate_id),
+    )
+    for attr, model in (
+        ("residents", Resident),
+        ("vehicles", Vehicle),
+        ("parking_spaces", ParkingSpace),
+    ):
+        fill(
+            attr,
+            select(model.estate_id, func.count())
+            .where(model.estate_id.in_(ids))
+            .group_by(model.estate_id),
+        )
+    fill(
+        "parking_assigned",
+        select(ParkingSpace.estate_id, func.count())
+        .where(
+            ParkingSpace.estate_id.in_(ids),
+            or_(ParkingSpace.unit_id.is_not(None), ParkingSpace.resident_id.is_not(None)),
+        )
+        .group_by(ParkingSpace.estate_id),
+    )
+    return list(figures.values())
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    counts = {s.value: 0 for s in MailStatus}
+    counts.update({MailStatus(status).value: n for status, n in rows})
+    return counts

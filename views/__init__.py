@@ -1,0 +1,25 @@
+"""HTTP layer: sign-in pages, the owner portal and the staff admin."""
+
+from flask import redirect
+from flask_login import current_user
+
+from propadmin.permissions import public
+
+from . import auth, errors, portal
+from .admin import init_admin
+from .util import home_url
+
+
+@public
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    return redirect("/login")
+
+
+def init_app(app) -> None:
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(portal.bp)
+    app.add_url_rule("/", "index", index)
+    errors.init_app(app)
+    init_admin(app)

@@ -1,0 +1,41 @@
+"""The staff admin (Flask-Admin), built inside the app factory."""
+
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from models import AuditLog, Building, Estate, OutboxMessage, Role, Unit, User
+from propadmin.extensions import db
+
+from .accounts import RoleView, UserView
+from .base import SecureModelView
+from .dashboard import DashboardView
+from .property import BuildingView, EstateView, UnitView
+from .system import AuditLogView, OutboxView
+
+__all__ = ["SecureModelView", "init_admin"]
+
+
+def init_admin(app) -> Admin:
+    admin = Admin(
+        app,
+        name=_l("PropAdmin"),
+        index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
+        theme=Bootstrap4Theme(base_template="admin/propadmin_base.html", fluid=True),
+    )
+    place, system = _l("Property"), _l("System")
+    admin.add_view(EstateView(Estate, db, name=_l("Estates"), category=place, endpoint="estate"))
+    admin.add_view(
+        BuildingView(Building, db, name=_l("Buildings"), category=place, endpoint="building")
+    )
+    admin.add_view(UnitView(Unit, db, name=_l("Units"), category=place, endpoint="unit"))
+    admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))
+    admin.add_view(RoleView(Role, db, name=_l("Roles"), category=system, endpoint="role"))
+    admin.add_view(
+        AuditLogView(AuditLog, db, name=_l("Audit log"), category=system, endpoint="audit")
+    )
+    admin.add_view(
+        OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
+    )
+    app.extensions["propadmin.admin"] = admin
+    return admin

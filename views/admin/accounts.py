@@ -1,0 +1,202 @@
+"""Admin screens for user accounts and roles.
+
+Nobody can hand out more than they hold: staff may only grant roles and permissions
+within their own, only superusers make superusers, and nobody edits an account that
+holds more than they do.
+"""
+
+from flask import abort, request
+from flask_admin.contrib.sqla.fields import QuerySelectMultipleField
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import PasswordField, SelectMultipleField, widgets
+from wtforms.validators import Optional, ValidationError
+
+from models import Estate, Role, StaffEstate, User
+from propadmin.extensions import db
+from propadmin.permissions import PERMISSIONS, estate_scope, permissions_for, role_label
+from propadmin.services import ServiceError
+from propadmin.services.accounts import end_sessions, set_password, validate_password
+
+from .base import SecureModelView, local_time, scope_filter
+
+
+def _my_permissions() -> frozenset[str]:
+    return permissions_for(current_user)
+
+
+def _within_mine(perms) -> bool:
+    return current_user.is_superuser or set(perms) <= _my_permissions()
+
+
+class UserView(SecureModelView):
+    permission_module = "users"
+    delete_permission = None  # accounts are deactivated, keeping their history
+    column_list = ("username", "display_name", "email", "roles", "active", "last_login_at")
+    column_searchable_list = ("username", "display_name", "email")
+    column_filters = ("active",)
+    column_details_list = (
+        "username",
+        "display_name",
+        "email",
+        "roles",
+        "memberships",
+        "active",
+        "is_superuser",
+        "locale",
+        "last_login_at",
+        "created_at",
+    )
+    form_columns = (
+        "username", "display_name", "email", "roles", "estates", "active", "is_superuser",
+        "locale", "new_password",
+    )
+    form_extra_fields = {
+        "estates": QuerySelectMultipleField(_l("Estates"), allow_blank=True),
+        "new_password": PasswordField(_l("New password"), validators=[Optional()]),
+    }
+    form_choices = {"locale": [("", _l("Follow the browser")), ("zh_Hans_CN", "简体中文"), ("en", "English")]}
+    column_labels = {
+        "username": _l("User name"),
+        "display_name": _l("Name"),
+        "email": _l("E-mail"),
+        "roles": _l("Roles"),
+        "memberships": _l("Estates"),
+        "active": _l("Active"),
+        "is_superuser": _l("Superuser"),
+        "locale": _l("Language"),
+        "last_login_at": _l("Last sign-in"),
+        "created_at": _l("Created"),
+    }
+    column_formatters = {
+        "roles": lambda v, c, m, n: ", ".join(role_label(r) for r in m.roles),
+        "memberships": lambda v, c, m, n: ", ".join(s.estate.name for s in m.memberships),
+        "last_login_at": local_time("last_login_at"),
+        "created_at": local_time("created_at"),
+    }
+    column_formatters_detail = column_formatters
+
+    def _prepare(self, form, obj=None):
+        form.roles.query_factory = lambda: [
+            r for r in db.session.scalars(select(Role).order_by(Role.id)) if _within_mine(r.permissions)
+        ]
+        form.roles.get_label = role_label
+        estates = select(Estate).order_by(Estate.name)
+        clause = scope_filter(Estate)
+        if clause is not None:
+            estates = estates.where(clause)
+        form.estates.query_factory = lambda: db.session.scalars(estates).all()
+        if not current_user.is_superuser:
+            del form["is_superuser"]
+        if obj is not None and request.method != "POST":
+            form.estates.data = [m.estate for m in obj.memberships]
+        return form
+
+    def create_form(self, obj=None):
+        return self._prepare(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._prepare(super().edit_form(obj), obj)
+
+    def get_one(self, id):
+        user = super().get_one(id)
+        # Changing the e-mail of an account that holds more (then resetting its password)
+        # would be an escalation, so such accounts can be looked at but not edited.
+        if (
+            user is not None
+            and not request.endpoint.endswith(".details_view")
+            and not _within_mine(permissions_for(user))
+        ):
+            abort(403)
+        return user
+
+    def on_model_change(self, form, model, is_created):
+        if model.is_superuser and not current_user.is_superuser:
+            raise ValidationError(_("Only a superuser can grant superuser rights."))
+        if not _within_mine(p for r in model.roles for p in r.permissions):
+            raise ValidationError(_("You can only grant roles within your own permissions."))
+        # Memberships: replace the ones the editor can see, keep the others untouched.
+        scope = estate_scope(current_user)
+        chosen = {e.id for e in (form.estates.data or [])}
+        kept = [m for m in model.memberships if scope is not None and m.estate_id not in scope]
+        existing = {m.estate_id: m for m in model.memberships}
+        model.memberships = kept + [existing.get(eid) or StaffEstate(estate_id=eid) for eid in sorted(chosen)]
+        password = form.new_password.data
+        try:
+            if is_created:
+                if not password:
+                    raise ValidationError(_("Give the new account a password."))
+                validate_password(password, model)
+                model.password_hash = "!"
+                db.session.add(model)
+                set_password(db.session, model, password, notify=False)
+            elif password:
+                set_password(db.session, model, password)
+        except ServiceError as exc:
+            raise ValidationError(exc.message) from exc
+        if not is_created and not model.active:
+            end_sessions(db.session, model)
+        super().on_model_change(form, model, is_created)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class RoleView(SecureModelView):
+    permission_module = "roles"
+    view_permission = "roles.edit"
+    export_permission = None
+    column_list = ("label", "name", "description", "builtin", "grants")
+    column_searchable_list = ("name", "label")
+    form_columns = ("name", "label", "description", "permissions")
+    form_extra_fields = {"permissions": MultiCheckboxField(_l("Permissions"), choices=[])}
+    column_labels = {
+        "label": _l("Role"),
+        "name": _l("Code"),
+        "description": _l("Description"),
+        "builtin": _l("Built-in"),
+        "grants": _l("Permissions"),
+        "permissions": _l("Permissions"),
+    }
+    column_formatters = {
+        "label": lambda v, c, m, n: role_label(m),
+        "grants": lambda v, c, m, n: Markup("<br>").join(
+            str(PERMISSIONS.get(p, p)) for p in sorted(m.permissions)
+        ),
+    }
+    column_formatters_detail = column_formatters
+    form_args = {"name": {"description": _l("Letters and digits, e.g. frontdesk")}}
+
+    def _prepare(self, form, obj=None):
+        form.permissions.choices = [
+            (name, str(label)) for name, label in PERMISSIONS.items() if _within_mine({name})
+        ]
+        if obj is not None and request.method != "POST":
+            form.permissions.data = sorted(obj.permissions)
+        return form
+
+    def create_form(self, obj=None):
+        return self._prepare(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._prepare(super().edit_form(obj), obj)
+
+    def on_model_change(self, form, model, is_created):
+        chosen = set(form.permissions.data or [])
+        if not _within_mine(chosen | (set() if is_created else model.permissions)):
+            raise ValidationError(_("You can only grant permissions you hold yourself."))
+        if model.builtin and form.name.object_data and form.name.data != form.name.object_data:
+            raise ValidationError(_("The code of a built-in role cannot change."))
+        model.set_permissions(chosen)
+        super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model):
+        if model.builtin:
+            raise ValidationError(_("Built-in roles cannot be deleted."))
+        if not _within_mine(model.permissions):
+            raise ValidationError(_("You can only delete roles within your own permissions."))

@@ -1,0 +1,226 @@
+"""The one base admin view: permissions, row scoping, CSRF and sensitive columns.
+
+Every admin model view inherits ``SecureModelView``; none re-implements these checks.
+
+- ``permission_module`` names the permission pair ``<module>.view`` / ``<module>.edit``;
+  ``is_accessible`` checks the first, ``_handle_view`` checks the right one for each
+  action (create, edit, delete, export, ajax) and answers 403 when it is missing.
+- ``get_query``, ``get_count_query`` and ``get_one`` all start from the user's estate
+  scope, so a row hidden from the list cannot be opened, edited or deleted by id
+  (Flask-Admin's own ``get_one`` ignores ``get_query``).
+- Relationship dropdowns and ajax lookups are scoped the same way.
+- ``sensitive_columns`` maps a column to the permission needed to see it; without it the
+  column is left out of the list, details and export. Sensitive columns may never be
+  filters or search fields (they are encrypted; search goes through blind indexes).
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.form import SecureForm
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from wtforms.validators import ValidationError
+
+from propadmin.extensions import db
+from propadmin.i18n import localtime
+from propadmin.permissions import can, estate_scope
+
+# Flask-Admin view method → which of the view's permissions it needs.
+ACTION_NEEDS = {
+    "index_view": "view",
+    "details_view": "view",
+    "ajax_lookup": "view",
+    "export": "export",
+    "create_view": "create",
+    "edit_view": "edit",
+    "ajax_update": "edit",
+    "delete_view": "delete",
+    "action_view": "action",
+}
+
+
+def local_time(attr: str):
+    """Column formatter: a stored UTC time in the estate's time zone."""
+    return lambda view, context, model, name: localtime(getattr(model, attr))
+
+
+def scope_filter(model):
+    """The where-clause limiting ``model`` to the current user's estates, or ``None``."""
+    ids = estate_scope(current_user)
+    if ids is None or not hasattr(model, "in_estates"):
+        return None
+    return model.in_estates(ids)
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    def get_query(self):
+        query = super().get_query()
+        clause = scope_filter(self.model)
+        return query if clause is None else query.filter(clause)
+
+    def get_one(self, pk):
+        mapper_pk = inspect(self.model).primary_key[0]
+        return self.get_query().filter(mapper_pk == pk).one_or_none()
+
+
+class SecureModelView(ModelView):
+    permission_module: str = ""
+    # Override to use another permission for one kind of action; None disables it.
+    view_permission: str = "view"
+    create_permission: str | None = "edit"
+    edit_permission: str | None = "edit"
+    delete_permission: str | None = "edit"
+    export_permission: str | None = "view"
+    action_permission: str | None = "edit"
+    sensitive_columns: dict[str, str] = {}
+
+    form_base_class = SecureForm
+    can_view_details = True
+    page_size = 20
+    can_set_page_size = True
+    create_modal = False
+    edit_modal = False
+
+    def __init__(self, model, session, **kwargs):
+        super().__init__(model, session, **kwargs)
+        for col in self.sensitive_columns:
+            if col in (self.column_searchable_list or ()) or col in (self.column_filters or ()):
+                raise TypeError(f"{type(self).__name__}: sensitive column {col!r} in search")
+
+    # -- permissions ---------------------------------------------------------------
+    def _permission(self, kind: str) -> str | None:
+        name = getattr(self, f"{kind}_permission")
+        if name is None:
+            return None
+        return name if "." in name else f"{self.permission_module}.{name}"
+
+    def allowed(self, kind: str) -> bool:
+        perm = self._permission(kind)
+        return perm is not None and can(perm)
+
+    @property
+    def can_create(self):
+        return self.allowed("create")
+
+    @property
+    def can_edit(self):
+        return self.allowed("edit")
+
+    @property
+    def can_delete(self):
+        return self.allowed("delete")
+
+    @property
+    def can_export(self):
+        return self.export_permission is not None and self.allowed("export")
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and can(self._permission("view"))
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+    def _handle_view(self, name, **kwargs):
+        response = super()._handle_view(name, **kwargs)
+        if response is not None:
+            return response
+        kind = ACTION_NEEDS.get(name)
+        if kind is None or not self.allowed(kind):
+            abort(403)
+        return None
+
+    # -- row scoping ---------------------------------------------------------------
+    def get_query(self):
+        query = super().get_query()
+        clause = scope_filter(self.model)
+        return query if clause is None else query.filter(clause)
+
+    def get_count_query(self):
+        query = super().get_count_query()
+        clause = scope_filter(self.model)
+        return query if clause is None else query.filter(clause)
+
+    def get_one(self, id):
+        pk = inspect(self.model).primary_key[0]
+        return self.get_query().filter(pk == id).one_or_none()
+
+    def _create_ajax_loader(self, name, options):
+        attr = getattr(self.model, name)
+        remote = attr.property.mapper.class_
+        return ScopedAjaxLoader(name, self.session, remote, **options)
+
+    def _scope_relation_fields(self, form):
+        """Limit every relationship dropdown to rows in the user's estates."""
+        for rel in inspect(self.model).relationships:
+            field = getattr(form, rel.key, None)
+            target = rel.mapper.class_
+            if field is None or not hasattr(field, "query_factory"):
+                continue
+            clause = scope_filter(target)
+            if clause is not None:
+                field.query_factory = (
+                    lambda target=target, clause=clause: db.session.query(target).filter(clause)
+                )
+        return form
+
+    def create_form(self, obj=None):
+        return self._scope_relation_fields(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._scope_relation_fields(super().edit_form(obj))
+
+    def on_model_change(self, form, model, is_created):
+        """A saved row must stay inside the user's estates."""
+        ids = estate_scope(current_user)
+        if ids is None or not hasattr(type(model), "in_estates"):
+            return
+        db.session.flush()
+        pk = inspect(type(model)).primary_key[0]
+        visible = (
+            db.session.query(pk).filter(pk == inspect(model).identity[0])
+            .filter(type(model).in_estates(ids)).first()
+        )
+        if visible is None:
+            raise ValidationError(_("You can only save records of the estates you manage."))
+
+    # -- sensitive columns ---------------------------------------------------------
+    def _hide_sensitive(self, columns):
+        return [
+            (name, label)
+            for name, label in columns
+            if name not in self.sensitive_columns or can(self.sensitive_columns[name])
+        ]
+
+    def get_list_columns(self):
+        return self._hide_sensitive(super().get_list_columns())
+
+    def get_details_columns(self):
+        return self._hide_sensitive(super().get_details_columns())
+
+    def get_export_columns(self):
+        return self._hide_sensitive(super().get_export_columns())
+
+    # -- errors a person can act on --------------------------------------------------
+    def handle_view_exception(self, exc):
+        if isinstance(exc, IntegrityError):
+            db.session.rollback()
+            flash(
+                _("This conflicts with an existing record: a name or number is already used."),
+                "error",
+            )
+            return True
+        return super().handle_view_exception(exc)
+
+
+class ReadOnlyModelView(SecureModelView):
+    create_permission = None
+    edit_permission = None
+    delete_permission = None
+    action_permission = None

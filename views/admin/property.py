@@ -1,0 +1,84 @@
+"""Admin screens for estates, buildings and units."""
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import DecimalField
+from wtforms.validators import InputRequired, NumberRange
+
+from models import StaffEstate, UnitUse
+from propadmin.extensions import db
+
+from .base import SecureModelView
+
+UNIT_USE_LABELS = {
+    UnitUse.residential: _l("Residential"),
+    UnitUse.commercial: _l("Commercial"),
+    UnitUse.parking: _l("Parking"),
+}
+
+
+class EstateView(SecureModelView):
+    permission_module = "property"
+    create_permission = "estates.edit"
+    edit_permission = "estates.edit"
+    delete_permission = None  # an estate with history is never deleted from a screen
+    column_list = ("name", "address", "phone", "timezone")
+    column_searchable_list = ("name", "address")
+    form_columns = ("name", "address", "phone", "timezone")
+    column_labels = {
+        "name": _l("Name"),
+        "address": _l("Address"),
+        "phone": _l("Office phone"),
+        "timezone": _l("Time zone"),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        if is_created and not current_user.is_superuser:
+            # The creator manages the estate they made; otherwise it would vanish for them.
+            db.session.add(StaffEstate(user_id=current_user.id, estate=model))
+        super().on_model_change(form, model, is_created)
+
+
+class BuildingView(SecureModelView):
+    permission_module = "property"
+    column_list = ("estate", "name", "floors")
+    column_sortable_list = (("estate", "estate.name"), "name", "floors")
+    column_searchable_list = ("name",)
+    column_filters = ("estate.name",)
+    form_columns = ("estate", "name", "floors")
+    column_labels = {
+        "estate": _l("Estate"),
+        "estate.name": _l("Estate"),
+        "name": _l("Building"),
+        "floors": _l("Floors"),
+    }
+
+
+class UnitView(SecureModelView):
+    permission_module = "property"
+    column_list = ("building.estate", "building", "number", "floor", "area", "layout", "use")
+    column_sortable_list = (("building", "building.name"), "number", "floor", "area")
+    column_searchable_list = ("number", "layout")
+    column_filters = ("building.name", "use", "floor")
+    column_default_sort = [("building_id", False), ("number", False)]
+    form_columns = ("building", "number", "floor", "area", "layout", "use")
+    column_labels = {
+        "building.estate": _l("Estate"),
+        "building": _l("Building"),
+        "building.name": _l("Building"),
+        "number": _l("Unit number"),
+        "floor": _l("Floor"),
+        "area": _l("Area (m²)"),
+        "layout": _l("Layout"),
+        "use": _l("Use"),
+    }
+    column_formatters = {"use": lambda v, c, m, n: UNIT_USE_LABELS.get(m.use, m.use)}
+    column_formatters_detail = column_formatters
+    form_choices = {"use": [(u.value, UNIT_USE_LABELS[u]) for u in UnitUse]}
+    form_overrides = {"area": DecimalField}
+    form_args = {
+        "layout": {"description": _l("For example 3室2厅")},
+        "area": {"places": 2, "validators": [InputRequired(), NumberRange(min=Decimal("0.01"))]},
+    }
