@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d propadmin/translations -D messages 2>&1 | grep -v '^compiling' || true
+	$(BIN)/pybabel compile -d propadmin/translations -D messages 2>&1 | grep -v '^compiling' || true
 
 run: install
 	$(FLASK) db upgrade
@@ -35,7 +35,7 @@ lint: install
 
 extract-messages: install
 	$(BIN)/pybabel extract -F propadmin/translations/babel.cfg -k lazy_gettext -k _l -o propadmin/translations/messages.pot .
-	$(BIN)/pybabel update -i propadmin/translations/messages.pot -d propadmin/translations --no-fuzzy-matching
+	$(BIN)/python propadmin/translations/tools/fill_zh.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

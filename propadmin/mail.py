@@ -14,7 +14,7 @@ import threading
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_mail import Message
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
@@ -39,14 +39,14 @@ def queue_mail(
     session: Session,
     recipient: User | str,
     template: str,
-    subject: str,
+    subject,
     *,
     locale: str | None = None,
     **context,
 ) -> OutboxMessage:
     """Render ``email/<template>.txt`` and ``.html`` and add the message to the outbox.
 
-    ``subject`` is a message id translated in the reader's language.
+    ``subject`` is a lazy string, rendered in the reader's language.
     """
     user = recipient if isinstance(recipient, User) else None
     address = user.email if user else recipient
@@ -55,7 +55,7 @@ def queue_mail(
         context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
         message = OutboxMessage(
             recipient=address,
-            subject=gettext(subject),
+            subject=str(subject),
             body_text=render_template(f"email/{template}.txt", **context),
             body_html=render_template(f"email/{template}.html", **context),
             kind=template,

@@ -34,6 +34,8 @@ def _now() -> float:
 
 def start_session(user: User) -> None:
     """Sign in: a fresh session (no fixation), stamped for the timeouts."""
+    if hasattr(user, "_get_current_object"):  # current_user: store the user, not the proxy
+        user = user._get_current_object()
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.security import check_password_hash
 
 from models import Occupancy, ParkingSpace, Resident, Unit, Vehicle
 from propadmin.crypto import mask_mobile
@@ -13,7 +14,6 @@ from propadmin.permissions import requires
 from propadmin.security import start_session
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
-from werkzeug.security import check_password_hash
 
 from .forms import ChangePasswordForm
 

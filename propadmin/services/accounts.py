@@ -8,6 +8,7 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -88,7 +89,9 @@ def set_password(session: Session, user: User, password: str, *, notify: bool = 
     user.session_token = new_session_token()
     session.flush()
     if notify:
-        queue_mail(session, user, "password_changed", "Your PropAdmin password was changed")
+        queue_mail(
+            session, user, "password_changed", _l("Your PropAdmin password was changed")
+        )
     log.info("password changed for %r", user)
 
 
@@ -133,7 +136,9 @@ def request_password_reset(session: Session, email: str) -> None:
         return
     base = current_app.config["BASE_URL"].rstrip("/")
     link = f"{base}/reset-password/{make_reset_token(user)}"
-    queue_mail(session, user, "reset_password", "Reset your PropAdmin password", link=link)
+    queue_mail(
+        session, user, "reset_password", _l("Reset your PropAdmin password"), link=link
+    )
     audit.record(session, "password", "User", user.id, event="reset requested")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectMultipleField, widgets
 from wtforms.validators import Optional, ValidationError
 
-from models import Estate, Role, StaffEstate, User
+from models import Estate, Role, StaffEstate
 from propadmin.extensions import db
 from propadmin.permissions import PERMISSIONS, estate_scope, permissions_for, role_label
 from propadmin.services import ServiceError

@@ -82,7 +82,7 @@ class SecureModelView(ModelView):
     form_base_class = SecureForm
     can_view_details = True
     page_size = 20
-    can_set_page_size = True
+    can_set_page_size = False
     create_modal = False
     edit_modal = False
 

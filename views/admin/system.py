@@ -11,8 +11,8 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 
 from models import AuditLog, MailStatus, OutboxMessage, User
-from propadmin.mail import requeue
 from propadmin.extensions import db
+from propadmin.mail import requeue
 from propadmin.permissions import can, estate_scope
 
 from .base import ReadOnlyModelView, local_time
