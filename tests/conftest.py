@@ -77,6 +77,7 @@ def _config(url: str, instance: Path, **extra) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": sa.pool.NullPool},
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
         "MAIL_DISPATCH": "off",
+        "MAIL_SUPPRESS_SEND": False,  # Flask-Mail would drop mail under TESTING; we deliver it
         "MAIL_PORT": 1,  # nothing listens: tests that want mail take the smtp fixture
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",

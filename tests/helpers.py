@@ -27,7 +27,12 @@ def unavailable(what: str) -> None:
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
-def csrf_from(html: str) -> str:
+def csrf_from(html: str, form_id: str | None = None) -> str:
+    """The CSRF token of the page, or of the form with that id (Flask-Admin's own forms
+    carry their own SecureForm token)."""
+    if form_id is not None:
+        start = html.index(f'id="{form_id}"')
+        html = html[start : html.index("</form>", start)]
     match = CSRF_RE.search(html)
     assert match, "page has no csrf_token"
     return match.group(1) or match.group(2)

@@ -20,6 +20,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import SecureForm
+from flask_wtf import FlaskForm
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import inspect
@@ -57,6 +58,14 @@ def scope_filter(model):
     return model.in_estates(ids)
 
 
+class AdminForm(SecureForm):
+    """Flask-Admin's SecureForm carrying Flask-WTF's token, so the one CSRFProtect check
+    that guards every POST of the app also guards the admin's forms and actions."""
+
+    class Meta(FlaskForm.Meta):
+        pass
+
+
 class ScopedAjaxLoader(QueryAjaxModelLoader):
     def get_query(self):
         query = super().get_query()
@@ -65,7 +74,11 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 
     def get_one(self, pk):
         mapper_pk = inspect(self.model).primary_key[0]
-        return self.get_query().filter(mapper_pk == pk).one_or_none()
+        try:
+            value = mapper_pk.type.python_type(pk)
+        except (TypeError, ValueError):
+            return None
+        return self.get_query().filter(mapper_pk == value).one_or_none()
 
 
 class SecureModelView(ModelView):
@@ -79,7 +92,7 @@ class SecureModelView(ModelView):
     action_permission: str | None = "edit"
     sensitive_columns: dict[str, str] = {}
 
-    form_base_class = SecureForm
+    form_base_class = AdminForm
     can_view_details = True
     page_size = 20
     can_set_page_size = False
@@ -147,9 +160,27 @@ class SecureModelView(ModelView):
         clause = scope_filter(self.model)
         return query if clause is None else query.filter(clause)
 
-    def get_one(self, id):
+    def _pk_values(self, ids):
+        """Request ids (strings) as the key's type: PostgreSQL compares strictly."""
         pk = inspect(self.model).primary_key[0]
-        return self.get_query().filter(pk == id).one_or_none()
+        values = []
+        for raw in ids:
+            try:
+                values.append(pk.type.python_type(raw))
+            except (TypeError, ValueError):
+                continue
+        return pk, values
+
+    def get_one(self, id):
+        pk, values = self._pk_values([id])
+        if not values:
+            return None
+        return self.get_query().filter(pk == values[0]).one_or_none()
+
+    def scoped_rows(self, ids):
+        """The rows behind an action's selected ids, within the user's scope."""
+        pk, values = self._pk_values(ids)
+        return self.get_query().filter(pk.in_(values)).all()
 
     def _create_ajax_loader(self, name, options):
         attr = getattr(self.model, name)
@@ -189,6 +220,13 @@ class SecureModelView(ModelView):
         )
         if visible is None:
             raise ValidationError(_("You can only save records of the estates you manage."))
+
+    def action_delete(self, ids):
+        """The built-in bulk delete, with ids typed for PostgreSQL and kept in scope."""
+        _pk, values = self._pk_values(ids)
+        return super().action_delete(values)
+
+    action_delete._action = ModelView.action_delete._action  # keep it registered
 
     # -- sensitive columns ---------------------------------------------------------
     def _hide_sensitive(self, columns):

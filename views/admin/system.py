@@ -116,7 +116,7 @@ class OutboxView(ReadOnlyModelView):
     @action("requeue", _l("Send again"), _l("Send the selected messages again?"))
     def action_requeue(self, ids):
         count = 0
-        for message in self.get_query().filter(OutboxMessage.id.in_(ids)):
+        for message in self.scoped_rows(ids):
             if message.status in (MailStatus.failed, MailStatus.pending):
                 requeue(db.session, message)
                 count += 1
