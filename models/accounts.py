@@ -44,6 +44,10 @@ class Role(Base):
     def permissions(self) -> set[str]:
         return {g.permission for g in self.grants}
 
+    @permissions.setter
+    def permissions(self, names) -> None:
+        self.set_permissions(set(names or ()))
+
     def set_permissions(self, names: set[str]) -> None:
         keep = [g for g in self.grants if g.permission in names]
         have = {g.permission for g in keep}

@@ -48,8 +48,9 @@ def _actor(session: Session) -> tuple[int | None, str, str]:
 
 
 def _entity_id(obj: Base) -> str:
-    ident = inspect(obj).identity
-    return ",".join(str(i) for i in ident) if ident else ""
+    # New rows have no identity key yet inside after_flush, but their key columns are set.
+    ident = inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join("" if i is None else str(i) for i in ident)
 
 
 def _estate_of(obj: Base) -> int | None:

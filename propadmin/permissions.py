@@ -36,6 +36,9 @@ PERMISSIONS: dict[str, str] = {
 
 STAFF_BASE = {"dashboard.view", "property.view"}
 
+# Grants only the holder's own data; anyone who manages accounts may hand it out.
+SELF_SERVICE = {"portal.use"}
+
 # name → (label, default permissions). Seeded by `seed-demo` and `sync_builtin_roles`.
 BUILTIN_ROLES: dict[str, tuple[str, set[str]]] = {
     "admin": (_l("Estate administrator"), set(PERMISSIONS) - {"portal.use"}),
@@ -73,6 +76,14 @@ def permissions_for(user: User) -> frozenset[str]:
     if getattr(user, "is_superuser", False):
         return frozenset(PERMISSIONS)
     return frozenset(p for role in getattr(user, "roles", ()) for p in role.permissions)
+
+
+def may_grant(granter: User, permissions) -> bool:
+    """Whether ``granter`` may give (or edit someone holding) these permissions:
+    never more than they hold themselves."""
+    if getattr(granter, "is_superuser", False):
+        return True
+    return set(permissions) - SELF_SERVICE <= permissions_for(granter)
 
 
 def _load_identity():

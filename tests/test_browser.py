@@ -22,7 +22,7 @@ from .helpers import DEMO_PASSWORD, unavailable
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium-nope")
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -150,8 +150,8 @@ def sign_in(tab: Tab, username: str, password: str = DEMO_PASSWORD) -> None:
     form = page.locator("form[action$='/login']")
     form.locator("[name=username]").fill(username)
     form.locator("[name=password]").fill(password)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
 
 
 def owner_unit_label(app, username: str) -> str:
@@ -252,7 +252,7 @@ def test_key_page_fits_width_and_is_all_chinese(new_tab, name, width):
     tab.goto(path)
     expect(page).to_have_url(tab.base + path)
     expect(page.get_by_role("heading", name=heading).first).to_be_visible()
-    page.evaluate("document.fonts.ready")
+    page.evaluate("document.fonts.ready.then(() => true)")
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
@@ -281,9 +281,12 @@ def test_key_page_fits_width_and_is_all_chinese(new_tab, name, width):
 
 
 def test_portal_tab_bar_does_not_cover_content_on_phone(new_tab):
+    # The profile page is longer than a phone screen; its last form must clear the bar.
     tab = new_tab(width=375)
     sign_in(tab, "owner")
+    tab.goto("/portal/profile")
     page = tab.page
+    assert page.evaluate("document.documentElement.scrollHeight > window.innerHeight")
     page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
     bar_top, content_bottom = page.evaluate(
         """() => {

@@ -17,19 +17,26 @@ from wtforms.validators import Optional, ValidationError
 
 from models import Estate, Role, StaffEstate
 from propadmin.extensions import db
-from propadmin.permissions import PERMISSIONS, estate_scope, permissions_for, role_label
+from propadmin.permissions import (
+    PERMISSIONS,
+    estate_scope,
+    may_grant,
+    permissions_for,
+    role_label,
+)
 from propadmin.services import ServiceError
 from propadmin.services.accounts import end_sessions, set_password, validate_password
 
-from .base import SecureModelView, local_time, scope_filter
+from .base import SecureModelView, local_time, resolve_choices, scope_filter
 
 
-def _my_permissions() -> frozenset[str]:
-    return permissions_for(current_user)
+def FormOnly(field_class):  # noqa: N802 — a field class factory
+    """A form field that on_model_change reads; populate_obj leaves the model alone."""
+    return type(f"FormOnly{field_class.__name__}", (field_class,), {"populate_obj": lambda *a: None})
 
 
 def _within_mine(perms) -> bool:
-    return current_user.is_superuser or set(perms) <= _my_permissions()
+    return may_grant(current_user, perms)
 
 
 class UserView(SecureModelView):
@@ -55,8 +62,8 @@ class UserView(SecureModelView):
         "locale", "new_password",
     )
     form_extra_fields = {
-        "estates": QuerySelectMultipleField(_l("Estates"), allow_blank=True),
-        "new_password": PasswordField(_l("New password"), validators=[Optional()]),
+        "estates": FormOnly(QuerySelectMultipleField)(_l("Estates"), allow_blank=True),
+        "new_password": FormOnly(PasswordField)(_l("New password"), validators=[Optional()]),
     }
     form_choices = {"locale": [("", _l("Follow the browser")), ("zh_Hans_CN", "简体中文"), ("en", "English")]}
     column_labels = {
@@ -93,7 +100,7 @@ class UserView(SecureModelView):
             del form["is_superuser"]
         if obj is not None and request.method != "POST":
             form.estates.data = [m.estate for m in obj.memberships]
-        return form
+        return resolve_choices(form)
 
     def create_form(self, obj=None):
         return self._prepare(super().create_form(obj))

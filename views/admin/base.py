@@ -58,6 +58,17 @@ def scope_filter(model):
     return model.in_estates(ids)
 
 
+def resolve_choices(form):
+    """Flask-Admin's QuerySelectMultipleField only notices an id outside its choices once
+    its data has been read; read it now (after the choices were narrowed) so such a
+    submission fails validation instead of being dropped silently."""
+    if request.method == "POST":
+        for field in form:
+            if hasattr(field, "_invalid_formdata") and getattr(field, "query_factory", None):
+                field.data  # noqa: B018 — resolving flags ids outside the choices
+    return form
+
+
 class AdminForm(SecureForm):
     """Flask-Admin's SecureForm carrying Flask-WTF's token, so the one CSRFProtect check
     that guards every POST of the app also guards the admin's forms and actions."""
@@ -199,7 +210,7 @@ class SecureModelView(ModelView):
                 field.query_factory = (
                     lambda target=target, clause=clause: db.session.query(target).filter(clause)
                 )
-        return form
+        return resolve_choices(form)
 
     def create_form(self, obj=None):
         return self._scope_relation_fields(super().create_form(obj))

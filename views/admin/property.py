@@ -64,6 +64,7 @@ class UnitView(SecureModelView):
     column_filters = ("building.name", "use", "floor")
     column_default_sort = [("building_id", False), ("number", False)]
     form_columns = ("building", "number", "floor", "area", "layout", "use")
+    form_ajax_refs = {"building": {"fields": ("name",), "page_size": 20}}
     column_labels = {
         "building.estate": _l("Estate"),
         "building": _l("Building"),

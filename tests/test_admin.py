@@ -1,0 +1,255 @@
+"""The staff admin: estate scoping, roles without escalation, audit, dashboard."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, func, select
+
+from models import AuditLog, Building, Estate, StaffEstate, Unit, User
+from propadmin.extensions import db
+
+from .helpers import csrf_from, login
+
+
+@pytest.fixture
+def other_estate(demo, db_session):
+    """An estate the demo staff do not manage."""
+    estate = Estate(name="翠湖花园", address="杭州市西湖区翠湖路 1 号")
+    building = Building(estate=estate, name="9栋", floors=20)
+    unit = Unit(building=building, number="1808", floor=18, area=Decimal("99.99"), layout="3室1厅")
+    db_session.add_all([estate, building, unit])
+    db_session.commit()
+    return {"estate": estate.id, "building": building.id, "unit": unit.id}
+
+
+def admin_form(client, url, data, form_id=None):
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    return client.post(url, data={**data, "csrf_token": csrf_from(page.text, form_id)})
+
+
+def test_staff_do_not_see_other_estates_rows(login_as, other_estate):
+    admin = login_as("admin")
+    units = admin.get("/admin/unit/")
+    assert "1808" not in units.text and "翠湖花园" not in units.text
+    assert "(24)" in units.text  # the count is scoped too
+    assert "翠湖花园" not in admin.get("/admin/estate/").text
+    assert "9栋" not in admin.get("/admin/building/").text
+
+
+@pytest.mark.parametrize("view", ["details", "edit"])
+def test_hidden_row_cannot_be_opened_by_id(login_as, other_estate, view):
+    admin = login_as("admin")
+    response = admin.get(f"/admin/unit/{view}/?id={other_estate['unit']}", follow_redirects=True)
+    assert "1808" not in response.text
+    assert "记录不存在" in response.text
+
+
+def test_hidden_row_cannot_be_deleted_by_id(login_as, other_estate, db_session):
+    admin = login_as("admin")
+    page = admin.get("/admin/unit/")
+    admin.post("/admin/unit/delete/", data={"id": other_estate["unit"], "csrf_token": csrf_from(page.text)})
+    admin.post("/admin/unit/action/", data={
+        "action": "delete", "rowid": str(other_estate["unit"]),
+        "csrf_token": csrf_from(page.text, "action_form"),
+    })
+    assert db_session.get(Unit, other_estate["unit"]) is not None
+
+
+def test_superuser_sees_every_estate(app, other_estate, db_session):
+    user = db_session.scalar(select(User).where(User.username == "admin"))
+    user.is_superuser = True
+    db_session.commit()
+    client = app.test_client()
+    login(client, "admin")
+    assert "翠湖花园" in client.get("/admin/estate/").text
+
+
+def test_relationship_choices_and_ajax_lookups_are_scoped(login_as, other_estate):
+    admin = login_as("admin")
+    form = admin.get("/admin/unit/new/")
+    assert "9栋" not in form.text
+    found = admin.get("/admin/unit/ajax/lookup/?name=building&query=栋").get_json()
+    names = {label for _id, label in found}
+    assert names == {"1栋", "2栋"}
+
+
+def test_a_unit_cannot_be_saved_into_another_estates_building(login_as, other_estate, db_session):
+    admin = login_as("admin")
+    response = admin_form(admin, "/admin/unit/new/", {
+        "building": str(other_estate["building"]), "number": "2001", "floor": "20",
+        "area": "88.00", "layout": "2室1厅", "use": "residential",
+    })
+    assert response.status_code == 200
+    assert db_session.scalar(select(func.count()).select_from(Unit).where(Unit.number == "2001")) == 0
+
+
+def test_creating_a_unit_is_audited_with_actor_and_fields(login_as, demo, db_session):
+    admin = login_as("admin")
+    building = db_session.scalar(select(Building).where(Building.name == "1栋"))
+    response = admin_form(admin, "/admin/unit/new/", {
+        "building": str(building.id), "number": "1901", "floor": "19",
+        "area": "101.255", "layout": "3室2厅", "use": "residential",
+    })
+    assert response.status_code == 302
+    unit = db_session.scalar(select(Unit).where(Unit.number == "1901"))
+    assert unit.area == Decimal("101.26")  # half-up to 0.01 m², exact
+    entry = db_session.scalar(
+        select(AuditLog).where(AuditLog.entity == "Unit", AuditLog.entity_id == str(unit.id))
+    )
+    assert entry.action == "create" and entry.actor_name == "admin"
+    assert entry.changes["number"] == "1901" and entry.estate_id == demo
+    listing = admin.get("/admin/audit/")
+    assert "1901" in listing.text
+
+
+def test_duplicate_unit_number_gets_a_clear_message(login_as, demo, db_session):
+    admin = login_as("admin")
+    building = db_session.scalar(select(Building).where(Building.name == "1栋"))
+    response = admin_form(admin, "/admin/unit/new/", {
+        "building": str(building.id), "number": "101", "floor": "1",
+        "area": "90", "layout": "2室1厅", "use": "residential",
+    })
+    assert response.status_code in (200, 302)
+    page = admin.get("/admin/unit/")
+    assert "与已有记录冲突" in (response.text + page.text)
+    count = db_session.scalar(
+        select(func.count()).select_from(Unit).where(Unit.building_id == building.id, Unit.number == "101")
+    )
+    assert count == 1
+
+
+def test_audit_log_redacts_secrets(app, demo, db_session):
+    client = app.test_client()
+    login(client, "owner")
+    page = client.get("/portal/profile")
+    client.post("/portal/profile", data={
+        "current": "demo1234", "password": "Changed-pass-1", "confirm": "Changed-pass-1",
+        "csrf_token": csrf_from(page.text),
+    })
+    entries = db_session.scalars(
+        select(AuditLog).where(AuditLog.entity == "User", AuditLog.action == "update")
+    ).all()
+    changes = [e.changes for e in entries if "password_hash" in e.changes]
+    assert changes and all(c["password_hash"] == "***" for c in changes)
+    dumped = json.dumps([e.changes for e in db_session.scalars(select(AuditLog))], ensure_ascii=False)
+    assert "pbkdf2" not in dumped and "Changed-pass-1" not in dumped
+
+
+def test_audit_log_cannot_be_changed_by_anyone(app, demo, db_session):
+    user = db_session.scalar(select(User).where(User.username == "admin"))
+    user.is_superuser = True
+    db_session.commit()
+    client = app.test_client()
+    login(client, "admin")
+    entry_id = db_session.scalar(select(AuditLog.id).limit(1))
+    assert client.get(f"/admin/audit/edit/?id={entry_id}").status_code == 403
+    page = client.get("/admin/audit/")
+    assert client.post("/admin/audit/delete/", data={"id": entry_id, "csrf_token": csrf_from(page.text)}).status_code == 403
+    assert db_session.get(AuditLog, entry_id) is not None
+
+
+def _custom_role_user(admin, db_session, permissions, username="kefu01"):
+    response = admin_form(admin, "/admin/role/new/", {
+        "name": "frontdesk", "label": "客服", "description": "前台接待",
+        "permissions": permissions,
+    })
+    assert response.status_code == 302, response.text[-500:]
+    role = db_session.scalar(select(db.Model.metadata.tables["role"].c.id).where(
+        db.Model.metadata.tables["role"].c.name == "frontdesk"))
+    estate = db_session.scalar(select(Estate.id).where(Estate.name == "示范小区"))
+    response = admin_form(admin, "/admin/user/new/", {
+        "username": username, "display_name": "前台小李", "email": f"{username}@example.com",
+        "roles": str(role), "estates": str(estate), "active": "y", "locale": "",
+        "new_password": "Front-desk-9",
+    })
+    assert response.status_code == 302, response.text[-800:]
+    return username
+
+
+def test_admin_makes_a_role_by_ticking_permissions(app, login_as, db_session):
+    admin = login_as("admin")
+    username = _custom_role_user(admin, db_session, ["dashboard.view", "property.view"])
+    desk = app.test_client()
+    assert login(desk, username, "Front-desk-9").location == "/admin/"
+    assert desk.get("/admin/unit/").status_code == 200
+    assert desk.get("/admin/unit/new/").status_code == 403
+    assert desk.get("/admin/user/").status_code == 403
+
+
+def test_nobody_grants_more_than_they_hold(app, login_as, db_session):
+    admin = login_as("admin")
+    username = _custom_role_user(
+        admin, db_session, ["dashboard.view", "users.view", "users.edit"], username="hr01"
+    )
+    hr = app.test_client()
+    login(hr, username, "Front-desk-9")
+    admin_role = db_session.scalar(select(db.Model.metadata.tables["role"].c.id).where(
+        db.Model.metadata.tables["role"].c.name == "admin"))
+    form = hr.get("/admin/user/new/")
+    assert "物业管理员" not in form.text  # the admin role is not even offered
+    estate = db_session.scalar(select(Estate.id).where(Estate.name == "示范小区"))
+    response = hr.post("/admin/user/new/", data={
+        "username": "sneaky", "email": "sneaky@example.com", "display_name": "x",
+        "roles": str(admin_role), "estates": str(estate), "new_password": "Sneaky-pass-1",
+        "csrf_token": csrf_from(form.text),
+    })
+    assert response.status_code == 200, response.location
+    assert db_session.scalar(select(User).where(User.username == "sneaky")) is None
+    admin_id = db_session.scalar(select(User.id).where(User.username == "admin"))
+    assert hr.get(f"/admin/user/edit/?id={admin_id}").status_code == 403
+    assert "is_superuser" not in form.text
+
+
+def test_deactivating_an_account_ends_its_sessions(app, login_as, db_session):
+    tenant = login_as("tenant")
+    admin = login_as("admin")
+    user = db_session.scalar(select(User).where(User.username == "tenant"))
+    page = admin.get(f"/admin/user/edit/?id={user.id}")
+    assert page.status_code == 200
+    roles = [str(r.id) for r in user.roles]
+    response = admin.post(f"/admin/user/edit/?id={user.id}", data={
+        "username": "tenant", "display_name": user.display_name, "email": user.email,
+        "roles": roles, "locale": "", "csrf_token": csrf_from(page.text),
+    })  # "active" unticked
+    assert response.status_code == 302
+    assert tenant.get("/portal/").location.startswith("/login")
+    assert login(app.test_client(), "tenant").status_code == 200
+
+
+def test_estate_memberships_outside_the_editors_scope_are_kept(app, login_as, other_estate, db_session):
+    user = db_session.scalar(select(User).where(User.username == "repair"))
+    db_session.add(StaffEstate(user_id=user.id, estate_id=other_estate["estate"]))
+    db_session.commit()
+    admin = login_as("admin")
+    page = admin.get(f"/admin/user/edit/?id={user.id}")
+    estate = db_session.scalar(select(Estate.id).where(Estate.name == "示范小区"))
+    response = admin.post(f"/admin/user/edit/?id={user.id}", data={
+        "username": "repair", "display_name": "维修人员", "email": user.email,
+        "roles": [str(r.id) for r in user.roles], "estates": str(estate), "active": "y",
+        "locale": "", "csrf_token": csrf_from(page.text),
+    })
+    assert response.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(User, user.id).estate_ids == {estate, other_estate["estate"]}
+
+
+def test_dashboard_shows_figures_per_estate_in_few_queries(app, login_as):
+    admin = login_as("admin")
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(*args, **kwargs):
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = admin.get("/admin/")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert page.status_code == 200
+    assert "示范小区" in page.text
+    assert '<span class="n">24</span>' in page.text
+    assert len(statements) <= 12, statements
