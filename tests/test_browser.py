@@ -20,9 +20,15 @@ from models import Occupancy, Relation, User
 
 from .helpers import DEMO_PASSWORD, unavailable
 
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the browser fixture, which every test uses, reports it
+    sync_playwright = None
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium-nope")
+CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -70,19 +76,19 @@ def browser():
     """One Chromium for the whole run; missing or broken Chromium fails the tests."""
     if not CHROMIUM.exists():
         unavailable(f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        unavailable(f"Chromium cannot be driven: the playwright package is missing ({exc})")
+    if sync_playwright is None:
+        unavailable("Chromium cannot be driven: the playwright package is not installed")
     playwright = sync_playwright().start()
+    chromium = failure = None
     try:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
     except PlaywrightError as exc:
+        failure = exc.message.splitlines()[0]
+    if chromium is None:
         playwright.stop()
-        unavailable(f"Chromium at {CHROMIUM} does not start: {exc.message.splitlines()[0]}")
+        unavailable(f"Chromium at {CHROMIUM} does not start: {failure}")
     yield chromium
     chromium.close()
     playwright.stop()
@@ -178,8 +184,6 @@ def latin_leftovers(text: str) -> list[str]:
 
 # -- signing in and out ----------------------------------------------------------------
 def test_admin_signs_in_to_dashboard_and_out_via_user_menu(new_tab):
-    from playwright.sync_api import expect
-
     tab = new_tab()
     page = tab.page
     sign_in(tab, "admin")
@@ -202,8 +206,6 @@ def test_admin_signs_in_to_dashboard_and_out_via_user_menu(new_tab):
 
 
 def test_owner_signs_in_to_portal_and_out_via_top_bar(app, new_tab):
-    from playwright.sync_api import expect
-
     unit = owner_unit_label(app, "owner")
     tab = new_tab(width=375)
     page = tab.page
@@ -222,8 +224,6 @@ def test_owner_signs_in_to_portal_and_out_via_top_bar(app, new_tab):
 
 
 def test_wrong_password_keeps_user_on_login_page_with_message(new_tab):
-    from playwright.sync_api import expect
-
     tab = new_tab(width=375)
     sign_in(tab, "owner", "not-the-password")
     expect(tab.page).to_have_url(tab.base + "/login")
@@ -242,8 +242,6 @@ KEY_PAGES = {
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", list(KEY_PAGES))
 def test_key_page_fits_width_and_is_all_chinese(new_tab, name, width):
-    from playwright.sync_api import expect
-
     username, path, heading = KEY_PAGES[name]
     tab = new_tab(width=width)
     page = tab.page
@@ -291,7 +289,8 @@ def test_portal_tab_bar_does_not_cover_content_on_phone(new_tab):
     bar_top, content_bottom = page.evaluate(
         """() => {
             const bar = document.querySelector('.tabbar').getBoundingClientRect();
-            const blocks = [...document.querySelectorAll('main > *:not(.tabbar), .footer .lang-switch')];
+            const blocks = [...document.querySelectorAll(
+                'main > *:not(.tabbar), .footer .lang-switch')];
             return [bar.top, Math.max(...blocks.map(b => b.getBoundingClientRect().bottom))];
         }"""
     )
@@ -302,8 +301,6 @@ def test_portal_tab_bar_does_not_cover_content_on_phone(new_tab):
 
 # -- English ---------------------------------------------------------------------------
 def test_english_browser_gets_english_login_page(new_tab):
-    from playwright.sync_api import expect
-
     tab = new_tab(locale="en-US", width=375)
     tab.goto("/login")
     expect(tab.page.locator("h1")).to_have_text("Sign in")

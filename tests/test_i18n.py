@@ -1,0 +1,42 @@
+"""Chinese by default, English on request: the user's choice, then Accept-Language."""
+
+from sqlalchemy import select
+
+from models import User
+
+from .helpers import csrf_from, login
+
+
+def test_chinese_is_the_default(app):
+    page = app.test_client().get("/login")
+    assert "<h1>登录</h1>" in page.text and 'lang="zh-CN"' in page.text
+
+
+def test_accept_language_english(app):
+    page = app.test_client().get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert "<h1>Sign in</h1>" in page.text
+
+
+def test_accept_language_prefers_chinese_when_asked(app):
+    page = app.test_client().get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert "<h1>登录</h1>" in page.text
+
+
+def test_the_users_choice_wins_over_the_browser(app, demo, db_session):
+    client = app.test_client()
+    login(client, "owner")
+    page = client.get("/portal/", headers={"Accept-Language": "zh-CN"})
+    response = client.post("/language", data={"lang": "en", "next": "/portal/", "csrf_token": csrf_from(page.text)})
+    assert response.location == "/portal/"
+    assert "My units" in client.get("/portal/", headers={"Accept-Language": "zh-CN"}).text
+    assert db_session.scalar(select(User.locale).where(User.username == "owner")) == "en"
+    # Another device of the same user follows the stored choice.
+    other = app.test_client()
+    login(other, "owner")
+    assert "My units" in other.get("/portal/").text
+
+
+def test_admin_is_chinese_including_flask_admins_own_words(login_as):
+    page = login_as("admin").get("/admin/unit/")
+    for word in ("列表", "创建", "搜索", "房号", "楼栋"):
+        assert word in page.text
