@@ -195,3 +195,35 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "config(**kwargs): app config overrides for a test")
 
 
+
+
+# -- which parts ran -------------------------------------------------------------------
+_PARTS = {"sqlite": 0, "postgresql": 0, "browser": 0}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" or not report.passed:
+        return
+    if "[sqlite" in report.nodeid:
+        _PARTS["sqlite"] += 1
+    if "[postgresql" in report.nodeid:
+        _PARTS["postgresql"] += 1
+    if "test_browser.py" in report.nodeid:
+        _PARTS["browser"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    parts = ", ".join(f"{name}: {count} passed" for name, count in _PARTS.items())
+    terminalreporter.write_line(f"PropAdmin suite parts — {parts}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With PROPADMIN_TEST_REQUIRE_ALL=1 (CI), a run where a part did not run fails."""
+    if os.environ.get("PROPADMIN_TEST_REQUIRE_ALL") != "1" or exitstatus != 0:
+        return
+    missing = [name for name, count in _PARTS.items() if count == 0]
+    if missing:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"FAILED: these parts ran no test: {', '.join(missing)}", red=True
+        )
+        session.exitstatus = 1
