@@ -1,6 +1,14 @@
 """Declarative SQLAlchemy models, one module per domain, re-exported here."""
 
-from .accounts import Role, RolePermission, StaffEstate, User, new_session_token, user_role
+from .accounts import (
+    UNUSABLE_PASSWORD,
+    Role,
+    RolePermission,
+    StaffEstate,
+    User,
+    new_session_token,
+    user_role,
+)
 from .audit import AuditLog
 from .base import (
     Base,
@@ -17,6 +25,7 @@ from .property import Building, Estate, ParkingKind, ParkingSpace, Unit, UnitUse
 from .residents import Occupancy, Relation, Resident, Vehicle
 
 __all__ = [
+    "UNUSABLE_PASSWORD",
     "AuditLog",
     "Base",
     "Building",

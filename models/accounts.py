@@ -23,6 +23,10 @@ user_role = Table(
 )
 
 
+# Stored until a real hash is set: no password ever hashes to it.
+UNUSABLE_PASSWORD = "!"  # noqa: S105
+
+
 def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 

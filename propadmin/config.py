@@ -17,7 +17,7 @@ class DefaultConfig:
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
 
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 — a hash method name
     PASSWORD_MIN_LENGTH = 8
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
 
@@ -26,7 +26,7 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_ADDRESS = "30 per 5 minutes"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # failed attempts only
-    FORGOT_PASSWORD_LIMIT = "5 per 15 minutes"
+    FORGOT_PASSWORD_LIMIT = "5 per 15 minutes"  # noqa: S105 — a rate limit
 
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 25

@@ -49,7 +49,9 @@ def bench_dashboard(units: int = 5000) -> list[tuple[str, float, str]]:
             seed_demo(db.session, units=units)
             db.session.commit()
             overview = median_ms(lambda: estate_overview(db.session, None))
-            reference = median_ms(lambda: db.session.execute(text("SELECT count(*) FROM unit")).scalar())
+            reference = median_ms(
+                lambda: db.session.execute(text("SELECT count(*) FROM unit")).scalar()
+            )
     return [
         (f"dashboard figures, {units} units (median)", overview, "ms"),
         ("  reference: SELECT count(*) FROM unit (median)", reference, "ms"),

@@ -195,8 +195,6 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "config(**kwargs): app config overrides for a test")
 
 
-
-
 # -- which parts ran -------------------------------------------------------------------
 _PARTS = {"sqlite": 0, "postgresql": 0, "browser": 0}
 

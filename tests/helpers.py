@@ -95,5 +95,3 @@ class SMTPServer:
 
     def stop(self) -> None:
         self.controller.stop()
-
-

@@ -49,11 +49,17 @@ def test_hidden_row_cannot_be_opened_by_id(login_as, other_estate, view):
 def test_hidden_row_cannot_be_deleted_by_id(login_as, other_estate, db_session):
     admin = login_as("admin")
     page = admin.get("/admin/unit/")
-    admin.post("/admin/unit/delete/", data={"id": other_estate["unit"], "csrf_token": csrf_from(page.text)})
-    admin.post("/admin/unit/action/", data={
-        "action": "delete", "rowid": str(other_estate["unit"]),
-        "csrf_token": csrf_from(page.text, "action_form"),
-    })
+    admin.post(
+        "/admin/unit/delete/", data={"id": other_estate["unit"], "csrf_token": csrf_from(page.text)}
+    )
+    admin.post(
+        "/admin/unit/action/",
+        data={
+            "action": "delete",
+            "rowid": str(other_estate["unit"]),
+            "csrf_token": csrf_from(page.text, "action_form"),
+        },
+    )
     assert db_session.get(Unit, other_estate["unit"]) is not None
 
 
@@ -77,21 +83,39 @@ def test_relationship_choices_and_ajax_lookups_are_scoped(login_as, other_estate
 
 def test_a_unit_cannot_be_saved_into_another_estates_building(login_as, other_estate, db_session):
     admin = login_as("admin")
-    response = admin_form(admin, "/admin/unit/new/", {
-        "building": str(other_estate["building"]), "number": "2001", "floor": "20",
-        "area": "88.00", "layout": "2室1厅", "use": "residential",
-    })
+    response = admin_form(
+        admin,
+        "/admin/unit/new/",
+        {
+            "building": str(other_estate["building"]),
+            "number": "2001",
+            "floor": "20",
+            "area": "88.00",
+            "layout": "2室1厅",
+            "use": "residential",
+        },
+    )
     assert response.status_code == 200
-    assert db_session.scalar(select(func.count()).select_from(Unit).where(Unit.number == "2001")) == 0
+    assert (
+        db_session.scalar(select(func.count()).select_from(Unit).where(Unit.number == "2001")) == 0
+    )
 
 
 def test_creating_a_unit_is_audited_with_actor_and_fields(login_as, demo, db_session):
     admin = login_as("admin")
     building = db_session.scalar(select(Building).where(Building.name == "1栋"))
-    response = admin_form(admin, "/admin/unit/new/", {
-        "building": str(building.id), "number": "1901", "floor": "19",
-        "area": "101.255", "layout": "3室2厅", "use": "residential",
-    })
+    response = admin_form(
+        admin,
+        "/admin/unit/new/",
+        {
+            "building": str(building.id),
+            "number": "1901",
+            "floor": "19",
+            "area": "101.255",
+            "layout": "3室2厅",
+            "use": "residential",
+        },
+    )
     assert response.status_code == 302
     unit = db_session.scalar(select(Unit).where(Unit.number == "1901"))
     assert unit.area == Decimal("101.26")  # half-up to 0.01 m², exact
@@ -107,15 +131,25 @@ def test_creating_a_unit_is_audited_with_actor_and_fields(login_as, demo, db_ses
 def test_duplicate_unit_number_gets_a_clear_message(login_as, demo, db_session):
     admin = login_as("admin")
     building = db_session.scalar(select(Building).where(Building.name == "1栋"))
-    response = admin_form(admin, "/admin/unit/new/", {
-        "building": str(building.id), "number": "101", "floor": "1",
-        "area": "90", "layout": "2室1厅", "use": "residential",
-    })
+    response = admin_form(
+        admin,
+        "/admin/unit/new/",
+        {
+            "building": str(building.id),
+            "number": "101",
+            "floor": "1",
+            "area": "90",
+            "layout": "2室1厅",
+            "use": "residential",
+        },
+    )
     assert response.status_code in (200, 302)
     page = admin.get("/admin/unit/")
     assert "与已有记录冲突" in (response.text + page.text)
     count = db_session.scalar(
-        select(func.count()).select_from(Unit).where(Unit.building_id == building.id, Unit.number == "101")
+        select(func.count())
+        .select_from(Unit)
+        .where(Unit.building_id == building.id, Unit.number == "101")
     )
     assert count == 1
 
@@ -124,16 +158,23 @@ def test_audit_log_redacts_secrets(app, demo, db_session):
     client = app.test_client()
     login(client, "owner")
     page = client.get("/portal/profile")
-    client.post("/portal/profile", data={
-        "current": "demo1234", "password": "Changed-pass-1", "confirm": "Changed-pass-1",
-        "csrf_token": csrf_from(page.text),
-    })
+    client.post(
+        "/portal/profile",
+        data={
+            "current": "demo1234",
+            "password": "Changed-pass-1",
+            "confirm": "Changed-pass-1",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     entries = db_session.scalars(
         select(AuditLog).where(AuditLog.entity == "User", AuditLog.action == "update")
     ).all()
     changes = [e.changes for e in entries if "password_hash" in e.changes]
     assert changes and all(c["password_hash"] == "***" for c in changes)
-    dumped = json.dumps([e.changes for e in db_session.scalars(select(AuditLog))], ensure_ascii=False)
+    dumped = json.dumps(
+        [e.changes for e in db_session.scalars(select(AuditLog))], ensure_ascii=False
+    )
     assert "pbkdf2" not in dumped and "Changed-pass-1" not in dumped
 
 
@@ -146,24 +187,47 @@ def test_audit_log_cannot_be_changed_by_anyone(app, demo, db_session):
     entry_id = db_session.scalar(select(AuditLog.id).limit(1))
     assert client.get(f"/admin/audit/edit/?id={entry_id}").status_code == 403
     page = client.get("/admin/audit/")
-    assert client.post("/admin/audit/delete/", data={"id": entry_id, "csrf_token": csrf_from(page.text)}).status_code == 403
+    assert (
+        client.post(
+            "/admin/audit/delete/", data={"id": entry_id, "csrf_token": csrf_from(page.text)}
+        ).status_code
+        == 403
+    )
     assert db_session.get(AuditLog, entry_id) is not None
 
 
 def _custom_role_user(admin, db_session, permissions, username="kefu01"):
-    response = admin_form(admin, "/admin/role/new/", {
-        "name": "frontdesk", "label": "客服", "description": "前台接待",
-        "permissions": permissions,
-    })
+    response = admin_form(
+        admin,
+        "/admin/role/new/",
+        {
+            "name": "frontdesk",
+            "label": "客服",
+            "description": "前台接待",
+            "permissions": permissions,
+        },
+    )
     assert response.status_code == 302, response.text[-500:]
-    role = db_session.scalar(select(db.Model.metadata.tables["role"].c.id).where(
-        db.Model.metadata.tables["role"].c.name == "frontdesk"))
+    role = db_session.scalar(
+        select(db.Model.metadata.tables["role"].c.id).where(
+            db.Model.metadata.tables["role"].c.name == "frontdesk"
+        )
+    )
     estate = db_session.scalar(select(Estate.id).where(Estate.name == "示范小区"))
-    response = admin_form(admin, "/admin/user/new/", {
-        "username": username, "display_name": "前台小李", "email": f"{username}@example.com",
-        "roles": str(role), "estates": str(estate), "active": "y", "locale": "",
-        "new_password": "Front-desk-9",
-    })
+    response = admin_form(
+        admin,
+        "/admin/user/new/",
+        {
+            "username": username,
+            "display_name": "前台小李",
+            "email": f"{username}@example.com",
+            "roles": str(role),
+            "estates": str(estate),
+            "active": "y",
+            "locale": "",
+            "new_password": "Front-desk-9",
+        },
+    )
     assert response.status_code == 302, response.text[-800:]
     return username
 
@@ -185,16 +249,26 @@ def test_nobody_grants_more_than_they_hold(app, login_as, db_session):
     )
     hr = app.test_client()
     login(hr, username, "Front-desk-9")
-    admin_role = db_session.scalar(select(db.Model.metadata.tables["role"].c.id).where(
-        db.Model.metadata.tables["role"].c.name == "admin"))
+    admin_role = db_session.scalar(
+        select(db.Model.metadata.tables["role"].c.id).where(
+            db.Model.metadata.tables["role"].c.name == "admin"
+        )
+    )
     form = hr.get("/admin/user/new/")
     assert "物业管理员" not in form.text  # the admin role is not even offered
     estate = db_session.scalar(select(Estate.id).where(Estate.name == "示范小区"))
-    response = hr.post("/admin/user/new/", data={
-        "username": "sneaky", "email": "sneaky@example.com", "display_name": "x",
-        "roles": str(admin_role), "estates": str(estate), "new_password": "Sneaky-pass-1",
-        "csrf_token": csrf_from(form.text),
-    })
+    response = hr.post(
+        "/admin/user/new/",
+        data={
+            "username": "sneaky",
+            "email": "sneaky@example.com",
+            "display_name": "x",
+            "roles": str(admin_role),
+            "estates": str(estate),
+            "new_password": "Sneaky-pass-1",
+            "csrf_token": csrf_from(form.text),
+        },
+    )
     assert response.status_code == 200, response.location
     assert db_session.scalar(select(User).where(User.username == "sneaky")) is None
     admin_id = db_session.scalar(select(User.id).where(User.username == "admin"))
@@ -209,27 +283,44 @@ def test_deactivating_an_account_ends_its_sessions(app, login_as, db_session):
     page = admin.get(f"/admin/user/edit/?id={user.id}")
     assert page.status_code == 200
     roles = [str(r.id) for r in user.roles]
-    response = admin.post(f"/admin/user/edit/?id={user.id}", data={
-        "username": "tenant", "display_name": user.display_name, "email": user.email,
-        "roles": roles, "locale": "", "csrf_token": csrf_from(page.text),
-    })  # "active" unticked
+    response = admin.post(
+        f"/admin/user/edit/?id={user.id}",
+        data={
+            "username": "tenant",
+            "display_name": user.display_name,
+            "email": user.email,
+            "roles": roles,
+            "locale": "",
+            "csrf_token": csrf_from(page.text),
+        },
+    )  # "active" unticked
     assert response.status_code == 302
     assert tenant.get("/portal/").location.startswith("/login")
     assert login(app.test_client(), "tenant").status_code == 200
 
 
-def test_estate_memberships_outside_the_editors_scope_are_kept(app, login_as, other_estate, db_session):
+def test_estate_memberships_outside_the_editors_scope_are_kept(
+    app, login_as, other_estate, db_session
+):
     user = db_session.scalar(select(User).where(User.username == "repair"))
     db_session.add(StaffEstate(user_id=user.id, estate_id=other_estate["estate"]))
     db_session.commit()
     admin = login_as("admin")
     page = admin.get(f"/admin/user/edit/?id={user.id}")
     estate = db_session.scalar(select(Estate.id).where(Estate.name == "示范小区"))
-    response = admin.post(f"/admin/user/edit/?id={user.id}", data={
-        "username": "repair", "display_name": "维修人员", "email": user.email,
-        "roles": [str(r.id) for r in user.roles], "estates": str(estate), "active": "y",
-        "locale": "", "csrf_token": csrf_from(page.text),
-    })
+    response = admin.post(
+        f"/admin/user/edit/?id={user.id}",
+        data={
+            "username": "repair",
+            "display_name": "维修人员",
+            "email": user.email,
+            "roles": [str(r.id) for r in user.roles],
+            "estates": str(estate),
+            "active": "y",
+            "locale": "",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert response.status_code == 302
     db_session.expire_all()
     assert db_session.get(User, user.id).estate_ids == {estate, other_estate["estate"]}

@@ -39,7 +39,9 @@ def _page_without_token(response) -> str:
     return re.sub(r'value="[^"]*"', "", response.text)
 
 
-def test_unknown_user_wrong_password_and_disabled_account_get_the_same_answer(app, demo, db_session):
+def test_unknown_user_wrong_password_and_disabled_account_get_the_same_answer(
+    app, demo, db_session
+):
     user = db_session.scalar(select(User).where(User.username == "repair"))
     user.active = False
     db_session.commit()
@@ -65,16 +67,24 @@ def test_next_parameter_only_follows_local_paths(app, demo):
     token = csrf_from(client.get("/login").text)
     response = client.post(
         "/login",
-        data={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": token,
-              "next": "https://evil.example/phish"},
+        data={
+            "username": "admin",
+            "password": DEMO_PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/phish",
+        },
     )
     assert response.location == "/admin/"
     client2 = app.test_client()
     token = csrf_from(client2.get("/login").text)
     response = client2.post(
         "/login",
-        data={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": token,
-              "next": "/admin/unit/"},
+        data={
+            "username": "admin",
+            "password": DEMO_PASSWORD,
+            "csrf_token": token,
+            "next": "/admin/unit/",
+        },
     )
     assert response.location == "/admin/unit/"
 
@@ -115,16 +125,21 @@ def test_password_change_form_reports_errors_by_the_field(app, demo):
     client = app.test_client()
     login(client, "owner")
     wrong = post_form(
-        client, "/portal/profile",
+        client,
+        "/portal/profile",
         {"current": "not-it-123", "password": "n3w-secret-pw", "confirm": "n3w-secret-pw"},
     )
     assert "当前密码不正确" in wrong.text
     weak = post_form(
-        client, "/portal/profile", {"current": DEMO_PASSWORD, "password": "12345678", "confirm": "12345678"}
+        client,
+        "/portal/profile",
+        {"current": DEMO_PASSWORD, "password": "12345678", "confirm": "12345678"},
     )
     assert "请同时使用字母和数字或符号" in weak.text
     differ = post_form(
-        client, "/portal/profile", {"current": DEMO_PASSWORD, "password": "abc12345x", "confirm": "abc12345y"}
+        client,
+        "/portal/profile",
+        {"current": DEMO_PASSWORD, "password": "abc12345x", "confirm": "abc12345y"},
     )
     assert "两次输入的密码不一致" in differ.text
     assert login(app.test_client(), "owner").status_code == 302  # unchanged
@@ -144,7 +159,9 @@ def test_absolute_session_lifetime_ends_even_an_active_session(app, demo):
     client = app.test_client()
     login(client, "admin")
     with client.session_transaction() as session:
-        session["_login_at"] = time.time() - app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds() - 5
+        session["_login_at"] = (
+            time.time() - app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds() - 5
+        )
         session["_seen_at"] = time.time()
     assert client.get("/admin/").location.startswith("/login")
 

@@ -24,7 +24,9 @@ def test_seed_demo_builds_the_contracted_demo_estate(app, db_session):
 
     def unit_of(username, relation):
         return db_session.scalar(
-            select(Unit).join(Occupancy).join(Resident)
+            select(Unit)
+            .join(Occupancy)
+            .join(Resident)
             .join(User, User.id == Resident.user_id)
             .where(User.username == username, Occupancy.relation == relation)
         )
@@ -43,7 +45,9 @@ def test_seed_demo_builds_the_contracted_demo_estate(app, db_session):
 
 
 def test_seed_demo_password_option(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo", "--password", "Another-pw-2", "--units", "8"])
+    result = app.test_cli_runner().invoke(
+        args=["seed-demo", "--password", "Another-pw-2", "--units", "8"]
+    )
     assert result.exit_code == 0, result.output
     assert login(app.test_client(), "finance", "Another-pw-2").status_code == 302
 
@@ -61,11 +65,24 @@ def test_seed_demo_refuses_bad_input_with_a_clear_message(app, db_session):
 
 
 def test_users_create(app, demo, db_session):
-    result = app.test_cli_runner().invoke(args=[
-        "users", "create", "--username", "chen.kf", "--email", "Chen@Example.com",
-        "--password", "Desk-pass-77", "--role", "finance", "--estate", "示范小区",
-        "--display-name", "陈客服",
-    ])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "chen.kf",
+            "--email",
+            "Chen@Example.com",
+            "--password",
+            "Desk-pass-77",
+            "--role",
+            "finance",
+            "--estate",
+            "示范小区",
+            "--display-name",
+            "陈客服",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db_session.scalar(select(User).where(User.username == "chen.kf"))
     assert user.email == "chen@example.com" and user.role_names == {"finance"}
@@ -86,8 +103,18 @@ def test_users_create_names_the_bad_value_and_exits_non_zero(app, demo, db_sessi
         assert result.exit_code == 1, (args, result.output)
         assert named in result.output, (named, result.output)
         assert "Traceback" not in result.output
-    weak = runner.invoke(args=["users", "create", "--username", "okname", "--email", "ok@example.com",
-                               "--password", "short"])
+    weak = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "okname",
+            "--email",
+            "ok@example.com",
+            "--password",
+            "short",
+        ]
+    )
     assert weak.exit_code == 1 and "password" in weak.output
     assert db_session.scalar(select(User).where(User.username == "okname")) is None
 

@@ -26,7 +26,9 @@ def test_the_users_choice_wins_over_the_browser(app, demo, db_session):
     client = app.test_client()
     login(client, "owner")
     page = client.get("/portal/", headers={"Accept-Language": "zh-CN"})
-    response = client.post("/language", data={"lang": "en", "next": "/portal/", "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/language", data={"lang": "en", "next": "/portal/", "csrf_token": csrf_from(page.text)}
+    )
     assert response.location == "/portal/"
     assert "My units" in client.get("/portal/", headers={"Accept-Language": "zh-CN"}).text
     assert db_session.scalar(select(User.locale).where(User.username == "owner")) == "en"

@@ -98,7 +98,9 @@ def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, s
     assert result.exit_code == 0, result.output
     assert "Sent 3 message(s)" in result.output
     assert sorted(m["To"] for m in smtp.mailbox.wait(3)) == [
-        "owner2@example.com", "owner@example.com", "tenant@example.com",
+        "owner2@example.com",
+        "owner@example.com",
+        "tenant@example.com",
     ]
 
 
@@ -140,7 +142,9 @@ def test_admin_can_send_a_failed_message_again(login_as, app, db_session, smtp):
         from models import User
 
         user = db.session.scalar(select(User).where(User.username == "owner"))
-        msg = queue_mail(db.session, user, "password_changed", "Your PropAdmin password was changed")
+        msg = queue_mail(
+            db.session, user, "password_changed", "Your PropAdmin password was changed"
+        )
         msg.status, msg.attempts = MailStatus.failed, 12
         db.session.commit()
         message_id = msg.id
@@ -149,7 +153,11 @@ def test_admin_can_send_a_failed_message_again(login_as, app, db_session, smtp):
     assert "发送失败" in page.text
     response = admin.post(
         "/admin/outbox/action/",
-        data={"action": "requeue", "rowid": str(message_id), "csrf_token": csrf_from(page.text, "action_form")},
+        data={
+            "action": "requeue",
+            "rowid": str(message_id),
+            "csrf_token": csrf_from(page.text, "action_form"),
+        },
     )
     assert response.status_code == 302
     listing = admin.get(response.location).text

@@ -50,7 +50,11 @@ def test_reset_flow_end_to_end(app, demo, smtp):
 
     done = client.post(
         "/reset-password/new",
-        data={"password": "Fresh-pass-42", "confirm": "Fresh-pass-42", "csrf_token": csrf_from(form.text)},
+        data={
+            "password": "Fresh-pass-42",
+            "confirm": "Fresh-pass-42",
+            "csrf_token": csrf_from(form.text),
+        },
     )
     assert done.status_code == 302 and done.location == "/login"
     assert login(app.test_client(), "owner", "Fresh-pass-42").status_code == 302
@@ -99,8 +103,11 @@ def test_link_is_useless_after_the_password_changed_another_way(app, demo, smtp)
     path = reset_link(smtp).removeprefix(app.config["BASE_URL"])
     client = app.test_client()
     login(client, "tenant")
-    post_form(client, "/portal/profile",
-              {"current": DEMO_PASSWORD, "password": "Other-pass-7", "confirm": "Other-pass-7"})
+    post_form(
+        client,
+        "/portal/profile",
+        {"current": DEMO_PASSWORD, "password": "Other-pass-7", "confirm": "Other-pass-7"},
+    )
     fresh = app.test_client()
     fresh.get(path)
     assert fresh.get("/reset-password/new").status_code == 400

@@ -44,8 +44,9 @@ def test_tampered_ciphertext_is_refused_and_keys_rotate():
 
 
 def test_blind_index_is_keyed_and_separates_kinds():
-    a, b = FieldCrypto([Fernet.generate_key().decode()], "key-a"), FieldCrypto(
-        [Fernet.generate_key().decode()], "key-b"
+    a, b = (
+        FieldCrypto([Fernet.generate_key().decode()], "key-a"),
+        FieldCrypto([Fernet.generate_key().decode()], "key-b"),
     )
     assert a.blind_index("mobile", "13812341234") == a.blind_index("mobile", "13812341234")
     assert a.blind_index("mobile", "13812341234") != b.blind_index("mobile", "13812341234")

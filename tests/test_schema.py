@@ -29,7 +29,11 @@ def test_secrets_are_generated_into_the_instance_folder(tmp_path, monkeypatch):
     from propadmin import create_app
 
     monkeypatch.setenv("PROPADMIN_INSTANCE_PATH", str(tmp_path))
-    for var in ("PROPADMIN_SECRET_KEY", "PROPADMIN_FIELD_ENCRYPTION_KEYS", "PROPADMIN_BLIND_INDEX_KEY"):
+    for var in (
+        "PROPADMIN_SECRET_KEY",
+        "PROPADMIN_FIELD_ENCRYPTION_KEYS",
+        "PROPADMIN_BLIND_INDEX_KEY",
+    ):
         monkeypatch.delenv(var, raising=False)
     first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     second = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})

@@ -40,10 +40,15 @@ def test_successful_sign_ins_do_not_count_against_the_account(app, demo):
 @pytest.mark.config(LOGIN_LIMIT_PER_ADDRESS="10 per 5 minutes")
 def test_one_address_spraying_many_accounts_is_stopped(app, demo):
     client = app.test_client()
-    answers = [attempt(client, f"user{i}", "guess-123", address="203.0.113.7").status_code for i in range(11)]
+    answers = [
+        attempt(client, f"user{i}", "guess-123", address="203.0.113.7").status_code
+        for i in range(11)
+    ]
     assert answers[:10] == [200] * 10
     assert answers[10] == 429
-    assert attempt(app.test_client(), "owner", DEMO_PASSWORD, address="203.0.113.8").status_code == 302
+    assert (
+        attempt(app.test_client(), "owner", DEMO_PASSWORD, address="203.0.113.8").status_code == 302
+    )
 
 
 @pytest.mark.config(FORGOT_PASSWORD_LIMIT="3 per 15 minutes")
@@ -53,7 +58,9 @@ def test_forgot_password_is_throttled(app, demo):
     for _ in range(4):
         token = csrf_from(client.get("/forgot-password").text)
         codes.append(
-            client.post("/forgot-password", data={"email": "owner@example.com", "csrf_token": token}).status_code
+            client.post(
+                "/forgot-password", data={"email": "owner@example.com", "csrf_token": token}
+            ).status_code
         )
     assert codes == [302, 302, 302, 429]
 
@@ -77,7 +84,8 @@ def test_throttling_works_with_redis_storage(database_url, tmp_path, redis_stora
 
     monkeypatch.setenv("PROPADMIN_INSTANCE_PATH", str(tmp_path))
     config = _config(
-        database_url, tmp_path,
+        database_url,
+        tmp_path,
         RATELIMIT_STORAGE_URI=redis_storage,
         LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes",
     )
@@ -85,8 +93,9 @@ def test_throttling_works_with_redis_storage(database_url, tmp_path, redis_stora
     username = f"redis{uuid.uuid4().hex[:10]}"  # counters in Redis outlive the test
     with worker_a.app_context():
         _empty_tables(db.engine)
-        create_user(db.session, username=username, email=f"{username}@example.com",
-                    password=DEMO_PASSWORD)
+        create_user(
+            db.session, username=username, email=f"{username}@example.com", password=DEMO_PASSWORD
+        )
         db.session.commit()
     # Two app instances (like two gunicorn workers) share one count.
     assert attempt(worker_a.test_client(), username, "bad-1").status_code == 200

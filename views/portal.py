@@ -57,9 +57,7 @@ def profile():
         ).all()
         spaces = db.session.scalars(
             select(ParkingSpace)
-            .where(
-                (ParkingSpace.resident_id == resident.id) | ParkingSpace.unit_id.in_(unit_ids)
-            )
+            .where((ParkingSpace.resident_id == resident.id) | ParkingSpace.unit_id.in_(unit_ids))
             .order_by(ParkingSpace.code)
         ).all()
     form = ChangePasswordForm()

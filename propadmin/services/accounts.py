@@ -14,7 +14,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Estate, Role, StaffEstate, User, new_session_token, utcnow
+from models import (
+    UNUSABLE_PASSWORD,
+    Estate,
+    Role,
+    StaffEstate,
+    User,
+    new_session_token,
+    utcnow,
+)
 
 from .. import audit
 from ..mail import queue_mail
@@ -70,9 +78,7 @@ def validate_password(password: str, user: User | None = None) -> None:
     """Raise ServiceError (field ``password``) when the password is too weak."""
     min_len = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < min_len:
-        raise ServiceError(
-            _("Use at least %(n)d characters.", n=min_len), field="password"
-        )
+        raise ServiceError(_("Use at least %(n)d characters.", n=min_len), field="password")
     if len(password) > 128:
         raise ServiceError(_("Use at most 128 characters."), field="password")
     if password.isdigit() or password.isalpha():
@@ -89,9 +95,7 @@ def set_password(session: Session, user: User, password: str, *, notify: bool = 
     user.session_token = new_session_token()
     session.flush()
     if notify:
-        queue_mail(
-            session, user, "password_changed", _l("Your PropAdmin password was changed")
-        )
+        queue_mail(session, user, "password_changed", _l("Your PropAdmin password was changed"))
     log.info("password changed for %r", user)
 
 
@@ -136,10 +140,15 @@ def request_password_reset(session: Session, email: str) -> None:
         return
     base = current_app.config["BASE_URL"].rstrip("/")
     link = f"{base}/reset-password/{make_reset_token(user)}"
-    queue_mail(
-        session, user, "reset_password", _l("Reset your PropAdmin password"), link=link
-    )
+    queue_mail(session, user, "reset_password", _l("Reset your PropAdmin password"), link=link)
     audit.record(session, "password", "User", user.id, event="reset requested")
+
+
+def _by_name(session: Session, model, column, name: str, field: str, missing: str):
+    row = session.scalar(select(model).where(column == name))
+    if row is None:
+        raise ServiceError(missing, field=field)
+    return row
 
 
 def create_user(
@@ -167,18 +176,23 @@ def create_user(
         raise ServiceError(_("User name %(value)s is taken.", value=username), field="username")
     if session.scalar(select(User.id).where(User.email == email)):
         raise ServiceError(_("E-mail %(value)s is already in use.", value=email), field="email")
-    role_objs = []
-    for name in roles:
-        role = session.scalar(select(Role).where(Role.name == name))
-        if role is None:
-            raise ServiceError(_("There is no role %(value)s.", value=name), field="roles")
-        role_objs.append(role)
-    estate_objs = []
-    for name in estates:
-        estate = session.scalar(select(Estate).where(Estate.name == name))
-        if estate is None:
-            raise ServiceError(_("There is no estate %(value)s.", value=name), field="estates")
-        estate_objs.append(estate)
+    role_objs = [
+        _by_name(
+            session, Role, Role.name, name, "roles", _("There is no role %(value)s.", value=name)
+        )
+        for name in roles
+    ]
+    estate_objs = [
+        _by_name(
+            session,
+            Estate,
+            Estate.name,
+            name,
+            "estates",
+            _("There is no estate %(value)s.", value=name),
+        )
+        for name in estates
+    ]
     user = User(
         username=username,
         email=email,
@@ -186,7 +200,7 @@ def create_user(
         is_superuser=superuser,
         roles=role_objs,
         memberships=[StaffEstate(estate=e) for e in estate_objs],
-        password_hash="!",
+        password_hash=UNUSABLE_PASSWORD,
     )
     validate_password(password, user)
     user.password_hash = hash_password(password)

@@ -34,8 +34,21 @@ from .identity import blind_index, id_check_digit
 log = logging.getLogger(__name__)
 
 ESTATE_NAME = "示范小区"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史黎贺顾毛郝龚邵万钱覃武戴孔汤庞樊兰殷施陶洪翟安颜倪严牛温芦季俞章鲁葛伍申尤毕聂柴焦向柳邢岳齐沿梅莫庄辛管祝左涂谷祁时舒耿牟卜路詹关苗凌费纪靳盛童欧甄项曲成游阳裴席卫查屈鲍位覃霍翁隋植甘景薄单包司柏宁柯阮桂闵欧阳解强丛华车冉房边辜吉饶刁瞿戚丘古米池滕晋苑邬臧畅宫来嵺苟全褚廉简娄盖符奚木穆党燕郎邸冀谈姬屠连郜晏栾郁商蒙计喻揭窦迟宇敖糜鄢冷卓花艾蓝都巩稽井练仲乐虞卞封竺冼原官衣楚佟栗匡宗应台巫鞠僧桑荆谌银扬明沙薄伏岑习胥保和蔺"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文辉玉兰志强红梅晓东海燕春梅建国丹丹子涵浩然欣怡宇轩梓萱思远雨桐嘉怡俊杰诗琪一鸣佳琪晨阳"
+DEMO_PASSWORD = "demo1234"  # noqa: S105 — the documented demo password
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史黎贺顾毛郝龚邵万钱覃武戴孔汤庞樊兰殷施陶洪翟安颜倪严牛温芦季俞章鲁葛伍申尤毕"
+    "聂柴焦向柳邢岳齐沿梅莫庄辛管祝左涂谷祁时舒耿牟卜路詹关苗凌费纪靳盛童欧甄项曲成游"
+    "阳裴席卫查屈鲍位覃霍翁隋植甘景薄单包司柏宁柯阮桂闵欧阳解强丛华车冉房边辜吉饶刁瞿"
+    "戚丘古米池滕晋苑邬臧畅宫来嵺苟全褚廉简娄盖符奚木穆党燕郎邸冀谈姬屠连郜晏栾郁商蒙"
+    "计喻揭窦迟宇敖糜鄢冷卓花艾蓝都巩稽井练仲乐虞卞封竺冼原官衣楚佟栗匡宗应台巫鞠僧桑"
+    "荆谌银扬明沙薄伏岑习胥保和蔺"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华文辉玉兰志强红梅晓东海燕"
+    "春梅建国丹丹子涵浩然欣怡宇轩梓萱思远雨桐嘉怡俊杰诗琪一鸣佳琪晨阳"
+)
 REGIONS = ("310115", "310104", "110105", "440305", "320106", "330106", "510107", "420106")
 MOBILE_PREFIXES = ("138", "139", "135", "136", "137", "150", "151", "158", "186", "187", "189")
 LAYOUTS = (("2室1厅", "89.50"), ("3室2厅", "120.35"), ("3室2厅", "128.60"), ("4室2厅", "143.00"))
@@ -93,8 +106,10 @@ class FakePeople:
 
     def plate(self) -> str:
         while True:
-            value = "沪" + self.rng.choice(PLATE_LETTERS) + "".join(
-                self.rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(5)
+            value = (
+                "沪"
+                + self.rng.choice(PLATE_LETTERS)
+                + "".join(self.rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(5))
             )
             if value not in self.used_plates:
                 self.used_plates.add(value)
@@ -119,7 +134,7 @@ def seed_demo(
     session: Session,
     *,
     units: int = 24,
-    password: str = "demo1234",
+    password: str = DEMO_PASSWORD,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
     """Create the demo estate with its buildings, units, people, vehicles, parking and
@@ -132,9 +147,7 @@ def seed_demo(
     people = FakePeople()
     rng = people.rng
     roles = sync_builtin_roles(session)
-    estate = Estate(
-        name=ESTATE_NAME, address="上海市浦东新区示范路 88 号", phone="021-5888 8888"
-    )
+    estate = Estate(name=ESTATE_NAME, address="上海市浦东新区示范路 88 号", phone="021-5888 8888")
     session.add(estate)
 
     n_buildings = 3 if units >= 30 else 2

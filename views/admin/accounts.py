@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectMultipleField, widgets
 from wtforms.validators import Optional, ValidationError
 
-from models import Estate, Role, StaffEstate
+from models import UNUSABLE_PASSWORD, Estate, Role, StaffEstate
 from propadmin.extensions import db
 from propadmin.permissions import (
     PERMISSIONS,
@@ -32,7 +32,9 @@ from .base import SecureModelView, local_time, resolve_choices, scope_filter
 
 def FormOnly(field_class):  # noqa: N802 — a field class factory
     """A form field that on_model_change reads; populate_obj leaves the model alone."""
-    return type(f"FormOnly{field_class.__name__}", (field_class,), {"populate_obj": lambda *a: None})
+    return type(
+        f"FormOnly{field_class.__name__}", (field_class,), {"populate_obj": lambda *a: None}
+    )
 
 
 def _within_mine(perms) -> bool:
@@ -58,14 +60,23 @@ class UserView(SecureModelView):
         "created_at",
     )
     form_columns = (
-        "username", "display_name", "email", "roles", "estates", "active", "is_superuser",
-        "locale", "new_password",
+        "username",
+        "display_name",
+        "email",
+        "roles",
+        "estates",
+        "active",
+        "is_superuser",
+        "locale",
+        "new_password",
     )
     form_extra_fields = {
         "estates": FormOnly(QuerySelectMultipleField)(_l("Estates"), allow_blank=True),
         "new_password": FormOnly(PasswordField)(_l("New password"), validators=[Optional()]),
     }
-    form_choices = {"locale": [("", _l("Follow the browser")), ("zh_Hans_CN", "简体中文"), ("en", "English")]}
+    form_choices = {
+        "locale": [("", _l("Follow the browser")), ("zh_Hans_CN", "简体中文"), ("en", "English")]
+    }
     column_labels = {
         "username": _l("User name"),
         "display_name": _l("Name"),
@@ -88,7 +99,9 @@ class UserView(SecureModelView):
 
     def _prepare(self, form, obj=None):
         form.roles.query_factory = lambda: [
-            r for r in db.session.scalars(select(Role).order_by(Role.id)) if _within_mine(r.permissions)
+            r
+            for r in db.session.scalars(select(Role).order_by(Role.id))
+            if _within_mine(r.permissions)
         ]
         form.roles.get_label = role_label
         estates = select(Estate).order_by(Estate.name)
@@ -130,14 +143,16 @@ class UserView(SecureModelView):
         chosen = {e.id for e in (form.estates.data or [])}
         kept = [m for m in model.memberships if scope is not None and m.estate_id not in scope]
         existing = {m.estate_id: m for m in model.memberships}
-        model.memberships = kept + [existing.get(eid) or StaffEstate(estate_id=eid) for eid in sorted(chosen)]
+        model.memberships = kept + [
+            existing.get(eid) or StaffEstate(estate_id=eid) for eid in sorted(chosen)
+        ]
         password = form.new_password.data
         try:
             if is_created:
                 if not password:
                     raise ValidationError(_("Give the new account a password."))
                 validate_password(password, model)
-                model.password_hash = "!"
+                model.password_hash = UNUSABLE_PASSWORD
                 db.session.add(model)
                 set_password(db.session, model, password, notify=False)
             elif password:

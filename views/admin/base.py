@@ -20,9 +20,9 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import SecureForm
-from flask_wtf import FlaskForm
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
@@ -48,6 +48,25 @@ ACTION_NEEDS = {
 def local_time(attr: str):
     """Column formatter: a stored UTC time in the estate's time zone."""
     return lambda view, context, model, name: localtime(getattr(model, attr))
+
+
+def typed_ids(model, ids):
+    """Request ids (strings) as the primary key's type — PostgreSQL compares strictly —
+    dropping any that cannot be one. Returns the key column and the values."""
+    pk = inspect(model).primary_key[0]
+    values = []
+    for raw in ids:
+        try:
+            values.append(pk.type.python_type(raw))
+        except (TypeError, ValueError):
+            continue
+    return pk, values
+
+
+def scoped(query, model):
+    """``query`` limited to the current user's estates."""
+    clause = scope_filter(model)
+    return query if clause is None else query.filter(clause)
 
 
 def scope_filter(model):
@@ -79,17 +98,11 @@ class AdminForm(SecureForm):
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
     def get_query(self):
-        query = super().get_query()
-        clause = scope_filter(self.model)
-        return query if clause is None else query.filter(clause)
+        return scoped(super().get_query(), self.model)
 
     def get_one(self, pk):
-        mapper_pk = inspect(self.model).primary_key[0]
-        try:
-            value = mapper_pk.type.python_type(pk)
-        except (TypeError, ValueError):
-            return None
-        return self.get_query().filter(mapper_pk == value).one_or_none()
+        key, values = typed_ids(self.model, [pk])
+        return self.get_query().filter(key == values[0]).one_or_none() if values else None
 
 
 class SecureModelView(ModelView):
@@ -162,35 +175,18 @@ class SecureModelView(ModelView):
 
     # -- row scoping ---------------------------------------------------------------
     def get_query(self):
-        query = super().get_query()
-        clause = scope_filter(self.model)
-        return query if clause is None else query.filter(clause)
+        return scoped(super().get_query(), self.model)
 
     def get_count_query(self):
-        query = super().get_count_query()
-        clause = scope_filter(self.model)
-        return query if clause is None else query.filter(clause)
-
-    def _pk_values(self, ids):
-        """Request ids (strings) as the key's type: PostgreSQL compares strictly."""
-        pk = inspect(self.model).primary_key[0]
-        values = []
-        for raw in ids:
-            try:
-                values.append(pk.type.python_type(raw))
-            except (TypeError, ValueError):
-                continue
-        return pk, values
+        return scoped(super().get_count_query(), self.model)
 
     def get_one(self, id):
-        pk, values = self._pk_values([id])
-        if not values:
-            return None
-        return self.get_query().filter(pk == values[0]).one_or_none()
+        pk, values = typed_ids(self.model, [id])
+        return self.get_query().filter(pk == values[0]).one_or_none() if values else None
 
     def scoped_rows(self, ids):
         """The rows behind an action's selected ids, within the user's scope."""
-        pk, values = self._pk_values(ids)
+        pk, values = typed_ids(self.model, ids)
         return self.get_query().filter(pk.in_(values)).all()
 
     def _create_ajax_loader(self, name, options):
@@ -207,9 +203,9 @@ class SecureModelView(ModelView):
                 continue
             clause = scope_filter(target)
             if clause is not None:
-                field.query_factory = (
-                    lambda target=target, clause=clause: db.session.query(target).filter(clause)
-                )
+                field.query_factory = lambda target=target, clause=clause: db.session.query(
+                    target
+                ).filter(clause)
         return resolve_choices(form)
 
     def create_form(self, obj=None):
@@ -226,15 +222,17 @@ class SecureModelView(ModelView):
         db.session.flush()
         pk = inspect(type(model)).primary_key[0]
         visible = (
-            db.session.query(pk).filter(pk == inspect(model).identity[0])
-            .filter(type(model).in_estates(ids)).first()
+            db.session.query(pk)
+            .filter(pk == inspect(model).identity[0])
+            .filter(type(model).in_estates(ids))
+            .first()
         )
         if visible is None:
             raise ValidationError(_("You can only save records of the estates you manage."))
 
     def action_delete(self, ids):
         """The built-in bulk delete, with ids typed for PostgreSQL and kept in scope."""
-        _pk, values = self._pk_values(ids)
+        _pk, values = typed_ids(self.model, ids)
         return super().action_delete(values)
 
     action_delete._action = ModelView.action_delete._action  # keep it registered

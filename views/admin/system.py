@@ -63,8 +63,14 @@ class OutboxView(ReadOnlyModelView):
 
     permission_module = "mail"
     column_list = (
-        "created_at", "recipient", "subject", "status", "attempts", "next_attempt_at",
-        "sent_at", "last_error",
+        "created_at",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
     )
     column_details_list = column_list
     column_default_sort = ("id", True)
