@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -28,7 +29,8 @@ def _fail(message: str) -> None:
 
 
 def _print_logins(password: str | None) -> None:
-    click.echo("Demo sign-ins (http://127.0.0.1:5000/login):")
+    port = os.environ.get("PORT", "5000")  # what `make run` serves on
+    click.echo(f"Demo sign-ins (http://127.0.0.1:{port}/login):")
     for username, role in (
         ("admin", "物业管理员 admin"),
         ("finance", "财务人员 finance"),
