@@ -145,7 +145,7 @@ def test_duplicate_unit_number_gets_a_clear_message(login_as, demo, db_session):
     )
     assert response.status_code in (200, 302)
     page = admin.get("/admin/unit/")
-    assert "与已有记录冲突" in (response.text + page.text)
+    assert "与其他记录冲突" in (response.text + page.text)
     count = db_session.scalar(
         select(func.count())
         .select_from(Unit)
@@ -344,3 +344,30 @@ def test_dashboard_shows_figures_per_estate_in_few_queries(app, login_as):
     assert "示范小区" in page.text
     assert '<span class="n">24</span>' in page.text
     assert len(statements) <= 12, statements
+
+
+def test_deleting_a_unit_is_audited_with_what_it_was(login_as, demo, db_session):
+    admin = login_as("admin")
+    occupied = db_session.scalar(select(Unit).where(Unit.number == "602"))
+    page = admin.get("/admin/unit/")
+    refused = admin.post(
+        "/admin/unit/delete/",
+        data={"id": str(occupied.id), "csrf_token": csrf_from(page.text)},
+        follow_redirects=True,
+    )
+    assert "仍有其他记录引用此记录" in refused.text  # people live there
+    assert db_session.get(Unit, occupied.id) is not None
+    unit = Unit(building_id=occupied.building_id, number="1999", area=Decimal("50"))
+    db_session.add(unit)
+    db_session.commit()
+    unit_id = unit.id
+    response = admin.post(
+        "/admin/unit/delete/", data={"id": str(unit_id), "csrf_token": csrf_from(page.text)}
+    )
+    assert response.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(Unit, unit_id) is None
+    entry = db_session.scalar(
+        select(AuditLog).where(AuditLog.entity == "Unit", AuditLog.action == "delete")
+    )
+    assert entry.actor_name == "admin" and entry.changes["number"] == "1999"

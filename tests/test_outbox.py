@@ -1,6 +1,7 @@
 """Mail goes through the outbox: written with its cause, delivered after commit,
 retried with backoff, and never lost while the SMTP server is down."""
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -164,3 +165,18 @@ def test_admin_can_send_a_failed_message_again(login_as, app, db_session, smtp):
     assert "1 封邮件将重新发送" in listing, listing[-3000:]
     [message] = _messages(db_session)
     assert message.status == MailStatus.pending and message.attempts == 0
+
+
+def test_mail_is_sent_right_after_commit_from_a_background_thread(app, demo, smtp, db_session):
+    """The production setting: the request does not wait for the SMTP server."""
+    app.config["MAIL_DISPATCH"] = "thread"
+    from .test_password_reset import ask_for_reset
+
+    ask_for_reset(app.test_client(), "owner@example.com")
+    arrived = smtp.mailbox.wait(1)
+    assert [m["To"] for m in arrived] == ["owner@example.com"]
+    for _ in range(50):
+        if _messages(db_session)[0].status == MailStatus.sent:
+            break
+        time.sleep(0.05)
+    assert _messages(db_session)[0].status == MailStatus.sent

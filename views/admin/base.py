@@ -16,7 +16,7 @@ Every admin model view inherits ``SecureModelView``; none re-implements these ch
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import SecureForm
@@ -112,7 +112,8 @@ class SecureModelView(ModelView):
     create_permission: str | None = "edit"
     edit_permission: str | None = "edit"
     delete_permission: str | None = "edit"
-    export_permission: str | None = "view"
+    # Off until exports are streamed, masked and safe against formula injection.
+    export_permission: str | None = None
     action_permission: str | None = "edit"
     sensitive_columns: dict[str, str] = {}
 
@@ -238,28 +239,50 @@ class SecureModelView(ModelView):
     action_delete._action = ModelView.action_delete._action  # keep it registered
 
     # -- sensitive columns ---------------------------------------------------------
-    def _hide_sensitive(self, columns):
+    # Flask-Admin computes these lists once, at start-up, and renders from the cached
+    # attributes; as properties they are filtered for the user of each request.
+    def _visible(self, columns):
+        if not has_request_context():
+            return columns
         return [
             (name, label)
             for name, label in columns
             if name not in self.sensitive_columns or can(self.sensitive_columns[name])
         ]
 
-    def get_list_columns(self):
-        return self._hide_sensitive(super().get_list_columns())
+    @property
+    def _list_columns(self):
+        return self._visible(self._all_list_columns)
 
-    def get_details_columns(self):
-        return self._hide_sensitive(super().get_details_columns())
+    @_list_columns.setter
+    def _list_columns(self, value):
+        self._all_list_columns = value
 
-    def get_export_columns(self):
-        return self._hide_sensitive(super().get_export_columns())
+    @property
+    def _details_columns(self):
+        return self._visible(self._all_details_columns)
+
+    @_details_columns.setter
+    def _details_columns(self, value):
+        self._all_details_columns = value
+
+    @property
+    def _export_columns(self):
+        return self._visible(self._all_export_columns)
+
+    @_export_columns.setter
+    def _export_columns(self, value):
+        self._all_export_columns = value
 
     # -- errors a person can act on --------------------------------------------------
     def handle_view_exception(self, exc):
         if isinstance(exc, IntegrityError):
             db.session.rollback()
             flash(
-                _("This conflicts with an existing record: a name or number is already used."),
+                _(
+                    "This conflicts with other records: a name or number is already used, "
+                    "or other records still refer to this one."
+                ),
                 "error",
             )
             return True
