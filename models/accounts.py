@@ -88,7 +88,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(16))
-    last_login_at: Mapped[datetime | None]
+    # Sign-ins have audit entries of their own; this stamp alone is not a change.
+    last_login_at: Mapped[datetime | None] = mapped_column(info={"audited": False})
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")

@@ -64,7 +64,8 @@ def _estate_of(obj: Base) -> int | None:
 def _column_attrs(obj: Base):
     for attr in inspect(type(obj)).column_attrs:
         column = attr.columns[0]
-        yield attr.key, column.info.get("sensitive", False)
+        if column.info.get("audited", True):
+            yield attr.key, column.info.get("sensitive", False)
 
 
 def _snapshot(obj: Base) -> dict[str, Any]:
@@ -89,9 +90,19 @@ def _diff(obj: Base) -> dict[str, Any]:
             continue
         old = hist.deleted[0] if hist.deleted else None
         new = hist.added[0] if hist.added else None
-        if old == new:
+        if old == new or (old in (None, "") and new in (None, "")):
             continue
         out[key] = REDACTED if is_sensitive else [_plain(old), _plain(new)]
+    # Many-to-many links (a user's roles) live in plain tables, not in audited rows.
+    for rel in state.mapper.relationships:
+        if rel.secondary is None:
+            continue
+        hist = state.attrs[rel.key].history
+        if hist.added or hist.deleted:
+            out[rel.key] = {
+                "added": sorted(_plain(o) for o in hist.added),
+                "removed": sorted(_plain(o) for o in hist.deleted),
+            }
     return out
 
 

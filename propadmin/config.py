@@ -8,6 +8,9 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     BASE_URL = "http://127.0.0.1:5000"
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto. The client
+    # address feeds the per-address sign-in limit, so set it to exactly the proxies you run.
+    PROXY_FIX_X_FOR = 0
 
     # Sessions: the cookie flags are tightened further for https deployments in the factory.
     SESSION_COOKIE_HTTPONLY = True

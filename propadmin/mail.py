@@ -10,6 +10,7 @@ exponential backoff; nothing is deleted.
 from __future__ import annotations
 
 import logging
+import smtplib
 import threading
 from datetime import datetime, timedelta
 
@@ -117,23 +118,23 @@ def send_pending(
     connection = None
     try:
         for message_id in ids:
-            if not _claim(session, message_id, now):
+            # The clock is read again for every message: a long run must not stamp
+            # claims (or retries) with a time that is already past the lease.
+            if not _claim(session, message_id, utcnow()):
                 continue
             msg = session.get(OutboxMessage, message_id)
             try:
                 if connection is None:
-                    connection = mail.connect()
-                    connection.__enter__()
-                connection.send(
-                    Message(
-                        subject=msg.subject,
-                        recipients=[msg.recipient],
-                        body=msg.body_text,
-                        html=msg.body_html,
-                        sender=current_app.config["MAIL_DEFAULT_SENDER"],
-                    )
+                    connection = _smtp_connection()
+                envelope = Message(
+                    subject=msg.subject,
+                    recipients=[msg.recipient],
+                    body=msg.body_text,
+                    html=msg.body_html,
+                    sender=current_app.config["MAIL_DEFAULT_SENDER"],
                 )
-            except Exception as exc:  # noqa: BLE001 — any SMTP/socket failure is retried
+                connection.sendmail(envelope.sender, envelope.send_to, envelope.as_bytes())
+            except (OSError, smtplib.SMTPException) as exc:
                 if connection is not None:
                     _close(connection)
                     connection = None
@@ -143,7 +144,7 @@ def send_pending(
                     msg.status = MailStatus.failed
                 else:
                     msg.status = MailStatus.pending
-                    msg.next_attempt_at = now + _backoff(msg.attempts)
+                    msg.next_attempt_at = utcnow() + _backoff(msg.attempts)
                 failed += 1
                 log.warning("mail %s to %s failed: %s", msg.id, msg.recipient, msg.last_error)
             else:
@@ -159,11 +160,27 @@ def send_pending(
     return sent, failed
 
 
-def _close(connection) -> None:
+def _smtp_connection() -> smtplib.SMTP:
+    """An SMTP connection with a timeout (Flask-Mail's has none, so a server that accepts
+    and never answers would hang the dispatcher and, past the lease, cause a resend)."""
+    cfg = current_app.config
+    timeout = cfg["MAIL_TIMEOUT"]
+    if cfg.get("MAIL_USE_SSL"):
+        connection = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout)
+    else:
+        connection = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout)
+    if cfg.get("MAIL_USE_TLS"):
+        connection.starttls()
+    if cfg.get("MAIL_USERNAME") and cfg.get("MAIL_PASSWORD"):
+        connection.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+    return connection
+
+
+def _close(connection: smtplib.SMTP) -> None:
     try:
-        connection.__exit__(None, None, None)
-    except Exception:  # noqa: BLE001, S110 — the server may already be gone
-        pass
+        connection.quit()
+    except (OSError, smtplib.SMTPException):
+        connection.close()
 
 
 def requeue(session: Session, message: OutboxMessage) -> None:

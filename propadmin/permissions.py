@@ -86,6 +86,27 @@ def may_grant(granter: User, permissions) -> bool:
     return set(permissions) - SELF_SERVICE <= permissions_for(granter)
 
 
+def account_estates(user: User) -> set[int]:
+    """The estates an account belongs to: where they work, and where they live."""
+    estates = set(user.estate_ids)
+    if user.resident is not None:
+        estates.add(user.resident.estate_id)
+    return estates
+
+
+def may_manage_account(editor: User, target: User) -> bool:
+    """Whether ``editor`` may change ``target``'s account (e-mail, password, roles...).
+
+    Only when the target holds nothing the editor lacks and belongs to no estate the
+    editor does not manage: otherwise changing the e-mail and resetting the password
+    would take over a more powerful, or another estate's, account."""
+    if getattr(editor, "is_superuser", False):
+        return True
+    if target.is_superuser or not may_grant(editor, permissions_for(target)):
+        return False
+    return account_estates(target) <= (estate_scope(editor) or set())
+
+
 def _load_identity():
     if current_user.is_authenticated:
         return Identity(current_user.id, "session")

@@ -6,14 +6,36 @@ from __future__ import annotations
 import hmac
 from datetime import UTC, datetime
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from limits import parse
 
 from models import User
 
-from .extensions import db
+from .extensions import db, limiter
+
+
+def _account_limit():
+    return parse(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+
+
+def count_sign_in_attempt(account: str) -> bool:
+    """Count one sign-in attempt for an account; False once over the limit.
+
+    The count and the check are one atomic step in the limiter's storage (Redis in
+    production), so concurrent guesses are counted too. A success clears the count.
+    """
+    return limiter.limiter.hit(_account_limit(), *_account_key(account))
+
+
+def forget_sign_in_attempts(account: str) -> None:
+    limiter.limiter.clear(_account_limit(), *_account_key(account))
+
+
+def _account_key(account: str) -> tuple[str, ...]:
+    return (current_app.config.get("RATELIMIT_KEY_PREFIX") or "propadmin", "login", account)
 
 
 def _load_user(alt_id: str) -> User | None:
@@ -70,6 +92,15 @@ def _enforce_timeouts():
     return None
 
 
+def _refuse_nul_characters():
+    """No form or address carries a NUL character honestly, and PostgreSQL refuses them
+    in text: answer 400 before any view sees one."""
+    for values in (request.args, request.form):
+        for _key, value in values.items(multi=True):
+            if "\x00" in value:
+                abort(400)
+
+
 def _security_headers(response):
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -89,5 +120,6 @@ def init_app(app, login_manager) -> None:
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.before_request(_refuse_nul_characters)
     app.before_request(_enforce_timeouts)
     app.after_request(_security_headers)

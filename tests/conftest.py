@@ -77,7 +77,6 @@ def _config(url: str, instance: Path, **extra) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": sa.pool.NullPool},
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
         "MAIL_DISPATCH": "off",
-        "MAIL_SUPPRESS_SEND": False,  # Flask-Mail would drop mail under TESTING; we deliver it
         "MAIL_PORT": 1,  # nothing listens: tests that want mail take the smtp fixture
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",
@@ -180,8 +179,6 @@ def smtp(app):
     server = SMTPServer()
     server.start()
     app.config.update(MAIL_PORT=server.port, MAIL_SERVER="127.0.0.1", MAIL_DISPATCH="inline")
-    app.extensions["mail"].port = server.port
-    app.extensions["mail"].server = "127.0.0.1"
     yield server
     server.stop()
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, func, select
 
-from models import AuditLog, Building, Estate, StaffEstate, Unit, User
+from models import AuditLog, Building, Estate, Role, StaffEstate, Unit, User
 from propadmin.extensions import db
 
 from .helpers import csrf_from, login
@@ -299,31 +299,128 @@ def test_deactivating_an_account_ends_its_sessions(app, login_as, db_session):
     assert login(app.test_client(), "tenant").status_code == 200
 
 
-def test_estate_memberships_outside_the_editors_scope_are_kept(
-    app, login_as, other_estate, db_session
-):
-    user = db_session.scalar(select(User).where(User.username == "repair"))
-    db_session.add(StaffEstate(user_id=user.id, estate_id=other_estate["estate"]))
+def test_an_account_of_another_estate_cannot_be_taken_over(app, login_as, other_estate, db_session):
+    """An admin of two estates is visible to the admin of one of them, who holds the same
+    permissions; changing that account's e-mail and password would be a takeover."""
+    repair = db_session.scalar(select(User).where(User.username == "repair"))
+    db_session.add(StaffEstate(user_id=repair.id, estate_id=other_estate["estate"]))
     db_session.commit()
     admin = login_as("admin")
-    page = admin.get(f"/admin/user/edit/?id={user.id}")
+    assert "repair@example.com" in admin.get("/admin/user/").text  # may see
+    assert admin.get(f"/admin/user/details/?id={repair.id}").status_code == 200
+    assert admin.get(f"/admin/user/edit/?id={repair.id}").status_code == 403
+    page = admin.get("/admin/user/")
+    response = admin.post(
+        f"/admin/user/edit/?id={repair.id}",
+        data={
+            "username": "repair",
+            "email": "attacker@example.com",
+            "display_name": "x",
+            "new_password": "Taken-over-1",
+            "active": "y",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert response.status_code == 403
+    db_session.expire_all()
+    assert db_session.get(User, repair.id).email == "repair@example.com"
+
+
+def test_user_screen_applies_the_account_rules(login_as, db_session):
+    admin = login_as("admin")
     estate = db_session.scalar(select(Estate.id).where(Estate.name == "示范小区"))
+    base = {
+        "display_name": "新人",
+        "estates": str(estate),
+        "active": "y",
+        "new_password": "Welcome-pw-1",
+        "locale": "",
+    }
+    bad = admin_form(admin, "/admin/user/new/", {**base, "username": "new one", "email": "nope"})
+    assert bad.status_code == 200
+    assert "用户名为 3–64 个字母" in bad.text and "nope 不是有效的电子邮箱地址" in bad.text
+    taken = admin_form(
+        admin, "/admin/user/new/", {**base, "username": "newone", "email": "Owner@Example.COM"}
+    )
+    assert "已被使用" in taken.text
+    ok = admin_form(
+        admin, "/admin/user/new/", {**base, "username": "newone", "email": "New.One@Example.COM"}
+    )
+    assert ok.status_code == 302
+    assert db_session.scalar(select(User.email).where(User.username == "newone")) == (
+        "new.one@example.com"
+    )
+
+
+def test_granting_a_role_is_audited(login_as, db_session):
+    admin = login_as("admin")
+    user = db_session.scalar(select(User).where(User.username == "repair"))
+    roles = {r.name: r.id for r in db_session.scalars(select(Role))}
+    page = admin.get(f"/admin/user/edit/?id={user.id}")
     response = admin.post(
         f"/admin/user/edit/?id={user.id}",
         data={
             "username": "repair",
-            "display_name": "维修人员",
+            "display_name": user.display_name,
             "email": user.email,
-            "roles": [str(r.id) for r in user.roles],
-            "estates": str(estate),
+            "roles": [str(roles["repair"]), str(roles["finance"])],
+            "estates": [str(e) for e in user.estate_ids],
             "active": "y",
             "locale": "",
             "csrf_token": csrf_from(page.text),
         },
     )
     assert response.status_code == 302
-    db_session.expire_all()
-    assert db_session.get(User, user.id).estate_ids == {estate, other_estate["estate"]}
+    entry = db_session.scalar(
+        select(AuditLog).where(
+            AuditLog.entity == "User", AuditLog.action == "update", AuditLog.actor_name == "admin"
+        )
+    )
+    assert entry.changes == {"roles": {"added": [str(roles["finance"])], "removed": []}}
+
+
+def test_a_lesser_role_cannot_strip_a_stronger_one(app, login_as, db_session):
+    admin = login_as("admin")
+    username = _custom_role_user(admin, db_session, ["dashboard.view", "roles.edit"], "roles01")
+    clerk = app.test_client()
+    login(clerk, username, "Front-desk-9")
+    admin_role = db_session.scalar(
+        select(db.Model.metadata.tables["role"].c.id).where(
+            db.Model.metadata.tables["role"].c.name == "admin"
+        )
+    )
+    assert clerk.get(f"/admin/role/edit/?id={admin_role}").status_code == 403
+    page = clerk.get("/admin/role/")
+    response = clerk.post(
+        f"/admin/role/edit/?id={admin_role}",
+        data={
+            "name": "admin",
+            "label": "x",
+            "permissions": ["dashboard.view"],
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert response.status_code == 403
+    assert admin.get("/admin/user/").status_code == 200
+
+
+def test_estate_staff_do_not_read_other_estates_history(app, login_as, other_estate, db_session):
+    repair = db_session.scalar(select(User).where(User.username == "repair"))
+    repair.is_superuser = True  # works everywhere, and is one of "our" people too
+    db_session.commit()
+    boss = app.test_client()
+    login(boss, "repair")
+    admin_form(
+        boss,
+        "/admin/building/new/",
+        {
+            "estate": str(other_estate["estate"]),
+            "name": "SECRET-B",
+            "floors": "3",
+        },
+    )
+    assert "SECRET-B" in boss.get("/admin/audit/").text
+    assert "SECRET-B" not in login_as("admin").get("/admin/audit/").text
 
 
 def test_dashboard_shows_figures_per_estate_in_few_queries(app, login_as):
@@ -371,3 +468,26 @@ def test_deleting_a_unit_is_audited_with_what_it_was(login_as, demo, db_session)
         select(AuditLog).where(AuditLog.entity == "Unit", AuditLog.action == "delete")
     )
     assert entry.actor_name == "admin" and entry.changes["number"] == "1999"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/unit/details/?id=99999999999999999999",
+        "/admin/unit/edit/?id=99999999999999999999",
+        "/admin/unit/details/?id=-1",
+        "/admin/unit/details/?id=abc",
+        "/admin/unit/?page=-1",
+    ],
+)
+def test_odd_query_strings_get_an_ordinary_answer(login_as, url):
+    response = login_as("admin").get(url)
+    assert response.status_code in (200, 302), response.status_code
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/unit/?search=%00", "/admin/unit/ajax/lookup/?name=building&query=a%00"]
+)
+def test_nul_characters_are_refused_plainly(login_as, url):
+    response = login_as("admin").get(url)
+    assert response.status_code == 400 and "无法处理该请求" in response.text

@@ -33,7 +33,7 @@ def test_mail_is_not_written_when_its_cause_rolls_back(app, demo, db_session):
 def test_outbox_survives_an_smtp_outage_and_delivers_once_back(app, demo, db_session):
     dead_port = free_port()  # nothing listens here
     app.config["MAIL_DISPATCH"] = "inline"
-    app.extensions["mail"].port = dead_port
+    app.config["MAIL_PORT"] = dead_port
     from .test_password_reset import ask_for_reset
 
     ask_for_reset(app.test_client(), "owner@example.com")
@@ -50,7 +50,7 @@ def test_outbox_survives_an_smtp_outage_and_delivers_once_back(app, demo, db_ses
     server = SMTPServer()
     server.start()
     try:
-        app.extensions["mail"].port = server.port
+        app.config["MAIL_PORT"] = server.port
         with app.app_context():
             later = utcnow() + timedelta(minutes=2)
             assert send_pending(db.session, now=later) == (1, 0)
@@ -65,7 +65,7 @@ def test_outbox_survives_an_smtp_outage_and_delivers_once_back(app, demo, db_ses
 
 
 def test_backoff_grows_and_gives_up_without_deleting(app, demo, db_session):
-    app.extensions["mail"].port = free_port()
+    app.config["MAIL_PORT"] = free_port()
     app.config["MAIL_MAX_ATTEMPTS"] = 3
     with app.test_request_context():
         from models import User
@@ -106,7 +106,7 @@ def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, s
 
 
 def test_flask_mail_send_exits_non_zero_while_smtp_is_down(app, demo, db_session):
-    app.extensions["mail"].port = free_port()
+    app.config["MAIL_PORT"] = free_port()
     with app.test_request_context():
         from models import User
 
@@ -180,3 +180,48 @@ def test_mail_is_sent_right_after_commit_from_a_background_thread(app, demo, smt
             break
         time.sleep(0.05)
     assert _messages(db_session)[0].status == MailStatus.sent
+
+
+def test_a_silent_smtp_server_does_not_hang_the_dispatcher(app, demo, db_session):
+    """A server that accepts the connection and never answers: the attempt times out
+    and the message waits for its retry."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    app.config.update(MAIL_PORT=listener.getsockname()[1], MAIL_TIMEOUT=1)
+    try:
+        with app.test_request_context():
+            from models import User
+
+            user = db.session.scalar(select(User).where(User.username == "owner"))
+            queue_mail(db.session, user, "password_changed", "Your PropAdmin password was changed")
+            db.session.commit()
+            started = time.monotonic()
+            assert send_pending(db.session) == (0, 1)
+            assert time.monotonic() - started < 10
+    finally:
+        listener.close()
+    [message] = _messages(db_session)
+    assert message.status == MailStatus.pending and "timed out" in message.last_error
+
+
+def test_claims_are_stamped_with_the_real_time(app, demo, db_session, smtp):
+    """A long run must not stamp claims with its start time, or another dispatcher would
+    take over messages still being sent once the lease seemed to have passed."""
+    app.config["MAIL_DISPATCH"] = "off"
+    with app.test_request_context():
+        from models import User
+
+        user = db.session.scalar(select(User).where(User.username == "owner"))
+        queue_mail(db.session, user, "password_changed", "Your PropAdmin password was changed")
+        db.session.commit()
+        long_ago = utcnow() - timedelta(hours=1)
+        db.session.execute(
+            OutboxMessage.__table__.update().values(next_attempt_at=long_ago - timedelta(minutes=1))
+        )
+        db.session.commit()
+        assert send_pending(db.session, now=long_ago) == (1, 0)
+    [message] = _messages(db_session)
+    assert message.claimed_at > utcnow() - timedelta(minutes=1)

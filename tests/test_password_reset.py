@@ -156,3 +156,16 @@ def test_reset_mail_body_is_stored_but_not_shown_in_the_admin(login_as, app, smt
     page = admin.get(f"/admin/outbox/details/?id={message.id}")
     assert page.status_code == 200
     assert link.rsplit("/", 1)[1] not in page.text
+
+
+def test_link_is_useless_after_the_email_address_changed(app, demo, smtp, db_session):
+    from models import User
+
+    ask_for_reset(app.test_client(), "owner2@example.com")
+    path = reset_link(smtp).removeprefix(app.config["BASE_URL"])
+    user = db_session.scalar(select(User).where(User.username == "owner2"))
+    user.email = "owner2.new@example.com"
+    db_session.commit()
+    client = app.test_client()
+    client.get(path)
+    assert client.get("/reset-password/new").status_code == 400

@@ -56,3 +56,21 @@ def test_environment_overrides_use_the_propadmin_prefix(tmp_path, monkeypatch):
     assert app.config["MAIL_PORT"] == 2525
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/x.db")
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_behind_a_proxy_the_client_address_is_used(tmp_path, monkeypatch):
+    from flask import request
+
+    from propadmin import create_app
+
+    monkeypatch.setenv("PROPADMIN_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "PROXY_FIX_X_FOR": 1})
+    seen = []
+    app.add_url_rule("/whoami", "whoami", lambda: seen.append(request.remote_addr) or "ok")
+    app.view_functions["whoami"].is_public = True
+    app.test_client().get(
+        "/whoami",
+        headers={"X-Forwarded-For": "198.51.100.7"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    assert seen == ["198.51.100.7"]

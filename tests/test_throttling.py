@@ -83,14 +83,16 @@ def test_throttling_works_with_redis_storage(database_url, tmp_path, redis_stora
     from .conftest import _config, _empty_tables
 
     monkeypatch.setenv("PROPADMIN_INSTANCE_PATH", str(tmp_path))
+    prefix = f"propadmin-test-{uuid.uuid4().hex[:12]}"  # counters in Redis outlive the test
     config = _config(
         database_url,
         tmp_path,
         RATELIMIT_STORAGE_URI=redis_storage,
+        RATELIMIT_KEY_PREFIX=prefix,
         LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes",
     )
     worker_a, worker_b = create_app(config), create_app(config)
-    username = f"redis{uuid.uuid4().hex[:10]}"  # counters in Redis outlive the test
+    username = "redisuser"
     with worker_a.app_context():
         _empty_tables(db.engine)
         create_user(
@@ -102,8 +104,42 @@ def test_throttling_works_with_redis_storage(database_url, tmp_path, redis_stora
     assert attempt(worker_b.test_client(), username, "bad-2").status_code == 200
     assert attempt(worker_a.test_client(), username, "bad-3").status_code == 200
     assert attempt(worker_b.test_client(), username, DEMO_PASSWORD).status_code == 429
-    keys = redis.Redis(host="127.0.0.1", port=6379).keys(f"*{username}*")
+    store = redis.Redis(host="127.0.0.1", port=6379)
+    keys = store.keys(f"*{prefix}*")
     assert keys, "the counter is kept in Redis"
+    store.delete(*keys)
     with worker_a.app_context():
         _empty_tables(db.engine)
         db.engine.dispose()
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT="5 per 15 minutes")
+def test_parallel_guesses_are_all_counted(app, demo):
+    """Guesses sent at the same moment cannot get past the per-account limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [app.test_client() for _ in range(12)]
+    tokens = [csrf_from(c.get("/login").text) for c in clients]
+
+    def guess(i):
+        return (
+            clients[i]
+            .post(
+                "/login",
+                data={"username": "finance", "password": f"guess-{i}", "csrf_token": tokens[i]},
+            )
+            .status_code
+        )
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(guess, range(12)))
+    assert codes.count(200) == 5 and codes.count(429) == 7
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes")
+def test_user_name_and_email_share_one_counter(app, demo):
+    client = app.test_client()
+    attempt(client, "finance", "bad-1")
+    attempt(client, "finance@example.com", "bad-2")
+    attempt(client, "FINANCE", "bad-3")
+    assert attempt(client, "finance@example.com", DEMO_PASSWORD).status_code == 429

@@ -22,4 +22,8 @@ def init_app(app) -> None:
     app.register_blueprint(portal.bp)
     app.add_url_rule("/", "index", index)
     errors.init_app(app)
+    # Template helper: drop unset attributes (WTForms would print placeholder="None").
+    app.jinja_env.filters["present"] = lambda attrs: {
+        k: v for k, v in attrs.items() if v is not None and v is not False
+    }
     init_admin(app)

@@ -2,6 +2,7 @@
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -17,11 +18,17 @@ from propadmin import audit
 from propadmin.extensions import db, limiter
 from propadmin.i18n import set_language
 from propadmin.permissions import public
-from propadmin.security import end_session, start_session
+from propadmin.security import (
+    count_sign_in_attempt,
+    end_session,
+    forget_sign_in_attempts,
+    start_session,
+)
 from propadmin.services import ServiceError
 from propadmin.services.accounts import (
     authenticate,
     end_sessions,
+    find_user,
     request_password_reset,
     set_password,
     user_for_reset_token,
@@ -37,24 +44,9 @@ bp = Blueprint("auth", __name__)
 RESET_PLACEHOLDER = "new"
 
 
-def _login_account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().lower()
-
-
-def _failed(response) -> bool:
-    return response.status_code != 302
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], scope="login-ip"
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_login_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="login-account",
 )
 @public
 def login():
@@ -62,15 +54,23 @@ def login():
         return redirect(home_url())
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        candidate = find_user(db.session, form.username.data)
+        # One counter per account, however it is named (user name or e-mail), counted
+        # before the password is checked so that parallel guesses cannot slip through.
+        account = f"user:{candidate.id}" if candidate else f"name:{form.username.data.lower()}"
+        if not count_sign_in_attempt(account):
+            abort(429)
         user = authenticate(db.session, form.username.data, form.password.data)
         if user is None:
+            # What was typed is not stored: it may be a password in the wrong box.
             audit.record(
-                db.session, "login", "User", "", result="failed", login=form.username.data[:64]
+                db.session, "login", "User", candidate.id if candidate else "", result="failed"
             )
             db.session.commit()
             # One answer for unknown user, wrong password and disabled account.
             form.password.errors.append(_("User name or password is incorrect."))
         else:
+            forget_sign_in_attempts(account)
             start_session(user)
             audit.record(db.session, "login", "User", user.id, result="ok")
             db.session.commit()

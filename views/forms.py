@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -26,6 +26,15 @@ class ResetPasswordForm(FlaskForm):
 
 class ChangePasswordForm(ResetPasswordForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+
+class ContactForm(FlaskForm):
+    mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("E-mail for notices"), validators=[Optional(), Length(max=254)])
+    emergency_contact = StringField(
+        _l("Emergency contact"), validators=[Optional(), Length(max=64)]
+    )
+    emergency_phone = StringField(_l("Emergency phone"), validators=[Optional(), Length(max=32)])
 
 
 class LanguageForm(FlaskForm):

@@ -1,21 +1,22 @@
 """The owner and tenant portal: a light, phone-first self-service site."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash
 
-from models import Occupancy, ParkingSpace, Resident, Unit, Vehicle
+from models import Occupancy, ParkingSpace, Unit, Vehicle
 from propadmin.crypto import mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import requires
 from propadmin.security import start_session
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
+from propadmin.services.residents import RegisterError, update_contact
 
-from .forms import ChangePasswordForm
+from .forms import ChangePasswordForm, ContactForm
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -45,9 +46,7 @@ def home():
     return render_template("portal/home.html", resident=resident, occupancies=occupancies)
 
 
-@bp.route("/profile", methods=["GET", "POST"])
-@requires("portal.use")
-def profile():
+def _render_profile(form=None, contact=None, status=200):
     resident, occupancies = _household()
     unit_ids = [o.unit_id for o in occupancies]
     vehicles, spaces = [], []
@@ -60,6 +59,30 @@ def profile():
             .where((ParkingSpace.resident_id == resident.id) | ParkingSpace.unit_id.in_(unit_ids))
             .order_by(ParkingSpace.code)
         ).all()
+    if contact is None and resident is not None:
+        contact = ContactForm(
+            email=resident.email, emergency_contact=resident.emergency_contact, formdata=None
+        )
+    masked = {
+        "mobile": mask_mobile(resident.mobile) if resident else "",
+        "emergency_phone": mask_mobile(resident.emergency_phone) if resident else "",
+    }
+    return render_template(
+        "portal/profile.html",
+        resident=resident,
+        occupancies=occupancies,
+        vehicles=vehicles,
+        spaces=spaces,
+        form=form or ChangePasswordForm(),
+        contact=contact,
+        masked=masked,
+    ), status
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@requires("portal.use")
+def profile():
+    """The household, contact details and the password form (POST changes the password)."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current.data):
@@ -75,13 +98,35 @@ def profile():
                 start_session(current_user)
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("portal.profile"))
-    return render_template(
-        "portal/profile.html",
-        resident=resident,
-        occupancies=occupancies,
-        vehicles=vehicles,
-        spaces=spaces,
-        form=form,
-        masked_mobile=mask_mobile(resident.mobile) if resident else "",
-        Resident=Resident,
-    )
+    return _render_profile(form=form)
+
+
+@bp.route("/profile/contact", methods=["POST"])
+@requires("portal.use")
+def update_contact_details():
+    """A resident keeps their own contact details up to date. Empty phone fields keep
+    the number on file (it is never sent back to the page in full)."""
+    resident = current_user.resident
+    if resident is None:
+        abort(404)
+    contact = ContactForm()
+    if contact.validate_on_submit():
+        try:
+            update_contact(
+                db.session,
+                resident,
+                mobile=contact.mobile.data or resident.mobile,
+                email=contact.email.data or "",
+                emergency_contact=contact.emergency_contact.data or "",
+                emergency_phone=contact.emergency_phone.data or resident.emergency_phone,
+            )
+        except RegisterError as exc:
+            db.session.rollback()
+            for field, message in exc.errors.items():
+                if field in contact:
+                    contact[field].errors.append(message)
+        else:
+            db.session.commit()
+            flash(_("Your contact details have been saved."), "success")
+            return redirect(url_for("portal.profile") + "#contact")
+    return _render_profile(contact=contact)

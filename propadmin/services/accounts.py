@@ -106,14 +106,15 @@ def end_sessions(session: Session, user: User) -> None:
 
 
 # Password reset tokens are signed, expire after PASSWORD_RESET_MAX_AGE and carry a
-# fingerprint of the password hash: once the password changes (including by this very
-# token), the token no longer verifies, so it works once.
+# fingerprint of the password hash and e-mail: once the password changes (including by
+# this very token) or the address does, the token no longer verifies, so it works once.
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="propadmin.password-reset")
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    # A new password or a new e-mail address makes links sent earlier useless.
+    return hashlib.sha256(f"{user.password_hash}\x00{user.email}".encode()).hexdigest()[:16]
 
 
 def make_reset_token(user: User) -> str:
@@ -144,6 +145,33 @@ def request_password_reset(session: Session, email: str) -> None:
     audit.record(session, "password", "User", user.id, event="reset requested")
 
 
+def account_problems(
+    session: Session, username: str, email: str, user_id: int | None = None
+) -> dict[str, str]:
+    """What is wrong with a user name and e-mail (field → message); {} when fine.
+    Both are unique without regard to case; e-mail is compared lower-cased."""
+    problems: dict[str, str] = {}
+    if not USERNAME_RE.match(username or ""):
+        problems["username"] = _(
+            "User names are 3–64 letters, digits, dots, dashes or underscores."
+        )
+    else:
+        taken = select(User.id).where(func.lower(User.username) == username.lower())
+        if user_id is not None:
+            taken = taken.where(User.id != user_id)
+        if session.scalar(taken.limit(1)) is not None:
+            problems["username"] = _("User name %(value)s is taken.", value=username)
+    if not EMAIL_RE.match(email or ""):
+        problems["email"] = _("%(value)s is not an e-mail address.", value=email)
+    else:
+        taken = select(User.id).where(func.lower(User.email) == email.lower())
+        if user_id is not None:
+            taken = taken.where(User.id != user_id)
+        if session.scalar(taken.limit(1)) is not None:
+            problems["email"] = _("E-mail %(value)s is already in use.", value=email)
+    return problems
+
+
 def _by_name(session: Session, model, column, name: str, field: str, missing: str):
     row = session.scalar(select(model).where(column == name))
     if row is None:
@@ -165,17 +193,10 @@ def create_user(
     """Create an account; raise ServiceError naming the bad field."""
     username = (username or "").strip()
     email = (email or "").strip().lower()
-    if not USERNAME_RE.match(username):
-        raise ServiceError(
-            _("User names are 3–64 letters, digits, dots, dashes or underscores."),
-            field="username",
-        )
-    if not EMAIL_RE.match(email):
-        raise ServiceError(_("%(value)s is not an e-mail address.", value=email), field="email")
-    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise ServiceError(_("User name %(value)s is taken.", value=username), field="username")
-    if session.scalar(select(User.id).where(User.email == email)):
-        raise ServiceError(_("E-mail %(value)s is already in use.", value=email), field="email")
+    problems = account_problems(session, username, email)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ServiceError(message, field=field)
     role_objs = [
         _by_name(
             session, Role, Role.name, name, "roles", _("There is no role %(value)s.", value=name)

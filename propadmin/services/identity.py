@@ -49,3 +49,23 @@ def blind_index(kind: str, normalized: str | None) -> str | None:
     if not normalized:
         return None
     return current_app.extensions["propadmin.crypto"].blind_index(kind, normalized)
+
+
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+PLATE_RE = re.compile(
+    rf"^[{PROVINCES}][A-HJ-NP-Z](?:[A-HJ-NP-Z0-9]{{5}}|[DF][A-HJ-NP-Z0-9]{{5}}|[A-HJ-NP-Z0-9]{{5}}[DF])$"
+    rf"|^[{PROVINCES}][A-HJ-NP-Z][A-HJ-NP-Z0-9]{{4}}[挂学警港澳]$"
+)
+
+
+def normalize_plate(value: str) -> str:
+    """``沪a·12345`` → ``沪A12345``."""
+    return re.sub(r"[\s·.\-]", "", value or "").upper()
+
+
+def plate_problem(value: str) -> str | None:
+    return None if PLATE_RE.match(value) else "plate"
+
+
+def mobile_problem(value: str) -> str | None:
+    return None if MOBILE_RE.match(value) else "mobile"

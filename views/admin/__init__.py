@@ -4,13 +4,27 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import AuditLog, Building, Estate, OutboxMessage, Role, Unit, User
+from models import (
+    AuditLog,
+    Building,
+    Estate,
+    Occupancy,
+    OutboxMessage,
+    ParkingSpace,
+    Resident,
+    Role,
+    Unit,
+    User,
+    Vehicle,
+)
 from propadmin.extensions import db
 
 from .accounts import RoleView, UserView
 from .base import SecureModelView
 from .dashboard import DashboardView
 from .property import BuildingView, EstateView, UnitView
+from .register import OccupancyView, ParkingSpaceView, ResidentView, VehicleView
+from .register_import import RegisterImportView
 from .system import AuditLogView, OutboxView
 
 __all__ = ["SecureModelView", "init_admin"]
@@ -23,12 +37,34 @@ def init_admin(app) -> Admin:
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         theme=Bootstrap4Theme(base_template="admin/propadmin_base.html", fluid=True),
     )
-    place, system = _l("Property"), _l("System")
+    place, people, system = _l("Property"), _l("Residents"), _l("System")
     admin.add_view(EstateView(Estate, db, name=_l("Estates"), category=place, endpoint="estate"))
     admin.add_view(
         BuildingView(Building, db, name=_l("Buildings"), category=place, endpoint="building")
     )
     admin.add_view(UnitView(Unit, db, name=_l("Units"), category=place, endpoint="unit"))
+    admin.add_view(
+        ParkingSpaceView(ParkingSpace, db, name=_l("Parking"), category=place, endpoint="parking")
+    )
+    admin.add_view(
+        ResidentView(Resident, db, name=_l("Residents"), category=people, endpoint="resident")
+    )
+    admin.add_view(
+        OccupancyView(
+            Occupancy, db, name=_l("Who lives where"), category=people, endpoint="occupancy"
+        )
+    )
+    admin.add_view(
+        VehicleView(Vehicle, db, name=_l("Vehicles"), category=people, endpoint="vehicle")
+    )
+    admin.add_view(
+        RegisterImportView(
+            name=_l("Import residents"),
+            category=people,
+            endpoint="register_import",
+            url="/admin/register-import",
+        )
+    )
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=system, endpoint="role"))
     admin.add_view(

@@ -15,26 +15,30 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectMultipleField, widgets
 from wtforms.validators import Optional, ValidationError
 
-from models import UNUSABLE_PASSWORD, Estate, Role, StaffEstate
+from models import UNUSABLE_PASSWORD, Estate, Role, StaffEstate, User
 from propadmin.extensions import db
 from propadmin.permissions import (
     PERMISSIONS,
-    estate_scope,
     may_grant,
-    permissions_for,
+    may_manage_account,
     role_label,
 )
 from propadmin.services import ServiceError
-from propadmin.services.accounts import end_sessions, set_password, validate_password
+from propadmin.services.accounts import (
+    account_problems,
+    end_sessions,
+    set_password,
+    validate_password,
+)
 
-from .base import SecureModelView, local_time, resolve_choices, scope_filter
-
-
-def FormOnly(field_class):  # noqa: N802 — a field class factory
-    """A form field that on_model_change reads; populate_obj leaves the model alone."""
-    return type(
-        f"FormOnly{field_class.__name__}", (field_class,), {"populate_obj": lambda *a: None}
-    )
+from .base import (
+    FormOnly,
+    SecureModelView,
+    local_time,
+    resolve_choices,
+    scope_filter,
+    typed_ids,
+)
 
 
 def _within_mine(perms) -> bool:
@@ -123,27 +127,40 @@ class UserView(SecureModelView):
 
     def get_one(self, id):
         user = super().get_one(id)
-        # Changing the e-mail of an account that holds more (then resetting its password)
-        # would be an escalation, so such accounts can be looked at but not edited.
+        # Accounts that hold more than the editor, or belong to an estate the editor
+        # does not manage, can be looked at but not changed (see may_manage_account).
         if (
             user is not None
             and not request.endpoint.endswith(".details_view")
-            and not _within_mine(permissions_for(user))
+            and not may_manage_account(current_user, user)
         ):
             abort(403)
         return user
+
+    def validate_form(self, form):
+        valid = super().validate_form(form)
+        if not valid or not hasattr(form, "username"):
+            return valid
+        form.email.data = (form.email.data or "").strip().lower()
+        form.username.data = (form.username.data or "").strip()
+        _pk, current = typed_ids(User, [request.args.get("id", "")])
+        errors = account_problems(
+            db.session, form.username.data, form.email.data, current[0] if current else None
+        )
+        for field, message in errors.items():
+            form[field].errors.append(message)
+        return not errors
 
     def on_model_change(self, form, model, is_created):
         if model.is_superuser and not current_user.is_superuser:
             raise ValidationError(_("Only a superuser can grant superuser rights."))
         if not _within_mine(p for r in model.roles for p in r.permissions):
             raise ValidationError(_("You can only grant roles within your own permissions."))
-        # Memberships: replace the ones the editor can see, keep the others untouched.
-        scope = estate_scope(current_user)
+        # The editor manages every estate the account is in (get_one made sure), and
+        # the choices hold only estates the editor manages.
         chosen = {e.id for e in (form.estates.data or [])}
-        kept = [m for m in model.memberships if scope is not None and m.estate_id not in scope]
         existing = {m.estate_id: m for m in model.memberships}
-        model.memberships = kept + [
+        model.memberships = [
             existing.get(eid) or StaffEstate(estate_id=eid) for eid in sorted(chosen)
         ]
         password = form.new_password.data
@@ -208,9 +225,22 @@ class RoleView(SecureModelView):
     def edit_form(self, obj=None):
         return self._prepare(super().edit_form(obj), obj)
 
+    def get_one(self, id):
+        role = super().get_one(id)
+        # Roles are shared by every estate: the built-in ones are changed by superusers
+        # only, and nobody changes a role that holds more than they do.
+        if role is not None and not request.endpoint.endswith(".details_view"):
+            if role.builtin and not current_user.is_superuser:
+                abort(403)
+            if not _within_mine(role.permissions):
+                abort(403)
+        return role
+
     def on_model_change(self, form, model, is_created):
+        # populate_obj has already written the choice; judge it, not the role's old set
+        # (get_one checked that one before the form was shown or saved).
         chosen = set(form.permissions.data or [])
-        if not _within_mine(chosen | (set() if is_created else model.permissions)):
+        if not _within_mine(chosen):
             raise ValidationError(_("You can only grant permissions you hold yourself."))
         if model.builtin and form.name.object_data and form.name.data != form.name.object_data:
             raise ValidationError(_("The code of a built-in role cannot change."))

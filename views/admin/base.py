@@ -16,7 +16,17 @@ Every admin model view inherits ``SecureModelView``; none re-implements these ch
 
 from __future__ import annotations
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    has_request_context,
+    redirect,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import SecureForm
@@ -27,9 +37,11 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
+from models import utcnow
 from propadmin.extensions import db
 from propadmin.i18n import localtime
 from propadmin.permissions import can, estate_scope
+from propadmin.services.register_io import csv_stream, xlsx_file
 
 # Flask-Admin view method → which of the view's permissions it needs.
 ACTION_NEEDS = {
@@ -50,6 +62,9 @@ def local_time(attr: str):
     return lambda view, context, model, name: localtime(getattr(model, attr))
 
 
+MAX_ID = 2**31 - 1
+
+
 def typed_ids(model, ids):
     """Request ids (strings) as the primary key's type — PostgreSQL compares strictly —
     dropping any that cannot be one. Returns the key column and the values."""
@@ -57,9 +72,12 @@ def typed_ids(model, ids):
     values = []
     for raw in ids:
         try:
-            values.append(pk.type.python_type(raw))
+            value = pk.type.python_type(raw)
         except (TypeError, ValueError):
             continue
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            continue  # no such row, and beyond what the database's integer holds
+        values.append(value)
     return pk, values
 
 
@@ -75,6 +93,13 @@ def scope_filter(model):
     if ids is None or not hasattr(model, "in_estates"):
         return None
     return model.in_estates(ids)
+
+
+def FormOnly(field_class):  # noqa: N802 — a field class factory
+    """A form field that on_model_change reads; populate_obj leaves the model alone."""
+    return type(
+        f"FormOnly{field_class.__name__}", (field_class,), {"populate_obj": lambda *a: None}
+    )
 
 
 def resolve_choices(form):
@@ -105,6 +130,20 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(key == values[0]).one_or_none() if values else None
 
 
+class PermissionView:
+    """For admin pages that are not model views: one permission for all their methods."""
+
+    required_permission: str = ""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and can(self.required_permission)
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+
 class SecureModelView(ModelView):
     permission_module: str = ""
     # Override to use another permission for one kind of action; None disables it.
@@ -116,6 +155,9 @@ class SecureModelView(ModelView):
     export_permission: str | None = None
     action_permission: str | None = "edit"
     sensitive_columns: dict[str, str] = {}
+    # Extra @expose'd methods of a view → the permission each needs.
+    extra_permissions: dict[str, str] = {}
+    export_types = ["csv", "xlsx"]
 
     form_base_class = AdminForm
     can_view_details = True
@@ -165,14 +207,26 @@ class SecureModelView(ModelView):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(403)
 
+    def permission_for(self, name: str) -> str | None:
+        """The permission a view method needs; ``None``: nobody may use it."""
+        if name in self.extra_permissions:
+            return self.extra_permissions[name]
+        kind = ACTION_NEEDS.get(name)
+        return None if kind is None else self._permission(kind)
+
     def _handle_view(self, name, **kwargs):
         response = super()._handle_view(name, **kwargs)
         if response is not None:
             return response
-        kind = ACTION_NEEDS.get(name)
-        if kind is None or not self.allowed(kind):
+        needed = self.permission_for(name)
+        if needed is None or not can(needed):
             abort(403)
         return None
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, *args, **kwargs):
+        """A negative page (typed into the address) is the first page."""
+        page = max(page or 0, 0)
+        return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
 
     # -- row scoping ---------------------------------------------------------------
     def get_query(self):
@@ -273,6 +327,52 @@ class SecureModelView(ModelView):
     @_export_columns.setter
     def _export_columns(self, value):
         self._all_export_columns = value
+
+    # -- exports: streamed, masked by the formatters, safe in a spreadsheet -----------
+    def _export_table(self):
+        """Header and a row iterator over the current list (search, filters, sort)."""
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        _count, query = self.get_list(
+            0,
+            sort[0] if sort else None,
+            args.sort_desc,
+            args.search,
+            args.filters,
+            page_size=0,
+            execute=False,
+        )
+        columns = self._export_columns
+        header = [str(label) for _name, label in columns]
+
+        def rows():
+            for model in query.yield_per(500):
+                yield [self.get_export_value(model, name) for name, _label in columns]
+
+        return header, rows()
+
+    def _export_filename(self, export_type: str) -> str:
+        stamp = utcnow().strftime("%Y%m%d-%H%M")
+        return f"{self.endpoint}-{stamp}.{export_type}"
+
+    def _export_csv(self, return_url):
+        header, rows = self._export_table()
+        return Response(
+            stream_with_context(csv_stream(header, rows)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={self._export_filename('csv')}"},
+        )
+
+    def _export_tablib(self, export_type, return_url):
+        if export_type != "xlsx":
+            abort(404)
+        header, rows = self._export_table()
+        return send_file(
+            xlsx_file(header, rows),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name=self._export_filename("xlsx"),
+        )
 
     # -- errors a person can act on --------------------------------------------------
     def handle_view_exception(self, exc):

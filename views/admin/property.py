@@ -11,6 +11,7 @@ from models import StaffEstate, UnitUse
 from propadmin.extensions import db
 
 from .base import SecureModelView
+from .register import unit_household
 
 UNIT_USE_LABELS = {
     UnitUse.residential: _l("Residential"),
@@ -58,6 +59,8 @@ class BuildingView(SecureModelView):
 
 class UnitView(SecureModelView):
     permission_module = "property"
+    export_permission = "view"
+    details_template = "admin/unit_details.html"
     column_list = ("building.estate", "building", "number", "floor", "area", "layout", "use")
     column_sortable_list = (("building", "building.name"), "number", "floor", "area")
     column_searchable_list = ("number", "layout")
@@ -78,7 +81,18 @@ class UnitView(SecureModelView):
     column_formatters = {"use": lambda v, c, m, n: UNIT_USE_LABELS.get(m.use, m.use)}
     column_formatters_detail = column_formatters
     form_choices = {"use": [(u.value, UNIT_USE_LABELS[u]) for u in UnitUse]}
+    column_formatters_export = {
+        "use": lambda v, c, m, n: UNIT_USE_LABELS.get(m.use, m.use),
+        "building.estate": lambda v, c, m, n: m.building.estate.name,
+    }
     form_overrides = {"area": DecimalField}
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and "model" in kwargs:
+            unit = kwargs["model"]
+            kwargs.update(unit_household(unit), use_label=UNIT_USE_LABELS.get(unit.use, ""))
+        return super().render(template, **kwargs)
+
     form_args = {
         "layout": {"description": _l("For example 3室2厅")},
         "area": {"places": 2, "validators": [InputRequired(), NumberRange(min=Decimal("0.01"))]},

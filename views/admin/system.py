@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import String, and_, cast, or_, select
 
 from models import AuditLog, MailStatus, OutboxMessage, User
 from propadmin.extensions import db
@@ -47,9 +47,22 @@ class AuditLogView(ReadOnlyModelView):
         scope = estate_scope(current_user)
         if scope is None:
             return query
-        # Staff see changes in their estates, and what people of their estates did.
+        # Staff see what happened in their estates, and the estate-less entries (sign-ins,
+        # accounts, roles) made by or about people of their estates.
         people = select(User.id).where(User.in_estates(scope))
-        return query.filter(or_(AuditLog.estate_id.in_(scope), AuditLog.actor_id.in_(people)))
+        people_ids = select(cast(User.id, String)).where(User.in_estates(scope))
+        return query.filter(
+            or_(
+                AuditLog.estate_id.in_(scope),
+                and_(
+                    AuditLog.estate_id.is_(None),
+                    or_(
+                        AuditLog.actor_id.in_(people),
+                        and_(AuditLog.entity == "User", AuditLog.entity_id.in_(people_ids)),
+                    ),
+                ),
+            )
+        )
 
     def get_query(self):
         return self._scope(super().get_query())

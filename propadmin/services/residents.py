@@ -1,0 +1,240 @@
+"""The estate register: residents, their identity and contact details, and search.
+
+ID-card and mobile numbers are validated and normalized here, stored encrypted, and
+indexed by keyed HMAC so that exact lookups and uniqueness never need the plain value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Building, Occupancy, Resident, Unit, Vehicle
+
+from .. import audit
+from . import ServiceError
+from .identity import (
+    blind_index,
+    id_number_problem,
+    mobile_problem,
+    normalize_id_number,
+    normalize_mobile,
+    normalize_plate,
+    plate_problem,
+)
+
+log = logging.getLogger(__name__)
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+UNIT_QUERY_RE = re.compile(r"^(?P<building>[^\s\-－]+?)栋?\s*[-－]\s*(?P<number>\w+)$")
+REVEALABLE = ("id_number", "mobile", "emergency_phone")
+
+
+class RegisterError(ServiceError):
+    """Several fields can be wrong at once: ``errors`` maps field → message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field)
+        self.errors = errors
+
+
+def id_number_message(value: str, problem: str) -> str:
+    return {
+        "length": _("An ID-card number has 18 characters: 17 digits, then a digit or X."),
+        "birth_date": _("The date of birth in this ID-card number is not a real date."),
+        "check_digit": _("The last character of this ID-card number does not match the others."),
+    }[problem]
+
+
+def clean_id_number(value: str | None) -> str | None:
+    """Normalized ID number, ``None`` when blank; raises ServiceError when invalid."""
+    value = normalize_id_number(value or "")
+    if not value:
+        return None
+    problem = id_number_problem(value)
+    if problem:
+        raise ServiceError(id_number_message(value, problem), field="id_number")
+    return value
+
+
+def clean_mobile(value: str | None, field: str = "mobile") -> str | None:
+    value = normalize_mobile(value or "")
+    if not value:
+        return None
+    if mobile_problem(value):
+        raise ServiceError(_("A mobile number has 11 digits and starts with 13–19."), field=field)
+    return value
+
+
+def clean_plate(value: str | None) -> str:
+    plate = normalize_plate(value or "")
+    if not plate or plate_problem(plate):
+        raise ServiceError(
+            _("%(value)s is not a licence plate such as 沪A12345 or 沪AD12345.", value=value),
+            field="plate",
+        )
+    return plate
+
+
+def clean_email(value: str | None) -> str:
+    value = (value or "").strip().lower()
+    if value and not EMAIL_RE.match(value):
+        raise ServiceError(_("%(value)s is not an e-mail address.", value=value), field="email")
+    return value
+
+
+@dataclass
+class ResidentDetails:
+    name: str
+    id_number: str | None = None
+    mobile: str | None = None
+    email: str = ""
+    emergency_contact: str = ""
+    emergency_phone: str | None = None
+    notes: str = ""
+
+
+def check_details(details: ResidentDetails) -> ResidentDetails:
+    """Validate and normalize every field; raise RegisterError naming each bad one."""
+    errors: dict[str, str] = {}
+    clean = ResidentDetails(
+        name=(details.name or "").strip(),
+        email="",
+        emergency_contact=(details.emergency_contact or "").strip(),
+        notes=(details.notes or "").strip(),
+    )
+    if not clean.name:
+        errors["name"] = _("Give the resident's name.")
+    elif len(clean.name) > 64:
+        errors["name"] = _("A name has at most 64 characters.")
+    for field, cleaner in (
+        ("id_number", clean_id_number),
+        ("mobile", clean_mobile),
+        ("emergency_phone", lambda v: clean_mobile(v, "emergency_phone")),
+        ("email", clean_email),
+    ):
+        try:
+            setattr(clean, field, cleaner(getattr(details, field)))
+        except ServiceError as exc:
+            errors[field] = exc.message
+    if errors:
+        raise RegisterError(errors)
+    return clean
+
+
+def _duplicate(session: Session, resident: Resident, column, index: str | None) -> bool:
+    if index is None:
+        return False
+    query = select(Resident.id).where(Resident.estate_id == resident.estate_id, column == index)
+    if resident.id is not None:
+        query = query.where(Resident.id != resident.id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def save_resident(session: Session, resident: Resident, details: ResidentDetails) -> Resident:
+    """Validate ``details`` and write them to ``resident`` (new or existing).
+
+    An ID-card number may belong to one resident per estate; the blind index finds a
+    duplicate without decrypting anything. Raises RegisterError.
+    """
+    clean = check_details(details)
+    id_index = blind_index("id_number", clean.id_number)
+    if _duplicate(session, resident, Resident.id_number_index, id_index):
+        raise RegisterError(
+            {"id_number": _("A resident with this ID-card number is already registered.")}
+        )
+    resident.name = clean.name
+    resident.id_number, resident.id_number_index = clean.id_number, id_index
+    resident.mobile, resident.mobile_index = clean.mobile, blind_index("mobile", clean.mobile)
+    resident.email = clean.email
+    resident.emergency_contact = clean.emergency_contact
+    resident.emergency_phone = clean.emergency_phone
+    resident.notes = clean.notes
+    session.add(resident)
+    session.flush()
+    return resident
+
+
+def update_contact(
+    session: Session,
+    resident: Resident,
+    *,
+    mobile: str | None,
+    email: str,
+    emergency_contact: str,
+    emergency_phone: str | None,
+) -> Resident:
+    """What a resident may change themselves: how to reach them."""
+    details = ResidentDetails(
+        name=resident.name,
+        id_number=resident.id_number,
+        mobile=mobile,
+        email=email,
+        emergency_contact=emergency_contact,
+        emergency_phone=emergency_phone,
+        notes=resident.notes,
+    )
+    return save_resident(session, resident, details)
+
+
+def reveal(session: Session, resident: Resident, field: str) -> str:
+    """The full value of an encrypted field; the read goes into the audit log."""
+    if field not in REVEALABLE:
+        raise ServiceError(f"{field} cannot be revealed", field="field")
+    audit.record(
+        session, "read", "Resident", resident.id, estate_id=resident.estate_id, field=field
+    )
+    session.flush()
+    return getattr(resident, field) or ""
+
+
+def matching_resident_ids(query: str, estate_ids: set[int] | None):
+    """A select of resident ids matching what an office worker types in one box:
+    a name (or part of it), a unit as ``3-1201``, a licence plate, or a full mobile
+    or ID-card number (exact, through the blind index)."""
+    text = (query or "").strip()
+    conditions = [Resident.name.contains(text, autoescape=True)]
+    unit = UNIT_QUERY_RE.match(text)
+    if unit:
+        building = unit["building"]
+        conditions.append(
+            Resident.id.in_(
+                select(Occupancy.resident_id)
+                .join(Unit, Unit.id == Occupancy.unit_id)
+                .join(Building, Building.id == Unit.building_id)
+                .where(
+                    Building.name.in_([building, f"{building}栋"]),
+                    Unit.number == unit["number"],
+                )
+            )
+        )
+    mobile = normalize_mobile(text)
+    if not mobile_problem(mobile):
+        conditions.append(Resident.mobile_index == blind_index("mobile", mobile))
+    id_number = normalize_id_number(text)
+    if not id_number_problem(id_number):
+        conditions.append(Resident.id_number_index == blind_index("id_number", id_number))
+    plate = normalize_plate(text)
+    if not plate_problem(plate):
+        conditions.append(Resident.id.in_(select(Vehicle.owner_id).where(Vehicle.plate == plate)))
+    stmt = select(Resident.id).where(or_(*conditions))
+    if estate_ids is not None:
+        stmt = stmt.where(Resident.estate_id.in_(estate_ids))
+    return stmt
+
+
+def find_residents(
+    session: Session, query: str, estate_ids: set[int] | None, limit: int = 50
+) -> list[Resident]:
+    ids = matching_resident_ids(query, estate_ids)
+    return list(
+        session.scalars(
+            select(Resident).where(Resident.id.in_(ids)).order_by(Resident.name).limit(limit)
+        )
+    )

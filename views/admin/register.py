@@ -1,0 +1,361 @@
+"""Admin screens of the estate register: residents, occupancies, vehicles, parking.
+
+ID-card and mobile numbers are shown masked everywhere; the full value is revealed
+one resident and one field at a time, with the residents.reveal permission, and each
+reveal is written to the audit log.
+"""
+
+from flask import abort, request
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import StringField
+from wtforms.validators import Optional, ValidationError
+
+from models import Occupancy, ParkingKind, ParkingSpace, Relation, Resident, Unit, Vehicle
+from propadmin.crypto import mask_id_number, mask_mobile
+from propadmin.extensions import db
+from propadmin.permissions import can, estate_scope
+from propadmin.services import ServiceError
+from propadmin.services.residents import (
+    RegisterError,
+    ResidentDetails,
+    check_details,
+    clean_plate,
+    matching_resident_ids,
+    reveal,
+    save_resident,
+)
+
+from .base import FormOnly, SecureModelView, typed_ids
+
+RELATION_LABELS = {
+    Relation.owner: _l("Owner"),
+    Relation.tenant: _l("Tenant"),
+    Relation.family: _l("Family member"),
+}
+PARKING_LABELS = {ParkingKind.owned: _l("Owned"), ParkingKind.rented: _l("Rented")}
+SENSITIVE_INPUTS = {
+    "id_number": "id_number_input",
+    "mobile": "mobile_input",
+    "emergency_phone": "emergency_phone_input",
+}
+
+
+def _current_units(resident: Resident) -> str:
+    return "、".join(o.unit.label for o in resident.occupancies if o.is_current)
+
+
+class ResidentView(SecureModelView):
+    permission_module = "residents"
+    export_permission = "view"
+    extra_permissions = {"reveal_view": "residents.reveal"}
+    details_template = "admin/resident_details.html"
+    column_list = ("name", "units", "mobile_masked", "id_masked", "email", "estate")
+    column_export_list = (
+        "name",
+        "units",
+        "mobile_masked",
+        "id_masked",
+        "email",
+        "emergency_contact",
+        "estate",
+    )
+    column_searchable_list = ("name",)  # the search box; matching is our own (below)
+    column_sortable_list = ("name",)
+    column_default_sort = "name"
+    form_columns = (
+        "estate",
+        "name",
+        "id_number_input",
+        "mobile_input",
+        "email",
+        "emergency_contact",
+        "emergency_phone_input",
+        "notes",
+    )
+    form_extra_fields = {
+        "id_number_input": FormOnly(StringField)(_l("ID-card number"), validators=[Optional()]),
+        "mobile_input": FormOnly(StringField)(_l("Mobile"), validators=[Optional()]),
+        "emergency_phone_input": FormOnly(StringField)(
+            _l("Emergency phone"), validators=[Optional()]
+        ),
+    }
+    column_labels = {
+        "name": _l("Name"),
+        "units": _l("Units"),
+        "mobile_masked": _l("Mobile"),
+        "id_masked": _l("ID-card number"),
+        "email": _l("E-mail"),
+        "estate": _l("Estate"),
+        "emergency_contact": _l("Emergency contact"),
+        "notes": _l("Notes"),
+        "id_number_input": _l("ID-card number"),
+        "mobile_input": _l("Mobile"),
+        "emergency_phone_input": _l("Emergency phone"),
+    }
+    column_formatters = {
+        "units": lambda v, c, m, n: _current_units(m),
+        "mobile_masked": lambda v, c, m, n: mask_mobile(m.mobile),
+        "id_masked": lambda v, c, m, n: mask_id_number(m.id_number),
+    }
+    column_formatters_export = column_formatters
+
+    def search_placeholder(self):
+        return _("Name, unit (3-1201), plate or full mobile number")
+
+    def get_query(self):
+        return (
+            super()
+            .get_query()
+            .options(selectinload(Resident.occupancies).selectinload(Occupancy.unit))
+        )
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        ids = matching_resident_ids(search, estate_scope(current_user))
+        query = query.filter(Resident.id.in_(ids))
+        if count_query is not None:
+            count_query = count_query.filter(Resident.id.in_(ids))
+        return query, count_query, joins, count_joins
+
+    # -- forms: identity numbers are typed in, never shown back ----------------------
+    def _prepare(self, form, obj=None):
+        for field, input_name in SENSITIVE_INPUTS.items():
+            current = getattr(obj, field, None) if obj is not None else None
+            if current:
+                masked = mask_id_number(current) if field == "id_number" else mask_mobile(current)
+                form[input_name].render_kw = {
+                    "placeholder": _("%(masked)s — leave empty to keep it", masked=masked)
+                }
+        return form
+
+    def create_form(self, obj=None):
+        return self._prepare(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._prepare(super().edit_form(obj), obj)
+
+    def _details_from(self, form, existing: Resident | None) -> ResidentDetails:
+        values = {}
+        for field, input_name in SENSITIVE_INPUTS.items():
+            typed = (form[input_name].data or "").strip()
+            values[field] = typed or (getattr(existing, field) if existing is not None else None)
+        return ResidentDetails(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            emergency_contact=form.emergency_contact.data or "",
+            notes=form.notes.data or "",
+            **values,
+        )
+
+    def validate_form(self, form):
+        valid = super().validate_form(form)
+        if not valid or not hasattr(form, "id_number_input"):
+            return valid  # not submitted, or a delete or action form
+        existing = self.get_one(request.args.get("id")) if request.args.get("id") else None
+        try:
+            check_details(self._details_from(form, existing))
+        except RegisterError as exc:
+            for field, message in exc.errors.items():
+                form[SENSITIVE_INPUTS.get(field, field)].errors.append(message)
+            return False
+        return valid
+
+    def on_model_change(self, form, model, is_created):
+        existing = None if is_created else model
+        try:
+            save_resident(db.session, model, self._details_from(form, existing))
+        except RegisterError as exc:
+            raise ValidationError(exc.message) from exc
+        super().on_model_change(form, model, is_created)
+
+    # -- the resident page -----------------------------------------------------------
+    def render(self, template, **kwargs):
+        if template == self.details_template and "occupancies" not in kwargs:
+            kwargs.update(self._household(kwargs["model"]))
+        return super().render(template, **kwargs)
+
+    def _household(self, resident: Resident) -> dict:
+        occupancies = db.session.scalars(
+            select(Occupancy)
+            .where(Occupancy.resident_id == resident.id)
+            .options(selectinload(Occupancy.unit))
+            .order_by(Occupancy.start_date.desc().nulls_last(), Occupancy.id.desc())
+        ).all()
+        unit_ids = [o.unit_id for o in occupancies if o.is_current]
+        spaces = db.session.scalars(
+            select(ParkingSpace)
+            .where((ParkingSpace.resident_id == resident.id) | ParkingSpace.unit_id.in_(unit_ids))
+            .order_by(ParkingSpace.code)
+        ).all()
+        return {
+            "occupancies": occupancies,
+            "vehicles": sorted(resident.vehicles, key=lambda v: v.plate),
+            "spaces": spaces,
+            "masked": {
+                "id_number": mask_id_number(resident.id_number),
+                "mobile": mask_mobile(resident.mobile),
+                "emergency_phone": mask_mobile(resident.emergency_phone),
+            },
+            "can_reveal": can("residents.reveal"),
+            "relation_labels": RELATION_LABELS,
+            "parking_labels": PARKING_LABELS,
+            "revealed": {},
+        }
+
+    @expose("/reveal/", methods=("POST",))
+    def reveal_view(self):
+        """Show one full value on the resident page; the reveal is audited."""
+        field = request.form.get("field", "")
+        resident = self.get_one(request.args.get("id", ""))
+        if resident is None:
+            abort(404)
+        try:
+            value = reveal(db.session, resident, field)
+        except ServiceError:
+            abort(400)
+        db.session.commit()
+        context = self._household(resident)
+        context["revealed"] = {field: value}
+        return self.render(
+            self.details_template,
+            model=resident,
+            details_columns=self._details_columns,
+            get_value=self.get_detail_value,
+            return_url=self.get_url(".index_view"),
+            **context,
+        )
+
+
+class OccupancyView(SecureModelView):
+    permission_module = "residents"
+    export_permission = "view"
+    column_list = ("unit", "resident", "relation", "start_date", "end_date", "is_payer")
+    column_default_sort = [("unit_id", False), ("id", False)]
+    column_filters = ("relation", "is_payer")
+    form_columns = ("unit", "resident", "relation", "start_date", "end_date", "is_payer")
+    form_ajax_refs = {
+        "unit": {"fields": ("number",), "page_size": 20},
+        "resident": {"fields": ("name",), "page_size": 20},
+    }
+    form_choices = {"relation": [(r.value, RELATION_LABELS[r]) for r in Relation]}
+    column_labels = {
+        "unit": _l("Unit"),
+        "resident": _l("Resident"),
+        "relation": _l("Relation"),
+        "start_date": _l("From"),
+        "end_date": _l("Until"),
+        "is_payer": _l("Pays the bills"),
+    }
+    column_formatters = {"relation": lambda v, c, m, n: RELATION_LABELS.get(m.relation, "")}
+    column_formatters_export = column_formatters
+
+    def validate_form(self, form):
+        valid = super().validate_form(form)
+        if not valid or not hasattr(form, "relation"):
+            return valid
+        start, end = form.start_date.data, form.end_date.data
+        if start and end and end < start:
+            form.end_date.errors.append(_("The end date is before the start date."))
+            return False
+        unit, resident = form.unit.data, form.resident.data
+        if unit is not None and resident is not None:
+            if unit.building.estate_id != resident.estate_id:
+                form.resident.errors.append(_("The resident is registered in another estate."))
+                return False
+        return valid
+
+
+class VehicleView(SecureModelView):
+    permission_module = "residents"
+    export_permission = "view"
+    column_list = ("plate", "brand", "colour", "owner", "estate")
+    column_searchable_list = ("plate", "brand")
+    column_default_sort = "plate"
+    form_columns = ("estate", "plate", "brand", "colour", "owner")
+    form_ajax_refs = {"owner": {"fields": ("name",), "page_size": 20}}
+    column_labels = {
+        "plate": _l("Licence plate"),
+        "brand": _l("Brand"),
+        "colour": _l("Colour"),
+        "owner": _l("Owner"),
+        "estate": _l("Estate"),
+    }
+
+    def validate_form(self, form):
+        valid = super().validate_form(form)
+        if not valid or not hasattr(form, "plate"):
+            return valid
+        try:
+            form.plate.data = clean_plate(form.plate.data)
+        except ServiceError as exc:
+            form.plate.errors.append(exc.message)
+            return False
+        estate, owner = form.estate.data, form.owner.data
+        if estate is not None:
+            _pk, current = typed_ids(Vehicle, [request.args.get("id", "")])
+            clash = select(Vehicle.id).where(
+                Vehicle.estate_id == estate.id, Vehicle.plate == form.plate.data
+            )
+            if current:
+                clash = clash.where(Vehicle.id != current[0])
+            if db.session.scalar(clash.limit(1)) is not None:
+                form.plate.errors.append(_("This plate is already registered."))
+                return False
+            if owner is not None and owner.estate_id != estate.id:
+                form.owner.errors.append(_("The resident is registered in another estate."))
+                return False
+        return valid
+
+
+class ParkingSpaceView(SecureModelView):
+    permission_module = "property"
+    export_permission = "view"
+    column_list = ("code", "kind", "unit", "resident", "rented_until", "estate")
+    column_searchable_list = ("code",)
+    column_filters = ("kind",)
+    column_default_sort = "code"
+    form_columns = ("estate", "code", "kind", "unit", "resident", "rented_until")
+    form_ajax_refs = {
+        "unit": {"fields": ("number",), "page_size": 20},
+        "resident": {"fields": ("name",), "page_size": 20},
+    }
+    form_choices = {"kind": [(k.value, PARKING_LABELS[k]) for k in ParkingKind]}
+    column_labels = {
+        "code": _l("Space"),
+        "kind": _l("Owned or rented"),
+        "unit": _l("Unit"),
+        "resident": _l("Resident"),
+        "rented_until": _l("Rented until"),
+        "estate": _l("Estate"),
+    }
+    column_formatters = {
+        "kind": lambda v, c, m, n: PARKING_LABELS.get(m.kind, ""),
+        "rented_until": lambda v, c, m, n: m.rented_until.date() if m.rented_until else "",
+    }
+    column_formatters_export = column_formatters
+
+
+def unit_household(unit: Unit) -> dict:
+    """What the unit page shows: its people (now and before), vehicles and parking."""
+    occupancies = db.session.scalars(
+        select(Occupancy)
+        .where(Occupancy.unit_id == unit.id)
+        .options(selectinload(Occupancy.resident).selectinload(Resident.vehicles))
+        .order_by(Occupancy.end_date.is_not(None), Occupancy.start_date.desc().nulls_last())
+    ).all()
+    current = [o for o in occupancies if o.is_current]
+    return {
+        "current": current,
+        "past": [o for o in occupancies if not o.is_current],
+        "vehicles": [v for o in current for v in o.resident.vehicles],
+        "spaces": db.session.scalars(
+            select(ParkingSpace).where(ParkingSpace.unit_id == unit.id).order_by(ParkingSpace.code)
+        ).all(),
+        "relation_labels": RELATION_LABELS,
+        "parking_labels": PARKING_LABELS,
+        "can_see_people": can("residents.view"),
+    }

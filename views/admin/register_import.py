@@ -1,0 +1,76 @@
+"""Import the register from a sheet: check every row, report, and only then write."""
+
+import io
+
+from flask import flash, redirect, send_file, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField
+
+from models import Estate
+from propadmin.extensions import db
+from propadmin.permissions import visible_estates
+from propadmin.services.register_io import (
+    COLUMNS,
+    SheetError,
+    apply_import,
+    plan_import,
+    read_sheet,
+    template_xlsx,
+)
+
+from .base import PermissionView
+
+
+class ImportForm(FlaskForm):
+    estate = SelectField(_l("Estate"), coerce=int)
+    sheet = FileField(_l("Sheet (.xlsx or .csv)"), validators=[FileRequired()])
+
+
+class RegisterImportView(PermissionView, BaseView):
+    required_permission = "residents.edit"
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = ImportForm()
+        form.estate.choices = [(e.id, e.name) for e in visible_estates(db.session, current_user)]
+        errors = None
+        if form.validate_on_submit():
+            estate = db.session.get(Estate, form.estate.data)
+            upload = form.sheet.data
+            try:
+                plan = plan_import(db.session, estate, read_sheet(upload.stream, upload.filename))
+            except SheetError as exc:
+                form.sheet.errors.append(exc.message)
+            else:
+                if plan.errors:
+                    errors = plan.errors
+                else:
+                    result = apply_import(db.session, estate, plan)
+                    db.session.commit()
+                    flash(
+                        _(
+                            "Imported %(residents)d residents in %(rows)d rows, "
+                            "%(vehicles)d vehicles and %(units)d new units.",
+                            residents=result.residents,
+                            rows=result.occupancies,
+                            vehicles=result.vehicles,
+                            units=result.units,
+                        ),
+                        "success",
+                    )
+                    return redirect(url_for("resident.index_view"))
+        return self.render("admin/register_import.html", form=form, errors=errors, columns=COLUMNS)
+
+    @expose("/template.xlsx")
+    def template(self):
+        return send_file(
+            io.BytesIO(template_xlsx()),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name="register-template.xlsx",
+        )
