@@ -95,3 +95,23 @@ class SMTPServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def id_number(body: str = "11010519900307123") -> str:
+    """A well-formed (fake) resident ID number: 17 digits and their check digit."""
+    from propadmin.services.identity import id_check_digit
+
+    return body + id_check_digit(body)
+
+
+def id_number_with_x() -> str:
+    """One whose check character is X, to test normalization of a typed lower-case x."""
+    for seq in range(1000):
+        value = id_number(f"11010519900307{seq:03d}")
+        if value.endswith("X"):
+            return value
+    raise AssertionError("no X check digit found")
+
+
+def wrong_check_digit(value: str) -> str:
+    return value[:17] + ("0" if value[17] != "0" else "1")

@@ -1,7 +1,9 @@
 """Error pages in the reader's language."""
 
-from flask import render_template
+from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+
+from propadmin.crypto import TamperedValue
 
 
 def _page(code: int, template: str = "errors/error.html"):
@@ -11,7 +13,13 @@ def _page(code: int, template: str = "errors/error.html"):
     return handler
 
 
+def _tampered(error):
+    current_app.logger.error("encrypted value failed authentication on %s", request.path)
+    return render_template("errors/error.html", code=500, error=error, tampered=True), 500
+
+
 def init_app(app) -> None:
     for code in (400, 403, 404, 405, 429, 500):
         app.register_error_handler(code, _page(code))
     app.register_error_handler(CSRFError, _page(400))
+    app.register_error_handler(TamperedValue, _tampered)

@@ -128,13 +128,21 @@ def check_details(details: ResidentDetails) -> ResidentDetails:
     return clean
 
 
-def _duplicate(session: Session, resident: Resident, column, index: str | None) -> bool:
+def id_number_taken(
+    session: Session, estate_id: int | None, id_number: str | None, resident_id: int | None
+) -> bool:
+    """Whether another resident of the estate has this ID number — found through the
+    blind index, without decrypting anything."""
+    index = blind_index("id_number", id_number)
     if index is None:
         return False
-    query = select(Resident.id).where(Resident.estate_id == resident.estate_id, column == index)
-    if resident.id is not None:
-        query = query.where(Resident.id != resident.id)
-    return session.scalar(query.limit(1)) is not None
+    query = select(Resident.id).where(
+        Resident.estate_id == estate_id, Resident.id_number_index == index
+    )
+    if resident_id is not None:
+        query = query.where(Resident.id != resident_id)
+    with session.no_autoflush:  # a half-filled new resident must not be written early
+        return session.scalar(query.limit(1)) is not None
 
 
 def save_resident(session: Session, resident: Resident, details: ResidentDetails) -> Resident:
@@ -144,11 +152,12 @@ def save_resident(session: Session, resident: Resident, details: ResidentDetails
     duplicate without decrypting anything. Raises RegisterError.
     """
     clean = check_details(details)
-    id_index = blind_index("id_number", clean.id_number)
-    if _duplicate(session, resident, Resident.id_number_index, id_index):
+    estate_id = resident.estate_id if resident.estate_id is not None else resident.estate.id
+    if id_number_taken(session, estate_id, clean.id_number, resident.id):
         raise RegisterError(
             {"id_number": _("A resident with this ID-card number is already registered.")}
         )
+    id_index = blind_index("id_number", clean.id_number)
     resident.name = clean.name
     resident.id_number, resident.id_number_index = clean.id_number, id_index
     resident.mobile, resident.mobile_index = clean.mobile, blind_index("mobile", clean.mobile)

@@ -130,6 +130,16 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(key == values[0]).one_or_none() if values else None
 
 
+def _releasing(rows, session):
+    """End the export's transaction and hand back its connection once the rows are
+    out. ``session`` is the request's own Session object: while the response streams,
+    ``db.session`` may resolve to another one."""
+    try:
+        yield from rows
+    finally:
+        session.close()
+
+
 class PermissionView:
     """For admin pages that are not model views: one permission for all their methods."""
 
@@ -356,9 +366,10 @@ class SecureModelView(ModelView):
         return f"{self.endpoint}-{stamp}.{export_type}"
 
     def _export_csv(self, return_url):
+        session = db.session()  # the Session object this request's queries run in
         header, rows = self._export_table()
         return Response(
-            stream_with_context(csv_stream(header, rows)),
+            stream_with_context(csv_stream(header, _releasing(rows, session))),
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename={self._export_filename('csv')}"},
         )

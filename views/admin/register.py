@@ -20,11 +20,13 @@ from propadmin.crypto import mask_id_number, mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
+from propadmin.services.register_io import resident_export
 from propadmin.services.residents import (
     RegisterError,
     ResidentDetails,
     check_details,
     clean_plate,
+    id_number_taken,
     matching_resident_ids,
     reveal,
     save_resident,
@@ -55,15 +57,6 @@ class ResidentView(SecureModelView):
     extra_permissions = {"reveal_view": "residents.reveal"}
     details_template = "admin/resident_details.html"
     column_list = ("name", "units", "mobile_masked", "id_masked", "email", "estate")
-    column_export_list = (
-        "name",
-        "units",
-        "mobile_masked",
-        "id_masked",
-        "email",
-        "emergency_contact",
-        "estate",
-    )
     column_searchable_list = ("name",)  # the search box; matching is our own (below)
     column_sortable_list = ("name",)
     column_default_sort = "name"
@@ -102,7 +95,12 @@ class ResidentView(SecureModelView):
         "mobile_masked": lambda v, c, m, n: mask_mobile(m.mobile),
         "id_masked": lambda v, c, m, n: mask_id_number(m.id_number),
     }
-    column_formatters_export = column_formatters
+
+    def _export_table(self):
+        # The Session object itself, not the proxy: the rows are read while streaming.
+        return resident_export(
+            db.session(), estate_scope(current_user), self._get_list_extra_args().search
+        )
 
     def search_placeholder(self):
         return _("Name, unit (3-1201), plate or full mobile number")
@@ -157,10 +155,18 @@ class ResidentView(SecureModelView):
             return valid  # not submitted, or a delete or action form
         existing = self.get_one(request.args.get("id")) if request.args.get("id") else None
         try:
-            check_details(self._details_from(form, existing))
+            clean = check_details(self._details_from(form, existing))
         except RegisterError as exc:
             for field, message in exc.errors.items():
                 form[SENSITIVE_INPUTS.get(field, field)].errors.append(message)
+            return False
+        estate = form.estate.data
+        if estate is not None and id_number_taken(
+            db.session, estate.id, clean.id_number, existing.id if existing else None
+        ):
+            form.id_number_input.errors.append(
+                _("A resident with this ID-card number is already registered.")
+            )
             return False
         return valid
 

@@ -1,0 +1,274 @@
+"""The estate register screens: residents, masked numbers, audited reveals, search,
+unit and resident pages, duplicates refused by the blind index."""
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditLog, Estate, Occupancy, Relation, Resident, Unit, User, Vehicle
+
+from .helpers import csrf_from, id_number, id_number_with_x, login, wrong_check_digit
+
+
+def resident_named(db_session, name="张伟"):
+    return db_session.scalar(select(Resident).where(Resident.name == name))
+
+
+def form_post(client, url, data):
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    return client.post(url, data={**data, "csrf_token": csrf_from(page.text)})
+
+
+def test_resident_list_shows_masked_numbers_only(login_as, db_session):
+    resident = resident_named(db_session)
+    for role in ("admin", "finance"):
+        page = login_as(role).get("/admin/resident/").text
+        assert "张伟" in page and "1-101" in page
+        masked = resident.id_number[:3] + "*" * 11 + resident.id_number[-4:]
+        assert masked in page
+        assert resident.id_number not in page and resident.mobile not in page
+
+
+def test_reveal_needs_the_permission_and_is_audited(login_as, db_session):
+    resident = resident_named(db_session)
+    finance = login_as("finance")
+    details = finance.get(f"/admin/resident/details/?id={resident.id}")
+    assert details.status_code == 200 and "查看完整号码" not in details.text
+    refused = finance.post(
+        f"/admin/resident/reveal/?id={resident.id}",
+        data={"field": "id_number", "csrf_token": csrf_from(details.text)},
+    )
+    assert refused.status_code == 403
+    admin = login_as("admin")
+    details = admin.get(f"/admin/resident/details/?id={resident.id}")
+    assert "查看完整号码" in details.text and resident.id_number not in details.text
+    shown = admin.post(
+        f"/admin/resident/reveal/?id={resident.id}",
+        data={"field": "id_number", "csrf_token": csrf_from(details.text)},
+    )
+    assert shown.status_code == 200 and resident.id_number in shown.text
+    assert resident.mobile not in shown.text  # one field at a time
+    assert shown.headers["Cache-Control"] == "no-store"
+    entry = db_session.scalar(select(AuditLog).where(AuditLog.action == "read"))
+    assert entry.actor_name == "admin" and entry.entity_id == str(resident.id)
+    assert entry.changes == {"field": "id_number"}
+
+
+def test_reveal_of_another_estates_resident_is_not_found(login_as, db_session, other_resident):
+    admin = login_as("admin")
+    page = admin.get("/admin/resident/")
+    response = admin.post(
+        f"/admin/resident/reveal/?id={other_resident}",
+        data={"field": "id_number", "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 404
+
+
+@pytest.fixture
+def other_resident(demo, db_session, app):
+    from propadmin.services.residents import ResidentDetails, save_resident
+
+    estate = Estate(name="翠湖花园")
+    db_session.add(estate)
+    db_session.flush()
+    with app.app_context():
+        resident = save_resident(
+            db_session,
+            Resident(estate=estate),
+            ResidentDetails(name="外小区住户", id_number=id_number(), mobile="13700000000"),
+        )
+    db_session.commit()
+    return resident.id
+
+
+@pytest.mark.parametrize(
+    "query, expect",
+    [("张伟", "张伟"), ("1-101", "张伟"), ("1栋-101", "张伟"), ("1-201", "王芳")],
+)
+def test_one_box_finds_residents(login_as, query, expect):
+    page = login_as("admin").get("/admin/resident/", query_string={"search": query})
+    assert expect in page.text
+
+
+def test_search_by_plate_and_full_mobile(login_as, db_session):
+    resident = resident_named(db_session)
+    vehicle = db_session.scalar(select(Vehicle).where(Vehicle.owner_id == resident.id))
+    admin = login_as("admin")
+    spaced_plate = f"{vehicle.plate[:2]}·{vehicle.plate[2:].lower()}"
+    for query in (
+        spaced_plate,
+        resident.mobile,
+        f"+86 {resident.mobile[:3]}-{resident.mobile[3:]}",
+    ):
+        page = admin.get("/admin/resident/", query_string={"search": query}).text
+        assert "张伟" in page, query
+    partial = admin.get("/admin/resident/", query_string={"search": resident.mobile[:7]}).text
+    assert "张伟" not in partial  # only full numbers match: no guessing by prefix
+
+
+def test_search_stays_inside_the_staff_members_estates(login_as, other_resident):
+    page = login_as("admin").get("/admin/resident/", query_string={"search": "外小区"}).text
+    assert "外小区住户" not in page
+
+
+def test_resident_form_checks_each_field(login_as, db_session, demo):
+    admin = login_as("admin")
+    response = form_post(
+        admin,
+        "/admin/resident/new/",
+        {
+            "estate": str(demo),
+            "name": "新住户",
+            "id_number_input": wrong_check_digit(id_number()),
+            "mobile_input": "1234",
+            "email": "bad",
+            "emergency_phone_input": "",
+        },
+    )
+    assert response.status_code == 200
+    assert "校验位不正确" in response.text
+    assert "手机号为 11 位数字" in response.text
+    assert "bad 不是有效的电子邮箱地址" in response.text
+    assert db_session.scalar(select(Resident).where(Resident.name == "新住户")) is None
+
+
+def test_duplicate_id_number_is_refused_through_the_blind_index(login_as, db_session, demo):
+    existing = resident_named(db_session)
+    admin = login_as("admin")
+    response = form_post(
+        admin,
+        "/admin/resident/new/",
+        {
+            "estate": str(demo),
+            "name": "冒名者",
+            "id_number_input": existing.id_number.lower(),
+            "mobile_input": "",
+            "email": "",
+        },
+    )
+    assert response.status_code == 200
+    assert "已有住户使用此身份证号登记" in response.text
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(Resident).where(Resident.name == "冒名者")
+        )
+        == 0
+    )
+
+
+def test_new_resident_is_stored_normalized_and_encrypted(login_as, db_session, demo):
+    admin = login_as("admin")
+    with_x = id_number_with_x()
+    response = form_post(
+        admin,
+        "/admin/resident/new/",
+        {
+            "estate": str(demo),
+            "name": "新住户",
+            "id_number_input": with_x.lower(),
+            "mobile_input": "+86 138 0013 8000",
+            "email": "New@Example.com",
+        },
+    )
+    assert response.status_code == 302
+    resident = db_session.scalar(select(Resident).where(Resident.name == "新住户"))
+    assert resident.id_number == with_x
+    assert resident.mobile == "13800138000" and resident.email == "new@example.com"
+    entry = db_session.scalar(
+        select(AuditLog).where(
+            AuditLog.entity == "Resident", AuditLog.entity_id == str(resident.id)
+        )
+    )
+    assert entry.changes["id_number"] == "***" and entry.changes["mobile"] == "***"
+
+
+def test_editing_keeps_numbers_left_empty_and_never_shows_them(login_as, db_session):
+    resident = resident_named(db_session)
+    admin = login_as("admin")
+    form = admin.get(f"/admin/resident/edit/?id={resident.id}")
+    assert resident.id_number not in form.text and resident.mobile not in form.text
+    response = admin.post(
+        f"/admin/resident/edit/?id={resident.id}",
+        data={
+            "estate": str(resident.estate_id),
+            "name": "张伟",
+            "id_number_input": "",
+            "mobile_input": "",
+            "email": "zw@example.com",
+            "emergency_contact": "张母",
+            "emergency_phone_input": "",
+            "notes": "",
+            "csrf_token": csrf_from(form.text),
+        },
+    )
+    assert response.status_code == 302
+    db_session.expire_all()
+    again = db_session.get(Resident, resident.id)
+    assert (again.id_number, again.mobile) == (resident.id_number, resident.mobile)
+    assert again.emergency_contact == "张母"
+
+
+def test_unit_page_shows_people_vehicles_and_parking(login_as, db_session):
+    unit = db_session.scalar(
+        select(Unit).join(Occupancy).join(Resident).where(Resident.name == "王芳")
+    )
+    page = login_as("admin").get(f"/admin/unit/details/?id={unit.id}").text
+    assert "王芳" in page and "租户" in page
+    plate = db_session.scalar(select(Vehicle.plate).join(Resident).where(Resident.name == "王芳"))
+    assert plate in page
+    repair_page = login_as("repair").get(f"/admin/unit/details/?id={unit.id}").text
+    assert "王芳" not in repair_page  # repair staff see units, not people
+
+
+def test_resident_page_shows_units_and_history(login_as, db_session):
+    resident = resident_named(db_session)
+    unit = db_session.scalar(select(Unit).where(Unit.number == "302"))
+    db_session.add(
+        Occupancy(
+            unit=unit,
+            resident=resident,
+            relation=Relation.tenant,
+            start_date=__import__("datetime").date(2018, 1, 1),
+            end_date=__import__("datetime").date(2019, 12, 31),
+        )
+    )
+    db_session.commit()
+    page = login_as("admin").get(f"/admin/resident/details/?id={resident.id}").text
+    assert "1-101" in page and "2019-12-31" in page and "房屋与历史" in page
+
+
+def test_occupancy_dates_must_be_in_order(login_as, db_session):
+    resident = resident_named(db_session)
+    unit = db_session.scalar(select(Unit).where(Unit.number == "302"))
+    response = form_post(
+        login_as("admin"),
+        "/admin/occupancy/new/",
+        {
+            "unit": str(unit.id),
+            "resident": str(resident.id),
+            "relation": "tenant",
+            "start_date": "2026-05-01",
+            "end_date": "2026-04-01",
+        },
+    )
+    assert response.status_code == 200 and "结束日期早于起始日期" in response.text
+
+
+def test_vehicle_plates_are_validated_normalized_and_unique(login_as, db_session, demo):
+    admin = login_as("admin")
+    bad = form_post(admin, "/admin/vehicle/new/", {"estate": str(demo), "plate": "ABC123"})
+    assert "不是有效车牌" in bad.text
+    ok = form_post(admin, "/admin/vehicle/new/", {"estate": str(demo), "plate": "沪b·9z9z9"})
+    assert ok.status_code == 302
+    assert db_session.scalar(select(Vehicle).where(Vehicle.plate == "沪B9Z9Z9")) is not None
+    again = form_post(admin, "/admin/vehicle/new/", {"estate": str(demo), "plate": "沪B 9Z9Z9"})
+    assert "该车牌已登记" in again.text
+
+
+def test_tenant_sees_only_their_own_household(app, demo, db_session):
+    tenant = app.test_client()
+    login(tenant, "tenant")
+    page = tenant.get("/portal/profile").text
+    assert "王芳" in page
+    owner = db_session.scalar(select(User).where(User.username == "owner"))
+    assert owner.resident.name not in page
