@@ -21,7 +21,7 @@ from .base import (
     utcnow,
 )
 from .mail import MailStatus, OutboxMessage
-from .property import Building, Estate, ParkingKind, ParkingSpace, Unit, UnitUse
+from .property import Building, Estate, ParkingKind, ParkingSpace, Unit, UnitUse, unit_label
 from .residents import Occupancy, Relation, Resident, Vehicle
 
 __all__ = [
@@ -52,5 +52,6 @@ __all__ = [
     "install_field_cipher",
     "new_session_token",
     "user_role",
+    "unit_label",
     "utcnow",
 ]

@@ -73,6 +73,11 @@ class Building(TimestampMixin, Base):
         return self.name
 
 
+def unit_label(building_name: str, number: str) -> str:
+    """The office's way of naming a unit: building-number, e.g. ``1-1201``."""
+    return f"{building_name.removesuffix('栋')}-{number}"
+
+
 class UnitUse(enum.StrEnum):
     residential = "residential"
     commercial = "commercial"
@@ -112,8 +117,7 @@ class Unit(TimestampMixin, Base):
 
     @property
     def label(self) -> str:
-        """The office's way of naming a unit: building-number, e.g. ``1-1201``."""
-        return f"{self.building.name.removesuffix('栋')}-{self.number}"
+        return unit_label(self.building.name, self.number)
 
     def __str__(self) -> str:
         return self.label
