@@ -18,15 +18,9 @@ from .extensions import db
 from .instance_secrets import FILENAME
 from .services import ServiceError
 from .services.keys import reencrypt_all
-from .services.register_io import (
-    SheetError,
-    apply_import,
-    csv_stream,
-    plan_import,
-    read_sheet,
-    resident_export,
-    xlsx_file,
-)
+from .services.register_export import csv_stream, resident_export, xlsx_file
+from .services.register_import import apply_import, plan_import
+from .services.register_sheet import SheetError, read_sheet
 
 residents_cli = AppGroup("residents", help="The estate register.")
 keys_cli = AppGroup("keys", help="Field-encryption keys.")

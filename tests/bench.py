@@ -61,7 +61,7 @@ def make_app(url: str):
     )
 
 
-def fill_register(app, residents: int) -> None:
+def fill_register(app, residents: int):
     """A large estate, written with plain multi-row inserts (not what is measured)."""
     from models import Building, Estate, Resident, Unit
     from propadmin.extensions import db
@@ -138,6 +138,7 @@ def fill_register(app, residents: int) -> None:
             [{"e": estate.id, "p": people.plate(), "o": r} for r in resident_ids[::5]],
         )
         db.session.commit()
+    return people  # remembers every number it made, so later fakes do not collide
 
 
 def bench_search(app, residents: int) -> list[tuple[str, float, str]]:
@@ -168,13 +169,12 @@ def bench_search(app, residents: int) -> list[tuple[str, float, str]]:
     return out
 
 
-def bench_import(app, rows: int) -> list[tuple[str, float, str]]:
+def bench_import(app, rows: int, people) -> list[tuple[str, float, str]]:
     from models import Estate
     from propadmin.extensions import db
-    from propadmin.services.demo import FakePeople
-    from propadmin.services.register_io import COLUMNS, apply_import, plan_import, read_sheet
+    from propadmin.services.register_import import apply_import, plan_import
+    from propadmin.services.register_sheet import COLUMNS, read_sheet
 
-    people = FakePeople(seed=11)
     header = [zh for _k, zh, _en, _r in COLUMNS]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -225,7 +225,7 @@ def bench_import(app, rows: int) -> list[tuple[str, float, str]]:
 
 def bench_export(app, residents: int) -> list[tuple[str, float, str]]:
     from propadmin.extensions import db
-    from propadmin.services.register_io import csv_stream, resident_export
+    from propadmin.services.register_export import csv_stream, resident_export
 
     with app.app_context():
 
@@ -288,12 +288,12 @@ def run_backend(name: str, url: str, residents: int, import_rows: int) -> None:
         upgrade()
     print(f"\n== {name}")
     start = time.perf_counter()
-    fill_register(app, residents)
+    people = fill_register(app, residents)
     print(f"(filled {residents:,} residents in {time.perf_counter() - start:.0f} s; not measured)")
     for section in (
         bench_search(app, residents),
         bench_export(app, residents),
-        bench_import(app, import_rows),
+        bench_import(app, import_rows, people),
         bench_dashboard(app),
     ):
         for label, value, unit in section:

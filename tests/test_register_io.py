@@ -9,7 +9,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from models import Occupancy, Resident, Unit, Vehicle
-from propadmin.services.register_io import COLUMNS, neutralize
+from propadmin.services.register_export import neutralize
+from propadmin.services.register_sheet import COLUMNS
 
 from .helpers import csrf_from, id_number, wrong_check_digit
 

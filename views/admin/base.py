@@ -17,14 +17,11 @@ Every admin model view inherits ``SecureModelView``; none re-implements these ch
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     flash,
     has_request_context,
     redirect,
     request,
-    send_file,
-    stream_with_context,
     url_for,
 )
 from flask_admin.contrib.sqla import ModelView
@@ -37,11 +34,11 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
-from models import utcnow
 from propadmin.extensions import db
 from propadmin.i18n import localtime
 from propadmin.permissions import can, estate_scope
-from propadmin.services.register_io import csv_stream, xlsx_file
+
+from .export import StreamedExport
 
 # Flask-Admin view method → which of the view's permissions it needs.
 ACTION_NEEDS = {
@@ -130,16 +127,6 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(key == values[0]).one_or_none() if values else None
 
 
-def _releasing(rows, session):
-    """End the export's transaction and hand back its connection once the rows are
-    out. ``session`` is the request's own Session object: while the response streams,
-    ``db.session`` may resolve to another one."""
-    try:
-        yield from rows
-    finally:
-        session.close()
-
-
 class PermissionView:
     """For admin pages that are not model views: one permission for all their methods."""
 
@@ -154,7 +141,7 @@ class PermissionView:
         abort(403)
 
 
-class SecureModelView(ModelView):
+class SecureModelView(StreamedExport, ModelView):
     permission_module: str = ""
     # Override to use another permission for one kind of action; None disables it.
     view_permission: str = "view"
@@ -337,53 +324,6 @@ class SecureModelView(ModelView):
     @_export_columns.setter
     def _export_columns(self, value):
         self._all_export_columns = value
-
-    # -- exports: streamed, masked by the formatters, safe in a spreadsheet -----------
-    def _export_table(self):
-        """Header and a row iterator over the current list (search, filters, sort)."""
-        args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(args.sort)
-        _count, query = self.get_list(
-            0,
-            sort[0] if sort else None,
-            args.sort_desc,
-            args.search,
-            args.filters,
-            page_size=0,
-            execute=False,
-        )
-        columns = self._export_columns
-        header = [str(label) for _name, label in columns]
-
-        def rows():
-            for model in query.yield_per(500):
-                yield [self.get_export_value(model, name) for name, _label in columns]
-
-        return header, rows()
-
-    def _export_filename(self, export_type: str) -> str:
-        stamp = utcnow().strftime("%Y%m%d-%H%M")
-        return f"{self.endpoint}-{stamp}.{export_type}"
-
-    def _export_csv(self, return_url):
-        session = db.session()  # the Session object this request's queries run in
-        header, rows = self._export_table()
-        return Response(
-            stream_with_context(csv_stream(header, _releasing(rows, session))),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={self._export_filename('csv')}"},
-        )
-
-    def _export_tablib(self, export_type, return_url):
-        if export_type != "xlsx":
-            abort(404)
-        header, rows = self._export_table()
-        return send_file(
-            xlsx_file(header, rows),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            as_attachment=True,
-            download_name=self._export_filename("xlsx"),
-        )
 
     # -- errors a person can act on --------------------------------------------------
     def handle_view_exception(self, exc):

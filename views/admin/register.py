@@ -20,7 +20,7 @@ from propadmin.crypto import mask_id_number, mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
-from propadmin.services.register_io import resident_export
+from propadmin.services.register_export import resident_export
 from propadmin.services.residents import (
     RegisterError,
     ResidentDetails,

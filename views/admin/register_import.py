@@ -14,14 +14,8 @@ from wtforms import SelectField
 from models import Estate
 from propadmin.extensions import db
 from propadmin.permissions import visible_estates
-from propadmin.services.register_io import (
-    COLUMNS,
-    SheetError,
-    apply_import,
-    plan_import,
-    read_sheet,
-    template_xlsx,
-)
+from propadmin.services.register_import import apply_import, plan_import
+from propadmin.services.register_sheet import COLUMNS, SheetError, read_sheet, template_xlsx
 
 from .base import PermissionView
 

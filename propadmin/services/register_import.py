@@ -1,24 +1,19 @@
-"""Import the register from a sheet laid out as an office keeps it, and export lists.
+"""Import the register from a sheet (see register_sheet for its format).
 
-Import validates every row first and writes nothing unless every row is right; the
-report names row, column, value and reason. Exports are streamed row by row, masked by
-the caller's formatters, and neutralized against spreadsheet formula injection.
+Every row is validated first and nothing is written unless every row is right; the
+report names row, column, value and reason.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import logging
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -30,12 +25,12 @@ from models import (
     Unit,
     UnitUse,
     Vehicle,
-    unit_label,
 )
 
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
 from .identity import blind_index
+from .register_sheet import COLUMN_LABEL, COLUMNS
 from .residents import (
     RegisterError,
     ResidentDetails,
@@ -45,29 +40,6 @@ from .residents import (
 
 log = logging.getLogger(__name__)
 
-# key, Chinese header (what the template carries), English header, required
-COLUMNS: list[tuple[str, str, str, bool]] = [
-    ("building", "楼栋", "Building", True),
-    ("unit", "房号", "Unit", True),
-    ("area", "面积", "Area", False),
-    ("layout", "户型", "Layout", False),
-    ("name", "姓名", "Name", True),
-    ("id_number", "身份证号", "ID-card number", False),
-    ("mobile", "手机号", "Mobile", False),
-    ("relation", "关系", "Relation", True),
-    ("start_date", "起始日期", "Start date", False),
-    ("end_date", "结束日期", "End date", False),
-    ("is_payer", "缴费人", "Pays the bills", False),
-    ("email", "电子邮箱", "E-mail", False),
-    ("emergency_contact", "紧急联系人", "Emergency contact", False),
-    ("emergency_phone", "紧急联系电话", "Emergency phone", False),
-    ("plate", "车牌号", "Licence plate", False),
-    ("brand", "车辆品牌", "Vehicle brand", False),
-    ("colour", "车辆颜色", "Vehicle colour", False),
-    ("notes", "备注", "Notes", False),
-]
-HEADER_TO_KEY = {h.lower(): key for key, zh, en, _req in COLUMNS for h in (zh, en, key)}
-COLUMN_LABEL = {key: zh for key, zh, _en, _req in COLUMNS}
 RELATIONS = {
     "业主": Relation.owner,
     "owner": Relation.owner,
@@ -85,10 +57,6 @@ SENSITIVE_KEYS = {
     "emergency_phone": mask_mobile,
 }
 MAX_ROWS = 100_000
-
-
-class SheetError(ServiceError):
-    """The file itself cannot be read (wrong type, no header, unknown columns)."""
 
 
 @dataclass
@@ -114,84 +82,6 @@ class ImportResult:
     occupancies: int
     vehicles: int
     units: int
-
-
-# -- reading ------------------------------------------------------------------------
-def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (row number as the office sees it, {key: text}) for each non-empty row."""
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        rows = _xlsx_rows(stream)
-    elif name.endswith(".csv"):
-        rows = _csv_rows(stream)
-    else:
-        raise SheetError(_("Upload an .xlsx or .csv file (got %(name)s).", name=filename))
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise SheetError(_("The sheet is empty.")) from None
-    keys = []
-    unknown = []
-    for cell in header:
-        title = str(cell or "").strip()
-        key = HEADER_TO_KEY.get(title.lower())
-        if title and key is None:
-            unknown.append(title)
-        keys.append(key)
-    if unknown:
-        raise SheetError(
-            _("Unknown columns: %(names)s. Use the template's headers.", names="、".join(unknown))
-        )
-    missing = [COLUMN_LABEL[k] for k, _zh, _en, req in COLUMNS if req and k not in keys]
-    if missing:
-        raise SheetError(_("Missing columns: %(names)s.", names="、".join(missing)))
-    for number, values in enumerate(rows, start=2):
-        record = {}
-        for key, value in zip(keys, values, strict=False):
-            if key:
-                record[key] = _text(value)
-        if any(record.values()):
-            yield number, record
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _xlsx_rows(stream) -> Iterator[tuple]:
-    from zipfile import BadZipFile
-
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError) as exc:
-        raise SheetError(_("This file is not a readable .xlsx workbook.")) from exc
-    try:
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
-    finally:
-        workbook.close()
-
-
-def _csv_rows(stream) -> Iterator[list[str]]:
-    raw = stream.read()
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise SheetError(_("The CSV file is neither UTF-8 nor GBK text."))
-    yield from csv.reader(io.StringIO(text))
 
 
 # -- validating -----------------------------------------------------------------------
@@ -469,173 +359,3 @@ def apply_import(session: Session, estate: Estate, plan: ImportPlan, progress=No
     session.flush()
     log.info("imported %d residents into %s", made_residents, estate.name)
     return ImportResult(made_residents, len(plan.rows), vehicles, made_units)
-
-
-def template_xlsx() -> bytes:
-    """The sheet to fill in: the headers, one example row and a notes sheet."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "住户"
-    sheet.append([zh for _k, zh, _en, _r in COLUMNS])
-    sheet.append(
-        [
-            "1栋",
-            "1201",
-            "128.6",
-            "3室2厅",
-            "张三",
-            "110105199003071234",
-            "13812345678",
-            "业主",
-            "2020-05-01",
-            "",
-            "是",
-            "zhangsan@example.com",
-            "李四",
-            "13987654321",
-            "沪A12345",
-            "大众",
-            "白色",
-            "",
-        ]
-    )
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = 14
-    notes = workbook.create_sheet("说明")
-    for line in (
-        ["每行一位住户在一套房屋中的身份；同一人有多套房屋时写多行（身份证号相同）。"],
-        ["必填：楼栋、房号、姓名、关系（业主／租户／家庭成员）。"],
-        ["房屋不存在时填写面积即可新建；日期写作 2026-03-01；缴费人写 是 或 否。"],
-        ["示例行的身份证号仅为格式示例，导入前请删除。"],
-    ):
-        notes.append(line)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-# -- exporting ---------------------------------------------------------------------------
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def neutralize(value) -> str:
-    """Text a spreadsheet shows as text: a cell that would start a formula gets a
-    leading apostrophe (OWASP's advice for CSV injection)."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
-
-
-def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
-    """CSV text in chunks, with a BOM so that Excel reads the Chinese correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    yield codecs.BOM_UTF8.decode("utf-8")
-    writer.writerow([neutralize(h) for h in header])
-    for i, row in enumerate(rows, start=1):
-        writer.writerow([neutralize(v) for v in row])
-        if i % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def xlsx_file(header: list[str], rows: Iterable[list]):
-    """An .xlsx written row by row (openpyxl's write-only mode) to a temporary file;
-    returns the open file, positioned at the start."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-
-    def cells(values):
-        out = []
-        for value in values:
-            cell = WriteOnlyCell(sheet, value=neutralize(value))
-            cell.data_type = "s"  # always text: nothing in it is evaluated
-            out.append(cell)
-        return out
-
-    sheet.append(cells(header))
-    for row in rows:
-        sheet.append(cells(row))
-    handle = tempfile.TemporaryFile()
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
-
-
-def resident_export(session: Session, estate_ids: set[int] | None, search: str | None = None):
-    """Header and streamed rows of the resident list, masked. The admin's export and
-    ``flask residents export`` both use it.
-
-    Rows are read as plain tuples in batches of 1,000 (no ORM objects), with one more
-    query per batch for the residents' current units, so memory stays flat.
-    """
-    from .residents import matching_resident_ids
-
-    header = [
-        _("Name"),
-        _("Units"),
-        _("Mobile"),
-        _("ID-card number"),
-        _("E-mail"),
-        _("Emergency contact"),
-        _("Estate"),
-    ]
-    query = (
-        select(
-            Resident.id,
-            Resident.name,
-            Resident.mobile,
-            Resident.id_number,
-            Resident.email,
-            Resident.emergency_contact,
-            Estate.name,
-        )
-        .join(Estate, Estate.id == Resident.estate_id)
-        .order_by(Resident.name, Resident.id)
-    )
-    if estate_ids is not None:
-        query = query.where(Resident.estate_id.in_(estate_ids))
-    if search:
-        query = query.where(Resident.id.in_(matching_resident_ids(search, estate_ids)))
-
-    def current_units(resident_ids: list[int]) -> dict[int, list[str]]:
-        today = date.today()
-        units: dict[int, list[str]] = {}
-        for resident_id, building, number in session.execute(
-            select(Occupancy.resident_id, Building.name, Unit.number)
-            .join(Unit, Unit.id == Occupancy.unit_id)
-            .join(Building, Building.id == Unit.building_id)
-            .where(
-                Occupancy.resident_id.in_(resident_ids),
-                or_(Occupancy.start_date.is_(None), Occupancy.start_date <= today),
-                or_(Occupancy.end_date.is_(None), Occupancy.end_date >= today),
-            )
-            .order_by(Occupancy.id)
-        ):
-            units.setdefault(resident_id, []).append(unit_label(building, number))
-        return units
-
-    def rows():
-        result = session.execute(query.execution_options(yield_per=1000))
-        for batch in result.partitions():
-            units = current_units([r[0] for r in batch])
-            for resident_id, name, mobile, id_number, email, contact, estate in batch:
-                yield [
-                    name,
-                    "、".join(units.get(resident_id, ())),
-                    mask_mobile(mobile),
-                    mask_id_number(id_number),
-                    email,
-                    contact,
-                    estate,
-                ]
-
-    return header, rows()

@@ -1,0 +1,163 @@
+"""The register sheet as an office keeps it: its columns, reading .xlsx and .csv
+(UTF-8 or the GBK that Excel in China writes), and the template to fill in."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+
+from . import ServiceError
+
+# key, Chinese header (what the template carries), English header, required
+COLUMNS: list[tuple[str, str, str, bool]] = [
+    ("building", "楼栋", "Building", True),
+    ("unit", "房号", "Unit", True),
+    ("area", "面积", "Area", False),
+    ("layout", "户型", "Layout", False),
+    ("name", "姓名", "Name", True),
+    ("id_number", "身份证号", "ID-card number", False),
+    ("mobile", "手机号", "Mobile", False),
+    ("relation", "关系", "Relation", True),
+    ("start_date", "起始日期", "Start date", False),
+    ("end_date", "结束日期", "End date", False),
+    ("is_payer", "缴费人", "Pays the bills", False),
+    ("email", "电子邮箱", "E-mail", False),
+    ("emergency_contact", "紧急联系人", "Emergency contact", False),
+    ("emergency_phone", "紧急联系电话", "Emergency phone", False),
+    ("plate", "车牌号", "Licence plate", False),
+    ("brand", "车辆品牌", "Vehicle brand", False),
+    ("colour", "车辆颜色", "Vehicle colour", False),
+    ("notes", "备注", "Notes", False),
+]
+HEADER_TO_KEY = {h.lower(): key for key, zh, en, _req in COLUMNS for h in (zh, en, key)}
+COLUMN_LABEL = {key: zh for key, zh, _en, _req in COLUMNS}
+
+
+class SheetError(ServiceError):
+    """The file itself cannot be read (wrong type, no header, unknown columns)."""
+
+
+def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (row number as the office sees it, {key: text}) for each non-empty row."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        rows = _xlsx_rows(stream)
+    elif name.endswith(".csv"):
+        rows = _csv_rows(stream)
+    else:
+        raise SheetError(_("Upload an .xlsx or .csv file (got %(name)s).", name=filename))
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise SheetError(_("The sheet is empty.")) from None
+    keys = []
+    unknown = []
+    for cell in header:
+        title = str(cell or "").strip()
+        key = HEADER_TO_KEY.get(title.lower())
+        if title and key is None:
+            unknown.append(title)
+        keys.append(key)
+    if unknown:
+        raise SheetError(
+            _("Unknown columns: %(names)s. Use the template's headers.", names="、".join(unknown))
+        )
+    missing = [COLUMN_LABEL[k] for k, _zh, _en, req in COLUMNS if req and k not in keys]
+    if missing:
+        raise SheetError(_("Missing columns: %(names)s.", names="、".join(missing)))
+    for number, values in enumerate(rows, start=2):
+        record = {}
+        for key, value in zip(keys, values, strict=False):
+            if key:
+                record[key] = _text(value)
+        if any(record.values()):
+            yield number, record
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _xlsx_rows(stream) -> Iterator[tuple]:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError) as exc:
+        raise SheetError(_("This file is not a readable .xlsx workbook.")) from exc
+    try:
+        yield from workbook.worksheets[0].iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def _csv_rows(stream) -> Iterator[list[str]]:
+    raw = stream.read()
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SheetError(_("The CSV file is neither UTF-8 nor GBK text."))
+    yield from csv.reader(io.StringIO(text))
+
+
+def template_xlsx() -> bytes:
+    """The sheet to fill in: the headers, one example row and a notes sheet."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "住户"
+    sheet.append([zh for _k, zh, _en, _r in COLUMNS])
+    sheet.append(
+        [
+            "1栋",
+            "1201",
+            "128.6",
+            "3室2厅",
+            "张三",
+            "110105199003071234",
+            "13812345678",
+            "业主",
+            "2020-05-01",
+            "",
+            "是",
+            "zhangsan@example.com",
+            "李四",
+            "13987654321",
+            "沪A12345",
+            "大众",
+            "白色",
+            "",
+        ]
+    )
+    for column in sheet.columns:
+        sheet.column_dimensions[column[0].column_letter].width = 14
+    notes = workbook.create_sheet("说明")
+    for line in (
+        ["每行一位住户在一套房屋中的身份；同一人有多套房屋时写多行（身份证号相同）。"],
+        ["必填：楼栋、房号、姓名、关系（业主／租户／家庭成员）。"],
+        ["房屋不存在时填写面积即可新建；日期写作 2026-03-01；缴费人写 是 或 否。"],
+        ["示例行的身份证号仅为格式示例，导入前请删除。"],
+    ):
+        notes.append(line)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
