@@ -1,9 +1,11 @@
 """Real-browser tests: Debian's Chromium driven through Playwright against a live server.
 
-They sign in and out through the real forms and check that the three key pages (login,
-admin home, portal home) fit a phone (375 px) and a desktop (1280 px) without sideways
-scrolling or English words left on the Chinese pages. Full-page screenshots land in
-``test-artifacts/screenshots/<page>-<width>.png`` for a human to look at.
+They sign in and out through the real forms and check that the key pages (login, admin
+home, portal home) and the estate register's pages (resident list and page, unit page,
+import, the portal's contact details) work and fit a phone (375 px) and a desktop
+(1280 px) without sideways scrolling or English words left on the Chinese pages.
+Full-page screenshots land in ``test-artifacts/screenshots/<page>-<width>.png`` for a
+human to look at.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from models import Occupancy, Relation, User
+from models import Occupancy, Relation, Resident, User
 
 from .helpers import DEMO_PASSWORD, unavailable
 
@@ -44,6 +46,12 @@ WIDTHS = (375, 1280)
 HEIGHT = {375: 812, 1280: 800}
 TIMEOUT_MS = 10_000
 
+# Register data: licence plates (沪A12345, 沪AD12345, 沪B7XK2Q), masked and full numbers.
+PLATE = re.compile(r"[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}")
+MASKED_MOBILE = re.compile(r"\d{3}\*{4}\d{4}")
+MASKED_ID = re.compile(r"\d{3}\*{11}[\dX]{4}")
+FULL_ID = re.compile(r"\d{17}[\dX]")
+
 # What may stay in Latin letters on a Chinese page.
 ALLOWED_LATIN = [
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),  # e-mail addresses
@@ -51,6 +59,8 @@ ALLOWED_LATIN = [
     re.compile(r"English"),  # the language switch offers English in English
     re.compile(r"\d+\s*室\s*\d+\s*厅(\s*\d+\s*卫)?"),  # unit layouts
     re.compile(r"m²"),
+    PLATE,  # licence plates are data, not UI
+    re.compile(r"\.(xlsx|csv)\b"),  # file types, written the same in Chinese
     re.compile(r"\d+"),
 ]
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
@@ -182,6 +192,70 @@ def latin_leftovers(text: str) -> list[str]:
     return sorted(set(LATIN_WORD.findall(text)))
 
 
+def resident_id(app, name: str) -> int | None:
+    """A resident's id by name (the demo estate has one 张伟, one 李娜, one 王芳)."""
+    from propadmin.extensions import db
+
+    with app.app_context():
+        found = db.session.scalars(select(Resident.id).where(Resident.name == name)).all()
+        db.session.remove()
+    assert len(found) <= 1, f"{len(found)} residents are called {name}"
+    return found[0] if found else None
+
+
+def current_unit_id(app, name: str) -> int:
+    """The unit the named resident lives in now."""
+    from propadmin.extensions import db
+
+    with app.app_context():
+        resident = db.session.scalars(select(Resident).where(Resident.name == name)).one()
+        unit_id = next(o.unit_id for o in resident.occupancies if o.is_current)
+        db.session.remove()
+    return unit_id
+
+
+def assert_looks_finished(
+    tab: Tab, name: str, width: int, *, data: tuple[str, ...] = (), tap_targets: bool = False
+) -> None:
+    """Screenshot the page, then check it: no sideways scrolling of the page itself (wide
+    admin tables may scroll in their own box), no English words, no errors, nothing
+    loaded from outside; with ``tap_targets`` at phone width, buttons a thumb can hit.
+    ``data``: selectors of elements that show data typed by people (a user name), left
+    out of the English check."""
+    page = tab.page
+    page.evaluate("document.fonts.ready.then(() => true)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width, (
+        f"{name} at {width}px scrolls sideways: content is {scroll_width}px wide"
+    )
+    for selector in data:  # hidden now (after the screenshot): innerText skips them
+        hidden = page.locator(selector).evaluate_all(
+            "els => els.map(el => el.style.visibility = 'hidden').length"
+        )
+        assert hidden, f"{name}: nothing matches the data selector {selector!r}"
+    text = page.evaluate("document.body.innerText")
+    leftovers = latin_leftovers(text)
+    assert leftovers == [], f"{name} at {width}px shows English words: {leftovers}"
+    assert tab.problems == [], tab.problems
+    assert tab.outside == [], f"{name} loads from outside: {tab.outside}"
+
+    if tap_targets and width == 375:
+        # Buttons a thumb has to hit are at least 40 px high.
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('button, .button, .tabbar a, .navbar-toggler')]
+                .filter(el => el.offsetParent !== null)
+                .map(el => [el.innerText.trim() || el.getAttribute('aria-label'),
+                            Math.round(el.getBoundingClientRect().height)])
+                .filter(([, h]) => h < 40)"""
+        )
+        assert small == [], f"{name} at {width}px has buttons too small to tap: {small}"
+
+
 # -- signing in and out ----------------------------------------------------------------
 def test_admin_signs_in_to_dashboard_and_out_via_user_menu(new_tab):
     tab = new_tab()
@@ -250,32 +324,7 @@ def test_key_page_fits_width_and_is_all_chinese(new_tab, name, width):
     tab.goto(path)
     expect(page).to_have_url(tab.base + path)
     expect(page.get_by_role("heading", name=heading).first).to_be_visible()
-    page.evaluate("document.fonts.ready.then(() => true)")
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, (
-        f"{name} at {width}px scrolls sideways: content is {scroll_width}px wide"
-    )
-    leftovers = latin_leftovers(page.evaluate("document.body.innerText"))
-    assert leftovers == [], f"{name} at {width}px shows English words: {leftovers}"
-    assert tab.problems == [], tab.problems
-    assert tab.outside == [], f"{name} loads from outside: {tab.outside}"
-
-    if width == 375:
-        # Buttons a thumb has to hit are at least 40 px high.
-        small = page.evaluate(
-            """() => [...document.querySelectorAll('button, .button, .tabbar a, .navbar-toggler')]
-                .filter(el => el.offsetParent !== null)
-                .map(el => [el.innerText.trim() || el.getAttribute('aria-label'),
-                            Math.round(el.getBoundingClientRect().height)])
-                .filter(([, h]) => h < 40)"""
-        )
-        assert small == [], f"{name} at {width}px has buttons too small to tap: {small}"
+    assert_looks_finished(tab, name, width, tap_targets=True)
 
 
 def test_portal_tab_bar_does_not_cover_content_on_phone(new_tab):
@@ -297,6 +346,162 @@ def test_portal_tab_bar_does_not_cover_content_on_phone(new_tab):
     assert content_bottom <= bar_top + 1, (
         f"the tab bar (top {bar_top}px) hides content reaching down to {content_bottom}px"
     )
+
+
+# -- the estate register --------------------------------------------------------------
+# Where pages show a sign-in name (demo names are English words such as "owner").
+PORTAL_ACCOUNT = "table.resident-facts tr:has(th:text-is('业主服务账号')) td"
+USER_NAME = "dl.facts dt:text-is('用户名') + dd"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_admin_finds_resident_by_unit_and_sees_masked_numbers(new_tab, width):
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto("/admin/resident/")
+    search = page.locator("form[role=search] input[name=search]")
+    search.fill("1-101")
+    with page.expect_navigation():
+        page.locator("form[role=search]").get_by_role("button", name="搜索").click()
+    expect(page).to_have_url(re.compile(r"/admin/resident/\?search=1-101"))
+
+    row = page.locator("table.model-list tbody tr", has_text="张伟")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(MASKED_MOBILE)
+    expect(row).to_contain_text(MASKED_ID)
+    assert not FULL_ID.search(page.locator("table.model-list").inner_text())
+    assert_looks_finished(tab, "admin-resident-list", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_admin_reveals_id_number_once_on_resident_page(app, new_tab, width):
+    zhang_wei = resident_id(app, "张伟")
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto(f"/admin/resident/details/?id={zhang_wei}")
+    id_row = page.locator("table.resident-facts tr", has=page.locator("th", has_text="身份证号"))
+    expect(id_row).to_contain_text(MASKED_ID)
+    with page.expect_navigation():
+        id_row.get_by_role("button", name="查看完整号码").click()
+
+    id_row = page.locator("table.resident-facts tr", has=page.locator("th", has_text="身份证号"))
+    expect(id_row.locator(".revealed")).to_have_text(FULL_ID)
+    expect(id_row).to_contain_text("本次查看已记入审计日志")
+    text = page.evaluate("document.body.innerText")
+    assert len(FULL_ID.findall(text)) == 1, "the full ID-card number must appear exactly once"
+    # Only the one field was revealed: the mobile stays masked.
+    mobile_row = page.locator("table.resident-facts tr", has=page.locator("th", has_text="手机号"))
+    expect(mobile_row).to_contain_text(MASKED_MOBILE)
+    assert_looks_finished(tab, "admin-resident-revealed", width, data=(PORTAL_ACCOUNT,))
+
+
+def test_finance_sees_resident_page_without_reveal_button(app, new_tab):
+    zhang_wei = resident_id(app, "张伟")
+    tab = new_tab(width=375)
+    page = tab.page
+    sign_in(tab, "finance")
+    tab.goto(f"/admin/resident/details/?id={zhang_wei}")
+    facts = page.locator("table.resident-facts")
+    expect(facts).to_contain_text(MASKED_ID)
+    expect(facts).to_contain_text(MASKED_MOBILE)
+    expect(page.get_by_role("button", name="查看完整号码")).to_have_count(0)
+    assert not FULL_ID.search(page.evaluate("document.body.innerText"))
+    assert tab.problems == [] and tab.outside == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_unit_page_shows_tenant_vehicle_and_parking(app, new_tab, width):
+    unit_id = current_unit_id(app, "王芳")
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto(f"/admin/unit/details/?id={unit_id}")
+    expect(page.locator(".list-group-item", has_text="王芳").first).to_contain_text("王芳 · 租户")
+    vehicles = page.locator("h5:text-is('车辆') + ul")
+    expect(vehicles).to_contain_text(PLATE)
+    parking = page.locator("h5:text-is('车位') + ul")
+    expect(parking).to_be_visible()
+    expect(parking.locator(".list-group-item").first).to_contain_text(re.compile(r"B1-\d{3}"))
+    assert_looks_finished(tab, "admin-unit", width)
+
+
+def import_sheet(tmp_path: Path) -> Path:
+    """A small .xlsx with the template's Chinese headers: one good row, one bad row."""
+    from openpyxl import Workbook
+
+    from propadmin.services.register_sheet import COLUMNS
+
+    keys = [key for key, _zh, _en, _required in COLUMNS]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append([zh for _key, zh, _en, _required in COLUMNS])
+    good = {"building": "1栋", "unit": "101", "name": "甄试导", "relation": "家庭成员"}
+    bad = {
+        "building": "1栋",
+        "unit": "102",
+        "name": "甄试错",
+        "relation": "房东",
+    }  # no such relation
+    for row in (good, bad):
+        sheet.append([row.get(key, "") for key in keys])
+    path = tmp_path / "住户登记.xlsx"
+    workbook.save(path)
+    return path
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_import_with_a_bad_row_lists_problems_and_imports_nothing(app, new_tab, tmp_path, width):
+    sheet = import_sheet(tmp_path)
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto("/admin/register-import/")
+    page.locator("input[type=file][name=sheet]").set_input_files(sheet)
+    with page.expect_navigation():
+        page.get_by_role("button", name="检查并导入").click()
+
+    expect(page.locator(".alert-danger")).to_contain_text("未导入任何数据")
+    table = page.locator("table.import-errors")
+    expect(table.locator("thead th")).to_have_text(["行", "列", "值", "问题"])
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody tr td").nth(0)).to_have_text("3")
+    expect(table.locator("tbody tr td").nth(2)).to_have_text("房东")
+    assert resident_id(app, "甄试导") is None, "the good row was imported despite the bad one"
+    assert_looks_finished(tab, "admin-register-import", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_owner_corrects_mobile_in_portal(new_tab, width):
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "owner")
+    tab.goto("/portal/profile")
+    page.locator("summary", has_text="修改联系方式").click()
+    form = page.locator("form[action$='/portal/profile/contact']")
+    form.locator("[name=mobile]").fill("12345")
+    with page.expect_navigation():
+        form.get_by_role("button", name="保存联系方式").click()
+
+    field = page.locator(".field", has=page.locator("[name=mobile]"))
+    expect(field.locator(".error")).to_contain_text("手机号为 11 位数字")
+    expect(field.locator("[name=mobile]")).to_have_attribute("aria-invalid", "true")
+    expect(field.locator("[name=mobile]")).to_be_in_viewport()
+    expect(page.locator(".tabbar a.active")).to_have_text(re.compile("我的住户信息"))
+    assert_looks_finished(tab, "portal-contact-error", width, data=(USER_NAME,), tap_targets=True)
+
+    form = page.locator("form[action$='/portal/profile/contact']")
+    form.locator("[name=mobile]").fill("13900001111")
+    with page.expect_navigation():
+        form.get_by_role("button", name="保存联系方式").click()
+    # Back at the contact panel, with the confirmation and the new number in view.
+    expect(page.locator(".flash-success")).to_be_in_viewport()
+    expect(page.locator("dl.facts dt:text-is('手机号') + dd")).to_have_text("139****1111")
+    expect(page.locator("dl.facts dt:text-is('手机号') + dd")).to_be_in_viewport()
+    expect(page.locator(".tabbar a.active")).to_have_text(re.compile("我的住户信息"))
+    assert "13900001111" not in page.content()
+    assert_looks_finished(tab, "portal-contact-saved", width, data=(USER_NAME,), tap_targets=True)
 
 
 # -- English ---------------------------------------------------------------------------
