@@ -27,11 +27,11 @@ from models import (
 from .. import audit
 from ..mail import queue_mail
 from . import ServiceError
+from .identity import EMAIL_RE
 
 log = logging.getLogger(__name__)
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUMMY_HASH: dict[str, str] = {}
 
 

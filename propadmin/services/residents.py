@@ -19,6 +19,7 @@ from models import Building, Occupancy, Resident, Unit, Vehicle
 from .. import audit
 from . import ServiceError
 from .identity import (
+    EMAIL_RE,
     blind_index,
     id_number_problem,
     mobile_problem,
@@ -30,7 +31,6 @@ from .identity import (
 
 log = logging.getLogger(__name__)
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 UNIT_QUERY_RE = re.compile(r"^(?P<building>[^\s\-－]+?)栋?\s*[-－]\s*(?P<number>\w+)$")
 REVEALABLE = ("id_number", "mobile", "emergency_phone")
 

@@ -35,7 +35,6 @@ from .base import (
     FormOnly,
     SecureModelView,
     local_time,
-    resolve_choices,
     scope_filter,
     typed_ids,
 )
@@ -101,7 +100,7 @@ class UserView(SecureModelView):
     }
     column_formatters_detail = column_formatters
 
-    def _prepare(self, form, obj=None):
+    def prepare_form(self, form, obj=None):
         form.roles.query_factory = lambda: [
             r
             for r in db.session.scalars(select(Role).order_by(Role.id))
@@ -117,13 +116,7 @@ class UserView(SecureModelView):
             del form["is_superuser"]
         if obj is not None and request.method != "POST":
             form.estates.data = [m.estate for m in obj.memberships]
-        return resolve_choices(form)
-
-    def create_form(self, obj=None):
-        return self._prepare(super().create_form(obj))
-
-    def edit_form(self, obj=None):
-        return self._prepare(super().edit_form(obj), obj)
+        return form
 
     def get_one(self, id):
         user = super().get_one(id)
@@ -211,19 +204,13 @@ class RoleView(SecureModelView):
     column_formatters_detail = column_formatters
     form_args = {"name": {"description": _l("Letters and digits, e.g. frontdesk")}}
 
-    def _prepare(self, form, obj=None):
+    def prepare_form(self, form, obj=None):
         form.permissions.choices = [
             (name, str(label)) for name, label in PERMISSIONS.items() if _within_mine({name})
         ]
         if obj is not None and request.method != "POST":
             form.permissions.data = sorted(obj.permissions)
         return form
-
-    def create_form(self, obj=None):
-        return self._prepare(super().create_form(obj))
-
-    def edit_form(self, obj=None):
-        return self._prepare(super().edit_form(obj), obj)
 
     def get_one(self, id):
         role = super().get_one(id)

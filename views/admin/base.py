@@ -258,13 +258,19 @@ class SecureModelView(StreamedExport, ModelView):
                 field.query_factory = lambda target=target, clause=clause: db.session.query(
                     target
                 ).filter(clause)
-        return resolve_choices(form)
+        return form
+
+    def prepare_form(self, form, obj=None):
+        """Views adjust their create and edit forms here (``obj`` is None on create)."""
+        return form
 
     def create_form(self, obj=None):
-        return self._scope_relation_fields(super().create_form(obj))
+        form = self._scope_relation_fields(super().create_form(obj))
+        return resolve_choices(self.prepare_form(form))
 
     def edit_form(self, obj=None):
-        return self._scope_relation_fields(super().edit_form(obj))
+        form = self._scope_relation_fields(super().edit_form(obj))
+        return resolve_choices(self.prepare_form(form, obj))
 
     def on_model_change(self, form, model, is_created):
         """A saved row must stay inside the user's estates."""

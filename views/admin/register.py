@@ -120,7 +120,7 @@ class ResidentView(SecureModelView):
         return query, count_query, joins, count_joins
 
     # -- forms: identity numbers are typed in, never shown back ----------------------
-    def _prepare(self, form, obj=None):
+    def prepare_form(self, form, obj=None):
         for field, input_name in SENSITIVE_INPUTS.items():
             current = getattr(obj, field, None) if obj is not None else None
             if current:
@@ -129,12 +129,6 @@ class ResidentView(SecureModelView):
                     "placeholder": _("%(masked)s — leave empty to keep it", masked=masked)
                 }
         return form
-
-    def create_form(self, obj=None):
-        return self._prepare(super().create_form(obj))
-
-    def edit_form(self, obj=None):
-        return self._prepare(super().edit_form(obj), obj)
 
     def _details_from(self, form, existing: Resident | None) -> ResidentDetails:
         values = {}
