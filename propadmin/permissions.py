@@ -180,13 +180,21 @@ def estate_scope(user: User) -> set[int] | None:
     return ids
 
 
+def estate_clause(model, user: User | None = None):
+    """The where-clause limiting ``model`` to the user's estates (models say how with
+    ``in_estates``), or ``None`` when nothing is to be limited."""
+    ids = estate_scope(user if user is not None else current_user)
+    if ids is None or not hasattr(model, "in_estates"):
+        return None
+    return model.in_estates(ids)
+
+
 def scoped(stmt, model, user: User | None = None):
-    """Limit a select on ``model`` to the user's estates (models define ``in_estates``)."""
-    user = user if user is not None else current_user
-    ids = estate_scope(user)
-    if ids is None:
+    """A select or legacy query on ``model``, limited to the user's estates."""
+    clause = estate_clause(model, user)
+    if clause is None:
         return stmt
-    return stmt.where(model.in_estates(ids))
+    return stmt.filter(clause)
 
 
 def visible_estates(session, user: User | None = None) -> list[Estate]:

@@ -9,7 +9,6 @@ run; each test starts from empty tables.
 from __future__ import annotations
 
 import os
-import secrets
 import uuid
 from pathlib import Path
 
@@ -181,11 +180,6 @@ def smtp(app):
     app.config.update(MAIL_PORT=server.port, MAIL_SERVER="127.0.0.1", MAIL_DISPATCH="inline")
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def unique() -> callable:
-    return lambda prefix="x": f"{prefix}{secrets.token_hex(3)}"
 
 
 def pytest_configure(config):

@@ -23,6 +23,17 @@ def other_estate(demo, db_session):
     return {"estate": estate.id, "building": building.id, "unit": unit.id}
 
 
+def unit_fields(building_id, number, floor, area, layout):
+    return {
+        "building": str(building_id),
+        "number": number,
+        "floor": floor,
+        "area": area,
+        "layout": layout,
+        "use": "residential",
+    }
+
+
 def admin_form(client, url, data, form_id=None):
     page = client.get(url)
     assert page.status_code == 200, (url, page.status_code)
@@ -86,14 +97,7 @@ def test_a_unit_cannot_be_saved_into_another_estates_building(login_as, other_es
     response = admin_form(
         admin,
         "/admin/unit/new/",
-        {
-            "building": str(other_estate["building"]),
-            "number": "2001",
-            "floor": "20",
-            "area": "88.00",
-            "layout": "2室1厅",
-            "use": "residential",
-        },
+        unit_fields(other_estate["building"], "2001", "20", "88.00", "2室1厅"),
     )
     assert response.status_code == 200
     assert (
@@ -107,14 +111,7 @@ def test_creating_a_unit_is_audited_with_actor_and_fields(login_as, demo, db_ses
     response = admin_form(
         admin,
         "/admin/unit/new/",
-        {
-            "building": str(building.id),
-            "number": "1901",
-            "floor": "19",
-            "area": "101.255",
-            "layout": "3室2厅",
-            "use": "residential",
-        },
+        unit_fields(building.id, "1901", "19", "101.255", "3室2厅"),
     )
     assert response.status_code == 302
     unit = db_session.scalar(select(Unit).where(Unit.number == "1901"))
@@ -134,14 +131,7 @@ def test_duplicate_unit_number_gets_a_clear_message(login_as, demo, db_session):
     response = admin_form(
         admin,
         "/admin/unit/new/",
-        {
-            "building": str(building.id),
-            "number": "101",
-            "floor": "1",
-            "area": "90",
-            "layout": "2室1厅",
-            "use": "residential",
-        },
+        unit_fields(building.id, "101", "1", "90", "2室1厅"),
     )
     assert response.status_code in (200, 302)
     page = admin.get("/admin/unit/")

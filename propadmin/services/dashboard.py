@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import distinct, func, or_, select
@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 from models import (
     Building,
     Estate,
-    MailStatus,
     Occupancy,
-    OutboxMessage,
     ParkingSpace,
     Resident,
     Unit,
@@ -31,7 +29,6 @@ class EstateFigures:
     vehicles: int = 0
     parking_spaces: int = 0
     parking_assigned: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def occupancy_rate(self) -> int:
@@ -99,12 +96,3 @@ def estate_overview(session: Session, estate_ids: set[int] | None) -> list[Estat
         .group_by(ParkingSpace.estate_id),
     )
     return list(figures.values())
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-    ).all()
-    counts = {s.value: 0 for s in MailStatus}
-    counts.update({MailStatus(status).value: n for status, n in rows})
-    return counts

@@ -19,6 +19,7 @@ from models import UNUSABLE_PASSWORD, Estate, Role, StaffEstate, User
 from propadmin.extensions import db
 from propadmin.permissions import (
     PERMISSIONS,
+    estate_clause,
     may_grant,
     may_manage_account,
     role_label,
@@ -35,7 +36,6 @@ from .base import (
     FormOnly,
     SecureModelView,
     local_time,
-    scope_filter,
     typed_ids,
 )
 
@@ -108,7 +108,7 @@ class UserView(SecureModelView):
         ]
         form.roles.get_label = role_label
         estates = select(Estate).order_by(Estate.name)
-        clause = scope_filter(Estate)
+        clause = estate_clause(Estate)
         if clause is not None:
             estates = estates.where(clause)
         form.estates.query_factory = lambda: db.session.scalars(estates).all()

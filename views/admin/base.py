@@ -36,7 +36,7 @@ from wtforms.validators import ValidationError
 
 from propadmin.extensions import db
 from propadmin.i18n import localtime
-from propadmin.permissions import can, estate_scope
+from propadmin.permissions import can, estate_clause, estate_scope, scoped
 
 from .export import StreamedExport
 
@@ -78,20 +78,6 @@ def typed_ids(model, ids):
     return pk, values
 
 
-def scoped(query, model):
-    """``query`` limited to the current user's estates."""
-    clause = scope_filter(model)
-    return query if clause is None else query.filter(clause)
-
-
-def scope_filter(model):
-    """The where-clause limiting ``model`` to the current user's estates, or ``None``."""
-    ids = estate_scope(current_user)
-    if ids is None or not hasattr(model, "in_estates"):
-        return None
-    return model.in_estates(ids)
-
-
 def FormOnly(field_class):  # noqa: N802 — a field class factory
     """A form field that on_model_change reads; populate_obj leaves the model alone."""
     return type(
@@ -125,6 +111,29 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     def get_one(self, pk):
         key, values = typed_ids(self.model, [pk])
         return self.get_query().filter(key == values[0]).one_or_none() if values else None
+
+
+class VisibleColumns:
+    """A column list Flask-Admin stores once and reads per request: sensitive columns
+    are left out unless the current user holds the view's permission for them."""
+
+    def __set_name__(self, owner, name):
+        self.stored = f"_all{name}"
+
+    def __get__(self, view, owner=None):
+        if view is None:
+            return self
+        columns = getattr(view, self.stored)
+        if not has_request_context():
+            return columns
+        return [
+            (name, label)
+            for name, label in columns
+            if name not in view.sensitive_columns or can(view.sensitive_columns[name])
+        ]
+
+    def __set__(self, view, value):
+        setattr(view, self.stored, value)
 
 
 class PermissionView:
@@ -253,7 +262,7 @@ class SecureModelView(StreamedExport, ModelView):
             target = rel.mapper.class_
             if field is None or not hasattr(field, "query_factory"):
                 continue
-            clause = scope_filter(target)
+            clause = estate_clause(target)
             if clause is not None:
                 field.query_factory = lambda target=target, clause=clause: db.session.query(
                     target
@@ -297,39 +306,10 @@ class SecureModelView(StreamedExport, ModelView):
 
     # -- sensitive columns ---------------------------------------------------------
     # Flask-Admin computes these lists once, at start-up, and renders from the cached
-    # attributes; as properties they are filtered for the user of each request.
-    def _visible(self, columns):
-        if not has_request_context():
-            return columns
-        return [
-            (name, label)
-            for name, label in columns
-            if name not in self.sensitive_columns or can(self.sensitive_columns[name])
-        ]
-
-    @property
-    def _list_columns(self):
-        return self._visible(self._all_list_columns)
-
-    @_list_columns.setter
-    def _list_columns(self, value):
-        self._all_list_columns = value
-
-    @property
-    def _details_columns(self):
-        return self._visible(self._all_details_columns)
-
-    @_details_columns.setter
-    def _details_columns(self, value):
-        self._all_details_columns = value
-
-    @property
-    def _export_columns(self):
-        return self._visible(self._all_export_columns)
-
-    @_export_columns.setter
-    def _export_columns(self, value):
-        self._all_export_columns = value
+    # attributes; the descriptors filter them for the user of each request.
+    _list_columns = VisibleColumns()
+    _details_columns = VisibleColumns()
+    _export_columns = VisibleColumns()
 
     # -- errors a person can act on --------------------------------------------------
     def handle_view_exception(self, exc):
