@@ -35,7 +35,8 @@ lint: install
 
 extract-messages: install
 	$(BIN)/pybabel extract -F propadmin/translations/babel.cfg -k lazy_gettext -k _l -o propadmin/translations/messages.pot .
-	$(BIN)/python propadmin/translations/tools/fill_zh.py
+	$(BIN)/pybabel update -i propadmin/translations/messages.pot -d propadmin/translations -D messages -l zh_Hans_CN --no-fuzzy-matching --ignore-obsolete --width 100
+	$(BIN)/python propadmin/translations/tools/untranslated.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -42,3 +42,9 @@ def test_admin_is_chinese_including_flask_admins_own_words(login_as):
     page = login_as("admin").get("/admin/unit/")
     for word in ("列表", "创建", "搜索", "房号", "楼栋"):
         assert word in page.text
+
+
+def test_every_message_of_the_chinese_catalog_is_translated():
+    from propadmin.translations.tools.untranslated import untranslated
+
+    assert untranslated() == []
