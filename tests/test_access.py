@@ -72,8 +72,8 @@ def test_role_by_url_matrix(app, demo, db_session, role):
         granted = permissions_for(user)
         home = client.get("/admin/" if "dashboard.view" in granted else "/portal/")
         token = csrf_from(home.text)
-    # Built-in roles are changed by superusers only; walk a custom one.
-    probe = Role(name="probe", label="探针", permissions={"dashboard.view"})
+    # Built-in roles are changed by superusers only; walk a custom one of the estate.
+    probe = Role(name="probe", label="探针", permissions={"dashboard.view"}, estate_id=demo)
     db_session.add(probe)
     db_session.commit()
     problems = []

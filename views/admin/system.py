@@ -6,14 +6,12 @@ from flask import flash
 from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import String, and_, cast, or_, select
 
-from models import AuditLog, MailStatus, OutboxMessage, User
+from models import MailStatus
 from propadmin.extensions import db
 from propadmin.mail import requeue
-from propadmin.permissions import can, estate_scope
+from propadmin.permissions import can
 
 from .base import ReadOnlyModelView, local_time
 
@@ -42,33 +40,6 @@ class AuditLogView(ReadOnlyModelView):
         ),
     }
     column_formatters_detail = column_formatters
-
-    def _scope(self, query):
-        scope = estate_scope(current_user)
-        if scope is None:
-            return query
-        # Staff see what happened in their estates, and the estate-less entries (sign-ins,
-        # accounts, roles) made by or about people of their estates.
-        people = select(User.id).where(User.in_estates(scope))
-        people_ids = select(cast(User.id, String)).where(User.in_estates(scope))
-        return query.filter(
-            or_(
-                AuditLog.estate_id.in_(scope),
-                and_(
-                    AuditLog.estate_id.is_(None),
-                    or_(
-                        AuditLog.actor_id.in_(people),
-                        and_(AuditLog.entity == "User", AuditLog.entity_id.in_(people_ids)),
-                    ),
-                ),
-            )
-        )
-
-    def get_query(self):
-        return self._scope(super().get_query())
-
-    def get_count_query(self):
-        return self._scope(super().get_count_query())
 
 
 class OutboxView(ReadOnlyModelView):
@@ -115,19 +86,6 @@ class OutboxView(ReadOnlyModelView):
     column_formatters_detail = column_formatters
 
     action_permission = "mail.edit"
-
-    def _scope(self, query):
-        scope = estate_scope(current_user)
-        if scope is None:
-            return query
-        people = select(User.email).where(User.in_estates(scope))
-        return query.filter(OutboxMessage.recipient.in_(people))
-
-    def get_query(self):
-        return self._scope(super().get_query())
-
-    def get_count_query(self):
-        return self._scope(super().get_count_query())
 
     def is_action_allowed(self, name):
         return can("mail.edit") and super().is_action_allowed(name)
