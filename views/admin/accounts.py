@@ -219,10 +219,12 @@ class RoleView(SecureModelView):
         estate-less roles by superusers only."""
         if action == "view" or current_user.is_superuser:
             return True
+        # The relationship, not estate_id: on save the form has set the former only.
+        estate = role.estate
         return (
             not role.builtin
-            and role.estate_id is not None
-            and role.estate_id in (estate_scope(current_user) or set())
+            and estate is not None
+            and estate.id in (estate_scope(current_user) or set())
             and _within_mine(role.permissions)
         )
 
@@ -236,10 +238,10 @@ class RoleView(SecureModelView):
             raise ValidationError(_("The code of a built-in role cannot change."))
         model.set_permissions(chosen)
         mine = estate_scope(current_user)
-        if model.estate_id is None and model.estate is None and mine is not None and len(mine) == 1:
+        if model.estate is None and mine is not None and len(mine) == 1:
             # An estate's own administrator makes roles for their estate.
-            model.estate_id = next(iter(mine))
-        if model.builtin and model.estate_id is not None:
+            model.estate = db.session.get(Estate, next(iter(mine)))
+        if model.builtin and model.estate is not None:
             raise ValidationError(_("A built-in role belongs to every estate."))
         if not self.may("edit", model):
             raise ValidationError(_("Choose the estate this role belongs to."))
