@@ -68,11 +68,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     permissions.init_app(app, principal)
     audit.init_app(app)
 
-    from . import i18n, mail, security
+    from . import i18n, mail, sessions
 
     i18n.init_app(app, babel)
     mail.init_app(app)
-    security.init_app(app, login_manager)
+    sessions.init_app(app, login_manager)
 
     from . import cli
 

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import func, select, text
 
 from models import Building, Occupancy, Relation, Resident, Unit, User
-from propadmin.services.identity import id_number_problem
+from propadmin.services.identifiers import id_number_problem
 
 from .helpers import login
 

@@ -139,7 +139,9 @@ def test_the_row_rule_guards_opening_for_edit_and_saving(sealed, db_session):
     token = csrf_from(admin.get("/admin/sealed/").text)
     saved = admin.post(
         f"/admin/sealed/edit/?id={building.id}",
-        data={"estate": str(building.estate_id), "name": "2栋", "floors": "99", "csrf_token": token},
+        data={
+            "estate": str(building.estate_id), "name": "2栋", "floors": "99", "csrf_token": token
+        },
     )
     assert saved.status_code == 403
     db_session.expire_all()

@@ -27,7 +27,7 @@ from models import (
 from .. import audit
 from ..mail import queue_mail
 from . import ServiceError
-from .identity import EMAIL_RE
+from .identifiers import EMAIL_RE
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from models import (
 from ..permissions import sync_builtin_roles
 from . import ServiceError
 from .accounts import create_user
-from .identity import blind_index, id_check_digit
+from .identifiers import blind_index, id_check_digit
 
 log = logging.getLogger(__name__)
 

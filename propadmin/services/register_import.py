@@ -29,7 +29,7 @@ from models import (
 
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
-from .identity import blind_index
+from .identifiers import blind_index
 from .register_sheet import COLUMN_LABEL, COLUMNS
 from .residents import (
     RegisterError,

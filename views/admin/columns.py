@@ -67,7 +67,9 @@ class VisibleColumns:
         if not has_request_context():
             return columns
         rules = view.sensitive_columns
-        return [(name, label) for name, label in columns if name not in rules or rules[name].visible()]
+        return [
+            (name, label) for name, label in columns if name not in rules or rules[name].visible()
+        ]
 
     def __set__(self, view, value):
         setattr(view, self.stored, value)
