@@ -203,6 +203,7 @@ class ResidentView(SecureModelView):
                 "emergency_phone": mask_mobile(resident.emergency_phone),
             },
             "can_reveal": can("residents.reveal"),
+            "can_read_audit": can("audit.view"),
             "relation_labels": RELATION_LABELS,
             "parking_labels": PARKING_LABELS,
             "revealed": {},
