@@ -4,6 +4,7 @@ retried with backoff, and never lost while the SMTP server is down."""
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from models import MailStatus, OutboxMessage, utcnow
@@ -167,6 +168,7 @@ def test_admin_can_send_a_failed_message_again(login_as, app, db_session, smtp):
     assert message.status == MailStatus.pending and message.attempts == 0
 
 
+@pytest.mark.committed  # the dispatcher thread reads the outbox over its own connection
 def test_mail_is_sent_right_after_commit_from_a_background_thread(app, demo, smtp, db_session):
     """The production setting: the request does not wait for the SMTP server."""
     app.config["MAIL_DISPATCH"] = "thread"
