@@ -87,7 +87,7 @@ def test_backoff_grows_and_gives_up_without_deleting(app, demo, db_session):
     assert message.body_text  # kept for an operator to send again
 
 
-def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, smtp):
+def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, smtp, runner):
     app.config["MAIL_DISPATCH"] = "off"
     with app.test_request_context():
         from models import User
@@ -96,7 +96,7 @@ def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, s
             user = db.session.scalar(select(User).where(User.username == name))
             queue_mail(db.session, user, "password_changed", "Your PropAdmin password was changed")
         db.session.commit()
-    result = app.test_cli_runner().invoke(args=["mail", "send"])
+    result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
     assert "Sent 3 message(s)" in result.output
     assert sorted(m["To"] for m in smtp.mailbox.wait(3)) == [
@@ -106,7 +106,7 @@ def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, s
     ]
 
 
-def test_flask_mail_send_exits_non_zero_while_smtp_is_down(app, demo, db_session):
+def test_flask_mail_send_exits_non_zero_while_smtp_is_down(app, demo, db_session, runner):
     app.config["MAIL_PORT"] = free_port()
     with app.test_request_context():
         from models import User
@@ -114,7 +114,7 @@ def test_flask_mail_send_exits_non_zero_while_smtp_is_down(app, demo, db_session
         user = db.session.scalar(select(User).where(User.username == "owner"))
         queue_mail(db.session, user, "password_changed", "Your PropAdmin password was changed")
         db.session.commit()
-    result = app.test_cli_runner().invoke(args=["mail", "send"])
+    result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 1
     assert "1 message(s) failed and stay in the outbox" in result.output
     assert _messages(db_session)[0].status == MailStatus.pending

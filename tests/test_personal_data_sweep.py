@@ -104,7 +104,7 @@ def test_a_tampered_ciphertext_is_refused(app, demo, db_session, login_as):
     assert plain not in page.text
 
 
-def test_keys_rotate_and_everything_stays_readable(app, demo, db_session, tmp_path):
+def test_keys_rotate_and_everything_stays_readable(app, demo, db_session, tmp_path, runner):
     import json
 
     from propadmin.crypto import FieldCrypto
@@ -122,7 +122,7 @@ def test_keys_rotate_and_everything_stays_readable(app, demo, db_session, tmp_pa
     )
     before = {r.id: r.id_number for r in db_session.scalars(select(Resident))}
     raw_before = db_session.scalar(text("SELECT id_number FROM resident ORDER BY id LIMIT 1"))
-    result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    result = runner.invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
     assert "Re-encrypted" in result.output
     new_keys = json.loads(secrets_file.read_text())["FIELD_ENCRYPTION_KEYS"]
