@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from models import AuditLog, Building, Estate, Role, StaffEstate, Unit, User
 
+from .factories import FACTORY_PASSWORD
 from .helpers import csrf_from, login
 
 
@@ -44,6 +45,13 @@ def test_staff_do_not_see_other_estates_rows(login_as, other_estate):
     assert "(24)" in units.text  # the count is scoped too
     assert "翠湖花园" not in admin.get("/admin/estate/").text
     assert "9栋" not in admin.get("/admin/building/").text
+
+
+def test_staff_of_another_estate_see_only_their_own_units(login_as, other_estate, make):
+    make.user(username="cuihu.cw", roles=["finance"], estates=["翠湖花园"])
+    units = login_as("cuihu.cw", FACTORY_PASSWORD).get("/admin/unit/")
+    assert "1808" in units.text and "(1)" in units.text
+    assert "示范小区" not in units.text
 
 
 @pytest.mark.parametrize("view", ["details", "edit"])
