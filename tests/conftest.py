@@ -10,8 +10,10 @@ Each test runs inside one outer transaction that is rolled back when it ends (SQ
 "joining a session into an external transaction" recipe). The app's ``db.session`` — in
 requests, CLI commands and app contexts — the mail dispatcher and the test's own
 ``db_session`` all use that one connection, each in a SAVEPOINT of its own, so each sees
-the others' writes and ``commit()`` works as usual. PostgreSQL sequences are not rolled
-back: look rows up by name, never assume an id.
+the others' writes and ``commit()`` works as usual; ``after_commit`` fires when a
+session's SAVEPOINT is released, as after a real commit. PostgreSQL sequences are not
+rolled back: look rows up by name, never assume an id. At the end of the run, a shared
+database whose row counts changed (a test committed outside its transaction) is an error.
 
 A test whose work must really be committed — a live server or other threads, a second app
 or connection, migrations — is marked ``@pytest.mark.committed``: it gets a copy of its own
@@ -89,9 +91,35 @@ def _databases(database_url, tmp_path_factory):
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
+    before = {url: _row_counts(url) for url in (database_url, demo_url)}
     yield Databases(database_url, demo_url, estate_id)
+    after = {url: _row_counts(url) for url in (database_url, demo_url)}
     if not demo_url.startswith("sqlite"):
         _drop_pg_database(demo_url)
+    changed = {
+        f"{'seeded' if url == demo_url else 'empty'} database, {table}": (n, after[url][table])
+        for url, counts in before.items()
+        for table, n in counts.items()
+        if after[url][table] != n
+    }
+    assert not changed, (
+        "a test committed to a shared database (rows before, after) — mark it"
+        f" @pytest.mark.committed: {changed}"
+    )
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    from models import Base
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return {
+                table.name: conn.scalar(sa.select(sa.func.count()).select_from(table))
+                for table in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
 
 
 def _migrated(url: str, tmp_path_factory) -> str:
