@@ -18,7 +18,8 @@ database whose row counts changed (a test committed outside its transaction) is 
 A test whose work must really be committed — a live server or other threads, a second app
 or connection, migrations — is marked ``@pytest.mark.committed``: it gets a copy of its own
 of the (empty or seeded) database and commits for real. So does every test that takes
-``smtp``: the mail dispatcher, started right after a commit, opens a session of its own.
+``smtp``: the mail dispatcher, started right after a commit inside the request, opens
+sessions of its own that cannot share the test's connection.
 """
 
 from __future__ import annotations
@@ -266,8 +267,10 @@ def app(_databases, tmp_path, request):
     overrides = dict(marker.kwargs) if marker else {}
     seeded = "demo" in request.fixturenames
     url = _databases.demo if seeded else _databases.empty
-    # The mail dispatcher reads the outbox in a session of its own, over a connection of
-    # its own: a test that takes `smtp` runs committed too.
+    # Mail is sent right after a commit, in the request: the dispatcher's session and the
+    # one Flask-Login opens in the dispatcher's app context would take SAVEPOINTs on one
+    # connection that do not nest. A test that takes `smtp` runs committed, and each gets
+    # a connection of its own, as in production.
     committed = (
         request.node.get_closest_marker("committed") is not None or "smtp" in request.fixturenames
     )
@@ -295,8 +298,9 @@ def app(_databases, tmp_path, request):
 @pytest.fixture
 def db_session(app):
     """A session of the test's own, outside any request (no app context stays pushed,
-    so requests made meanwhile get their own ``g``). It shares the test's transaction
-    with the app. Call ``expire_all()`` to re-read what a request changed."""
+    so requests made meanwhile get their own ``g``). In a rolled-back test it shares the
+    app's connection and transaction. Call ``expire_all()`` to re-read what a request
+    changed."""
     from propadmin.extensions import db
 
     with app.app_context():
