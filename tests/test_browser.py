@@ -28,7 +28,13 @@ try:
 except ImportError:  # the browser fixture, which every test uses, reports it
     sync_playwright = None
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # The live server answers from threads of its own, over connections of its own.
+    pytest.mark.committed,
+    # What a browser shows does not depend on the database: once, on SQLite, is enough.
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
