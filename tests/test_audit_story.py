@@ -99,3 +99,14 @@ def test_the_audit_filters_are_in_chinese(login_as):
     records = dict(groups["记录类型"][0]["options"])
     assert records["Resident"] == "住户" and records["Unit"] == "房屋"
 
+
+
+def test_the_log_page_reads_each_kind_of_record_once(login_as, count_queries):
+    """A full page of entries (the demo's history) in a bounded number of queries: one per
+    kind of record named, not one per entry."""
+    admin = login_as("admin")
+    with count_queries() as queries:
+        page = admin.get("/admin/audit/")
+    assert page.status_code == 200
+    assert page.text.count('class="audit-sentence"') == 20
+    assert len(queries) <= 20, "\n".join(queries)
