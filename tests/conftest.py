@@ -87,7 +87,7 @@ def _databases(database_url, tmp_path_factory):
     from propadmin.services.demo import seed_demo
 
     with app.app_context():
-        db.session.info["actor_name"] = "test"
+        db.session.info["actor_name"] = "cli"  # as `flask seed-demo` does
         estate_id = seed_demo(db.session, units=24, password=DEMO_PASSWORD).estate.id
         db.session.commit()
         db.session.remove()

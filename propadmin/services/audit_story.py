@@ -67,7 +67,11 @@ class Vocabulary:
 
     def field_label(self, entity: str, name: str) -> str:
         labels = self.fields.get(entity, {})
-        label = labels.get(name) or labels.get(name.removesuffix("_id"))
+        label = (
+            labels.get(name)
+            or labels.get(name.removesuffix("_id"))
+            or labels.get(f"{name}_input")  # typed in a form field of its own
+        )
         if label is None:
             # A link to another record is named after what it links to.
             target = _targets(entity).get(name)
@@ -128,9 +132,17 @@ def _targets(entity: str) -> dict[str, str]:
     return out
 
 
+# Who acted when no account did (CLI commands, jobs, visitors not signed in).
+NO_ACCOUNT = {
+    "cli": _l("The command line"),
+    "system": _l("The system"),
+    "anonymous": _l("Someone not signed in"),
+}
+
+
 def _person(user: User | None, fallback: str) -> str:
     if user is None:
-        return fallback or _("the system")
+        return str(NO_ACCOUNT.get(fallback or "system", fallback))
     roles = " ".join(role_label(r) for r in user.roles)
     name = user.display_name or user.username
     return f"{roles} {name}".strip()
@@ -149,6 +161,8 @@ def describe(session: Session, entries: Iterable[AuditLog], vocabulary: Vocabula
                 wanted[target].update(str(v) for v in change if v is not None)
             elif isinstance(change, dict):
                 wanted[target].update(str(v) for side in change.values() for v in side)
+            elif change is not None and change != REDACTED:  # a created row's value
+                wanted[target].add(str(change))
     labels = _labels(session, wanted)
     actor_ids = {e.actor_id for e in entries if e.actor_id}
     actors = {
@@ -200,8 +214,10 @@ def _changes(entry: AuditLog, vocabulary, labels) -> list[Change]:
         return []
     fks = _targets(entry.entity)
     out = []
-    for name, change in (entry.changes or {}).items():
-        if name == "id":
+    changes = entry.changes or {}
+    for name, change in changes.items():
+        # The blind index of a number changes with the number: one line is enough.
+        if name == "id" or (name.endswith("_index") and name.removesuffix("_index") in changes):
             continue
         label = vocabulary.field_label(entry.entity, name)
         if change == REDACTED:
@@ -216,7 +232,7 @@ def _changes(entry: AuditLog, vocabulary, labels) -> list[Change]:
 
             removed, added = names(change.get("removed", ())), names(change.get("added", ()))
             out.append(Change(label, removed, added))
-        else:
+        elif change not in (None, ""):  # a created or deleted row's value
             value = _value(entry.entity, name, change, vocabulary, labels, fks)
             out.append(Change(label, "", value))
     return out

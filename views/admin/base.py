@@ -22,6 +22,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
@@ -225,6 +226,8 @@ class SecureModelView(StreamedExport, ModelView):
         return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
 
     def _create_ajax_loader(self, name, options):
+        # Flask-Admin's default placeholder reads "请选择模型" (select a model).
+        options = {"placeholder": _l("Type to search, then choose"), **options}
         attr = getattr(self.model, name)
         remote = attr.property.mapper.class_
         return ScopedAjaxLoader(name, self.session, remote, **options)

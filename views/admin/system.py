@@ -21,6 +21,7 @@ class AuditLogView(ReadOnlyModelView):
 
     permission_module = "audit"
     can_view_details = False
+    column_display_actions = False
     column_list = ("at", "story", "ip")
     column_default_sort = ("at", True)
     column_sortable_list = ("at",)
