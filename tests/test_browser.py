@@ -551,5 +551,6 @@ def test_audit_log_reads_as_sentences(app, new_tab, width):
     with page.expect_navigation():
         page.locator("form[action*='reveal'] button").nth(1).click()  # the mobile number
     page.get_by_role("link", name="谁修改或查看过此记录").click()
-    expect(page.locator(".audit-notable").first).to_contain_text("物业管理员 陈静 查看了 张伟 的手机号")
+    notable = page.locator(".audit-notable").first
+    expect(notable).to_contain_text("物业管理员 陈静 查看了 张伟 的手机号")
     assert_looks_finished(tab, "audit-log", width, data=("td.col-ip",))
