@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, str] = {
     "residents.view": _l("View residents"),
     "residents.edit": _l("Edit residents"),
     "residents.reveal": _l("Reveal full ID-card and mobile numbers"),
+    "residents.export": _l("Export the register (residents, occupancies, vehicles)"),
     "users.view": _l("View user accounts"),
     "users.edit": _l("Create and edit user accounts"),
     "roles.edit": _l("Create and edit roles"),
@@ -32,6 +33,19 @@ PERMISSIONS: dict[str, str] = {
     "mail.view": _l("View the mail outbox"),
     "mail.edit": _l("Retry and cancel outgoing mail"),
     "portal.use": _l("Use the resident portal"),
+}
+
+# What the role form calls each module (the part of a permission name before the dot).
+MODULES: dict[str, str] = {
+    "dashboard": _l("Dashboard"),
+    "estates": _l("Estates"),
+    "property": _l("Buildings, units and parking"),
+    "residents": _l("Residents"),
+    "users": _l("Accounts"),
+    "roles": _l("Roles"),
+    "audit": _l("Audit log"),
+    "mail": _l("Mail outbox"),
+    "portal": _l("Resident portal"),
 }
 
 STAFF_BASE = {"dashboard.view", "property.view"}

@@ -55,9 +55,10 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view("parking", read=STAFF, change=ADMIN, export=STAFF),
     # residents and who lives where: finance reads them (masked), repair sees no residents;
     # only the admin reveals a full number or imports a register
-    **model_view("resident", read=OFFICE, change=ADMIN, export=OFFICE, reveal_view=ADMIN),
-    **model_view("occupancy", read=OFFICE, change=ADMIN, export=OFFICE),
-    **model_view("vehicle", read=OFFICE, change=ADMIN, export=OFFICE),
+    # exporting the register is the admin's (residents.export), apart from reading it
+    **model_view("resident", read=OFFICE, change=ADMIN, export=ADMIN, reveal_view=ADMIN),
+    **model_view("occupancy", read=OFFICE, change=ADMIN, export=ADMIN),
+    **model_view("vehicle", read=OFFICE, change=ADMIN, export=ADMIN),
     "register_import.index": ADMIN,
     "register_import.template": ADMIN,
     # accounts and roles: the admin's; accounts are deactivated, never deleted

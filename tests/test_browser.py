@@ -554,3 +554,25 @@ def test_audit_log_reads_as_sentences(app, new_tab, width):
     notable = page.locator(".audit-notable").first
     expect(notable).to_contain_text("物业管理员 陈静 查看了 张伟 的手机号")
     assert_looks_finished(tab, "audit-log", width, data=("td.col-ip",))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_role_form_saves_exactly_the_ticked_permissions(app, new_tab, width):
+    """A click on a permission's words ticks that permission and nothing else."""
+    from models import Role
+    from propadmin.extensions import db
+
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto("/admin/role/new/")
+    page.locator("#label").fill(f"前台{width}")
+    for words in ("查看工作台", "查看楼栋、房屋和车位", "查看住户"):
+        page.get_by_text(words, exact=True).click()
+    assert_looks_finished(tab, "role-form", width)
+    with page.expect_navigation():
+        page.locator("input[type=submit]").first.click()
+    with app.app_context():
+        role = db.session.scalars(select(Role).where(Role.label == f"前台{width}")).one()
+        assert role.permissions == {"dashboard.view", "property.view", "residents.view"}
+        db.session.remove()

@@ -320,3 +320,23 @@ def test_roles_of_other_estates_are_not_offered_on_the_account_form(login_as, es
     form = login_as("admin").get("/admin/user/new/").text
     assert "财务人员" in form
     assert "翠湖前台" not in form
+
+
+def test_a_role_made_without_a_code_gets_one(login_as, db_session):
+    admin = login_as("admin")
+    page = admin.get("/admin/role/new/")
+    response = admin.post(
+        "/admin/role/new/",
+        data={"label": "客服", "name": "", "permissions": ["dashboard.view"],
+              "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302
+    role = db_session.scalar(select(Role).where(Role.label == "客服"))
+    assert role.name.startswith("role-") and len(role.name) > 5
+
+
+def test_the_role_form_groups_permissions_by_module(login_as):
+    form = login_as("admin").get("/admin/role/new/").text
+    assert "<legend>住户</legend>" in form
+    assert "导出住户登记" in form
+    assert 'class="form-control" id="permissions"' not in form

@@ -191,7 +191,7 @@ def _resident_with_formula_name(db_session):
 
 def test_csv_export_is_masked_and_formula_safe(login_as, db_session):
     resident = _resident_with_formula_name(db_session)
-    response = login_as("finance").get("/admin/resident/export/csv/")
+    response = login_as("admin").get("/admin/resident/export/csv/")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
     text = response.get_data(as_text=True)
@@ -205,7 +205,7 @@ def test_csv_export_is_masked_and_formula_safe(login_as, db_session):
 
 def test_xlsx_export_is_masked_and_all_text(login_as, db_session):
     resident = _resident_with_formula_name(db_session)
-    response = login_as("finance").get("/admin/resident/export/xlsx/")
+    response = login_as("admin").get("/admin/resident/export/xlsx/")
     assert response.status_code == 200
     data = response.data
     response.close()  # as a WSGI server does: the temporary file goes away

@@ -19,12 +19,13 @@ from models import (
 )
 from propadmin.extensions import db
 
-from .accounts import RoleView, UserView
+from .accounts import UserView
 from .base import SecureModelView
 from .dashboard import DashboardView
 from .property import BuildingView, EstateView, UnitView
 from .register import OccupancyView, ParkingSpaceView, ResidentView, VehicleView
 from .register_import import RegisterImportView
+from .roles import RoleView
 from .system import AuditLogView, OutboxView
 
 __all__ = ["SecureModelView", "init_admin"]

@@ -11,17 +11,14 @@ from flask_admin.contrib.sqla.fields import QuerySelectMultipleField
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import PasswordField, SelectMultipleField, widgets
+from wtforms import PasswordField
 from wtforms.validators import Optional, ValidationError
 
 from models import Estate, Role, StaffEstate, User
 from propadmin.extensions import db
 from propadmin.permissions import (
-    PERMISSIONS,
     estate_clause,
-    estate_scope,
     may_grant,
     may_manage_account,
     role_label,
@@ -165,87 +162,3 @@ class UserView(SecureModelView):
         if not is_created and not model.active:
             end_sessions(db.session, model)
         super().on_model_change(form, model, is_created)
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
-class RoleView(SecureModelView):
-    permission_module = "roles"
-    view_permission = "roles.edit"
-    export_permission = None
-    column_list = ("label", "name", "estate", "description", "builtin", "grants")
-    column_searchable_list = ("name", "label")
-    form_columns = ("name", "label", "estate", "description", "permissions")
-    form_extra_fields = {"permissions": MultiCheckboxField(_l("Permissions"), choices=[])}
-    column_labels = {
-        "label": _l("Role"),
-        "name": _l("Code"),
-        "description": _l("Description"),
-        "builtin": _l("Built-in"),
-        "estate": _l("Estate"),
-        "grants": _l("Permissions"),
-        "permissions": _l("Permissions"),
-    }
-    column_formatters = {
-        "label": lambda v, c, m, n: role_label(m),
-        "estate": lambda v, c, m, n: m.estate.name if m.estate else _("All estates"),
-        "grants": lambda v, c, m, n: Markup("<br>").join(
-            str(PERMISSIONS.get(p, p)) for p in sorted(m.permissions)
-        ),
-    }
-    column_formatters_detail = column_formatters
-    form_args = {"name": {"description": _l("Letters and digits, e.g. frontdesk")}}
-
-    def prepare_form(self, form, obj=None):
-        form.permissions.choices = [
-            (name, str(label)) for name, label in PERMISSIONS.items() if _within_mine({name})
-        ]
-        if obj is not None and request.method != "POST":
-            form.permissions.data = sorted(obj.permissions)
-        if current_user.is_superuser:
-            form.estate.description = _("Leave empty for a role every estate can use.")
-        else:
-            mine = estate_scope(current_user) or set()
-            if obj is None and len(mine) == 1 and request.method != "POST":
-                form.estate.data = db.session.get(Estate, next(iter(mine)))
-        return form
-
-    def may(self, action, role):
-        """Anyone who manages roles sees the shared ones; a custom role is changed by the
-        admins of its estate (never one holding more than they do); built-in and
-        estate-less roles by superusers only."""
-        if action == "view" or current_user.is_superuser:
-            return True
-        # The relationship, not estate_id: on save the form has set the former only.
-        estate = role.estate
-        return (
-            not role.builtin
-            and estate is not None
-            and estate.id in (estate_scope(current_user) or set())
-            and _within_mine(role.permissions)
-        )
-
-    def on_model_change(self, form, model, is_created):
-        # populate_obj has already written the choice; judge it, not the role's old set
-        # (get_one checked that one before the form was shown or saved).
-        chosen = set(form.permissions.data or [])
-        if not _within_mine(chosen):
-            raise ValidationError(_("You can only grant permissions you hold yourself."))
-        if model.builtin and form.name.object_data and form.name.data != form.name.object_data:
-            raise ValidationError(_("The code of a built-in role cannot change."))
-        model.set_permissions(chosen)
-        mine = estate_scope(current_user)
-        if model.estate is None and mine is not None and len(mine) == 1:
-            # An estate's own administrator makes roles for their estate.
-            model.estate = db.session.get(Estate, next(iter(mine)))
-        if model.builtin and model.estate is not None:
-            raise ValidationError(_("A built-in role belongs to every estate."))
-        if not self.may("edit", model):
-            raise ValidationError(_("Choose the estate this role belongs to."))
-
-    def on_model_delete(self, model):
-        if model.builtin:
-            raise ValidationError(_("Built-in roles cannot be deleted."))

@@ -53,7 +53,7 @@ def _current_units(resident: Resident) -> str:
 
 class ResidentView(SecureModelView):
     permission_module = "residents"
-    export_permission = "view"
+    export_permission = "residents.export"
     extra_permissions = {"reveal_view": "residents.reveal"}
     details_template = "admin/resident_details.html"
     column_list = ("name", "units", "mobile", "id_number", "email", "estate")
@@ -235,7 +235,7 @@ class ResidentView(SecureModelView):
 
 class OccupancyView(SecureModelView):
     permission_module = "residents"
-    export_permission = "view"
+    export_permission = "residents.export"
     column_list = ("unit", "resident", "relation", "start_date", "end_date", "is_payer")
     column_default_sort = [("unit_id", False), ("id", False)]
     column_filters = ("relation", "is_payer")
@@ -274,7 +274,7 @@ class OccupancyView(SecureModelView):
 
 class VehicleView(SecureModelView):
     permission_module = "residents"
-    export_permission = "view"
+    export_permission = "residents.export"
     column_list = ("plate", "brand", "colour", "owner", "estate")
     column_searchable_list = ("plate", "brand")
     column_default_sort = "plate"
