@@ -12,8 +12,10 @@ from propadmin.extensions import db
 from propadmin.mail import requeue
 from propadmin.permissions import can
 from propadmin.services.audit_story import ACTIONS, RECORD_KINDS, Vocabulary, describe
+from propadmin.services.dashboard import failed_mail
 
 from .base import ReadOnlyModelView, local_time
+from .worklist import Filter, Tile, register_tile
 
 
 class AuditLogView(ReadOnlyModelView):
@@ -153,3 +155,15 @@ class OutboxView(ReadOnlyModelView):
                 count += 1
         db.session.commit()
         flash(_("%(n)d message(s) will be sent again.", n=count), "success")
+
+
+register_tile(
+    Tile(
+        key="failed_mail",
+        label=_l("Mail that could not be sent"),
+        endpoint="outbox",
+        count=failed_mail,
+        filters=(Filter("status", "equals", MailStatus.failed.value),),
+        urgent=True,
+    )
+)
