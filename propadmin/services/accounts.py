@@ -190,8 +190,16 @@ def request_password_reset(session: Session, email: str) -> None:
     if user is None or not user.active:
         return
     base = current_app.config["BASE_URL"].rstrip("/")
-    link = f"{base}/reset-password/{make_reset_token(user)}"
-    queue_mail(session, user, "reset_password", _l("Reset your PropAdmin password"), link=link)
+    token = make_reset_token(user)
+    link = f"{base}/reset-password/{token}"
+    queue_mail(
+        session,
+        user,
+        "reset_password",
+        _l("Reset your PropAdmin password"),
+        link=link,
+        secrets=[link, token],
+    )
     audit.record(session, "password", "User", user.id, event="reset requested")
 
 
