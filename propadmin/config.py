@@ -37,6 +37,8 @@ class DefaultConfig:
     # How long a browser stays a known device after signing in there.
     KNOWN_DEVICE_MAX_AGE = timedelta(days=365)
     FORGOT_PASSWORD_LIMIT = "5 per 15 minutes"  # noqa: S105 — a rate limit
+    # Register searches by a full mobile or ID-card number, per account (each is a reveal).
+    NUMBER_SEARCH_LIMIT = "30 per hour"
 
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 25
