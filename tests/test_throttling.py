@@ -210,3 +210,20 @@ def test_user_name_and_email_share_one_counter(app, demo):
     attempt(client, "finance@example.com", "bad-2")
     attempt(client, "FINANCE", "bad-3")
     assert attempt(client, "finance@example.com", DEMO_PASSWORD).status_code == 429
+
+
+@pytest.mark.config(SESSION_COOKIE_SECURE=True)
+def test_known_device_cookie_is_secure_on_https_deployments(app, demo):
+    device = app.test_client()
+    assert attempt(device, "finance", DEMO_PASSWORD).status_code == 302
+    cookie = device.get_cookie("propadmin_device")
+    assert cookie is not None and cookie.secure and cookie.http_only
+    assert cookie.expires is not None  # outlives the browser session
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="3 per 15 minutes")
+def test_a_tampered_device_cookie_is_ignored(app, demo):
+    device = app.test_client()
+    device.set_cookie("propadmin_device", "eyJkIjoieCIsInUiOlsxLDIsMyw0LDUsNl19.forged.sig")
+    spray(app, "finance", 3)
+    assert attempt(device, "finance", DEMO_PASSWORD, address="10.6.6.6").status_code == 429
