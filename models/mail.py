@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, str_enum, utcnow
+from .base import Base, sensitive, str_enum, utcnow
 from .scope import Through
 
 if TYPE_CHECKING:
@@ -47,5 +47,8 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # Strings in the bodies that stop being stored once the message is sent (a reset
+    # link): the dispatcher replaces them and empties this list.
+    scrub: Mapped[list[str] | None] = mapped_column(JSON, info=sensitive())
 
     user: Mapped[User | None] = relationship()

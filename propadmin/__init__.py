@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import TypeDecorator, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import Base, check_declared, install_field_cipher
@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         db_path = Path(app.instance_path) / "propadmin.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    _create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     if "SESSION_COOKIE_SECURE" not in (config or {}) and not os.environ.get(
         "PROPADMIN_SESSION_COOKIE_SECURE"
     ):
@@ -98,6 +99,25 @@ def _apply_secrets(app: Flask) -> None:
     crypto = FieldCrypto(keys, app.config["BLIND_INDEX_KEY"])
     app.extensions["propadmin.crypto"] = crypto
     install_field_cipher(crypto)
+
+
+def _create_private_sqlite_file(uri, instance_path: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600, like the keys)
+    before SQLite would create it under the process umask. It holds every record;
+    an existing file keeps the mode its owner gave it."""
+    url = make_url(uri)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return
+    if url.database == ":memory:" or url.database.startswith("file:") or url.query.get("mode"):
+        return
+    # Flask-SQLAlchemy reads a relative SQLite path from the instance folder.
+    path = Path(instance_path) / url.database
+    if not path.parent.is_dir():
+        return  # SQLite will say so when it connects
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

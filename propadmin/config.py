@@ -21,15 +21,24 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 — a hash method name
-    PASSWORD_MIN_LENGTH = 8
+    PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
 
     # Flask-Limiter: storage from PROPADMIN_RATELIMIT_STORAGE_URI (redis://... in production).
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_ADDRESS = "30 per 5 minutes"
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # failed attempts only
+    # Sign-in attempts (and current-password checks) per account and client address;
+    # from a known device of the account, per account and device instead.
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    # Per account from anywhere, for browsers that are not a known device of it: loose,
+    # so that an attacker cannot lock the owner out; the owner is told by mail.
+    LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS = "50 per 15 minutes"
+    # How long a browser stays a known device after signing in there.
+    KNOWN_DEVICE_MAX_AGE = timedelta(days=365)
     FORGOT_PASSWORD_LIMIT = "5 per 15 minutes"  # noqa: S105 — a rate limit
+    # Register searches by a full mobile or ID-card number, per account (each is a reveal).
+    NUMBER_SEARCH_LIMIT = "30 per hour"
 
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 25

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app, has_app_context, render_template
 from flask_babel import force_locale
 from flask_mail import Message
+from markupsafe import escape
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # A message claimed by a dispatcher that died is taken back after this long.
 CLAIM_LEASE = timedelta(minutes=10)
+# What the stored copy of a sent message shows where a secret was.
+LINK_REMOVED = "[link removed after sending]"
 
 
 def reader_locale(user: User | None) -> str:
@@ -43,11 +46,14 @@ def queue_mail(
     subject,
     *,
     locale: str | None = None,
+    secrets: list[str] | tuple[str, ...] = (),
     **context,
 ) -> OutboxMessage:
     """Render ``email/<template>.txt`` and ``.html`` and add the message to the outbox.
 
-    ``subject`` is a lazy string, rendered in the reader's language.
+    ``subject`` is a lazy string, rendered in the reader's language. ``secrets`` (a
+    reset link, say) are in the message only until it is sent: the stored bodies then
+    show ``LINK_REMOVED`` in their place.
     """
     user = recipient if isinstance(recipient, User) else None
     if user is None:
@@ -64,6 +70,7 @@ def queue_mail(
             body_text=render_template(f"email/{template}.txt", **context),
             body_html=render_template(f"email/{template}.html", **context),
             kind=template,
+            scrub=[s for s in secrets if s] or None,
         )
     session.add(message)
     session.info["mail_queued"] = True
@@ -156,12 +163,25 @@ def send_pending(
                 msg.status = MailStatus.sent
                 msg.sent_at = utcnow()
                 msg.last_error = ""
+                _scrub(msg)
                 sent += 1
             session.commit()
     finally:
         if connection is not None:
             _close(connection)
     return sent, failed
+
+
+def _scrub(msg: OutboxMessage) -> None:
+    """Remove the message's secrets from its stored bodies (longest first, so that a
+    link goes as a whole even when its token is listed too; HTML-escaped forms too)."""
+    secrets = sorted(msg.scrub or (), key=len, reverse=True)
+    for secret in secrets:
+        for form in {secret, str(escape(secret))}:
+            msg.body_text = msg.body_text.replace(form, LINK_REMOVED)
+            if msg.body_html:
+                msg.body_html = msg.body_html.replace(form, LINK_REMOVED)
+    msg.scrub = None
 
 
 def _smtp_connection() -> smtplib.SMTP:

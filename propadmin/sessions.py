@@ -4,38 +4,124 @@ and response headers."""
 from __future__ import annotations
 
 import hmac
+import logging
+import secrets
 from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from limits import parse
+from itsdangerous import BadData, URLSafeTimedSerializer
+from limits import RateLimitItem, parse
 
 from models import User
 
 from .extensions import db, limiter
+from .mail import queue_mail
+
+log = logging.getLogger(__name__)
 
 
-def _account_limit():
-    return parse(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+# A browser the account holder signed in from carries a signed cookie naming it. Its
+# sign-in attempts are not counted against the account-wide limit, so an attacker
+# guessing from many addresses cannot lock the owner out of their own device.
+DEVICE_COOKIE = "propadmin_device"
+_DEVICE_SALT = "propadmin.known-device"
+_DEVICE_ACCOUNTS = 10  # accounts remembered per browser (a family's shared laptop)
 
 
-def count_sign_in_attempt(account: str) -> bool:
-    """Count one sign-in attempt for an account; False once over the limit.
+def _limit(name: str) -> RateLimitItem:
+    return parse(current_app.config[name])
 
-    The count and the check are one atomic step in the limiter's storage (Redis in
-    production), so concurrent guesses are counted too. A success clears the count.
+
+def _key(*parts: str) -> tuple[str, ...]:
+    return (current_app.config.get("RATELIMIT_KEY_PREFIX") or "propadmin", "login", *parts)
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)
+
+
+def _device_cookie() -> dict | None:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    max_age = current_app.config["KNOWN_DEVICE_MAX_AGE"].total_seconds()
+    try:
+        data = _device_serializer().loads(raw, max_age=max_age)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("d"), str):
+        return None
+    return data
+
+
+def known_device(user: User | None) -> str | None:
+    """The id of this browser if it is a known device of ``user``, else None."""
+    data = _device_cookie()
+    if user is None or data is None or user.id not in data.get("u", ()):
+        return None
+    return data["d"]
+
+
+def remember_device(response, user: User) -> None:
+    """After a successful sign-in: mark this browser as a known device of the user."""
+    data = _device_cookie() or {"d": secrets.token_urlsafe(16), "u": []}
+    accounts = [u for u in data.get("u", ()) if u != user.id] + [user.id]
+    value = _device_serializer().dumps({"d": data["d"], "u": accounts[-_DEVICE_ACCOUNTS:]})
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=int(current_app.config["KNOWN_DEVICE_MAX_AGE"].total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+
+
+def _attempt_keys(account: str, user: User | None) -> tuple[tuple[str, ...], bool]:
+    """The strict counter for this attempt, and whether the account-wide one applies."""
+    device = known_device(user)
+    if device is not None:
+        return _key(account, "device", device), False
+    return _key(account, "address", request.remote_addr or ""), True
+
+
+def count_sign_in_attempt(account: str, user: User | None = None) -> bool:
+    """Count one sign-in attempt (or current-password check); False once over a limit.
+
+    Strictly per account and client address (per device for a known device of the
+    user), and loosely per account from anywhere. The count and the check are one
+    atomic step in the limiter's storage (Redis in production), so concurrent guesses
+    are counted too. When the account-wide limit trips, the account holder is told
+    by mail, once per window (queued in ``db.session``; the caller commits).
     """
-    return limiter.limiter.hit(_account_limit(), *_account_key(account))
+    strict_key, account_wide = _attempt_keys(account, user)
+    if not limiter.limiter.hit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), *strict_key):
+        return False
+    if not account_wide:
+        return True
+    loose = _limit("LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS")
+    if limiter.limiter.hit(loose, *_key(account)):
+        return True
+    once = parse(f"1 per {loose.get_expiry()} seconds")
+    if user is not None and user.email and limiter.limiter.hit(once, *_key(account, "warned")):
+        queue_mail(
+            db.session,
+            user,
+            "sign_in_attack",
+            _l("Many failed sign-ins on your PropAdmin account"),
+        )
+        log.warning("account-wide sign-in limit reached for %r", user)
+    return False
 
 
-def forget_sign_in_attempts(account: str) -> None:
-    limiter.limiter.clear(_account_limit(), *_account_key(account))
-
-
-def _account_key(account: str) -> tuple[str, ...]:
-    return (current_app.config.get("RATELIMIT_KEY_PREFIX") or "propadmin", "login", account)
+def forget_sign_in_attempts(account: str, user: User | None = None) -> None:
+    """A success clears the strict counter it was counted on. The account-wide count
+    stays: it measures guesses from everywhere, which one success does not undo."""
+    strict_key, _account_wide = _attempt_keys(account, user)
+    limiter.limiter.clear(_limit("LOGIN_LIMIT_PER_ACCOUNT"), *strict_key)
 
 
 def _load_user(alt_id: str) -> User | None:

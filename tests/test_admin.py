@@ -320,7 +320,7 @@ def test_user_screen_applies_the_account_rules(login_as, db_session):
         "display_name": "新人",
         "estates": str(estate),
         "active": "y",
-        "new_password": "Welcome-pw-1",
+        "new_password": "Welcome-Lark-51",
         "locale": "",
     }
     bad = admin_form(admin, "/admin/user/new/", {**base, "username": "new one", "email": "nope"})

@@ -132,7 +132,7 @@ def test_weak_new_password_is_reported_by_the_field(app, demo, smtp):
         data={"password": "short1", "confirm": "short1", "csrf_token": csrf_from(form.text)},
     )
     assert response.status_code == 200
-    assert "密码至少需要 8 个字符" in response.text
+    assert "密码至少需要 10 个字符" in response.text
     assert login(app.test_client(), "owner").status_code == 302
 
 

@@ -66,8 +66,8 @@ def test_no_page_export_or_mail_shows_a_full_number_to(role, app, demo, db_sessi
             "/portal/profile",
             data={
                 "current": DEMO_PASSWORD,
-                "password": "Another-pw-9",
-                "confirm": "Another-pw-9",
+                "password": "Another-Lark-59",
+                "confirm": "Another-Lark-59",
                 "csrf_token": csrf_from(page.text),
             },
         )

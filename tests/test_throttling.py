@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from .factories import FACTORY_PASSWORD
-from .helpers import DEMO_PASSWORD, csrf_from
+from .helpers import DEMO_PASSWORD, Mailbox, csrf_from
 
 
 def attempt(client, username, password, address="10.1.1.1"):
@@ -20,15 +20,90 @@ def attempt(client, username, password, address="10.1.1.1"):
 
 
 @pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT="5 per 15 minutes")
-def test_failed_attempts_lock_the_account_even_from_new_addresses(app, demo):
+def test_failed_attempts_lock_the_account_from_that_address_only(app, demo):
     client = app.test_client()
     for i in range(5):
-        assert attempt(client, "finance", f"wrong-{i}", address=f"10.0.0.{i}").status_code == 200
-    blocked = attempt(client, "finance", DEMO_PASSWORD, address="10.0.0.99")
+        assert attempt(client, "finance", f"wrong-{i}", address="10.0.0.1").status_code == 200
+    blocked = attempt(client, "finance", DEMO_PASSWORD, address="10.0.0.1")
     assert blocked.status_code == 429
     assert "尝试次数过多" in blocked.text
-    # Other accounts are not affected.
-    assert attempt(client, "repair", DEMO_PASSWORD, address="10.0.0.98").status_code == 302
+    # The account holder elsewhere, and other accounts, are not affected.
+    assert (
+        attempt(app.test_client(), "finance", DEMO_PASSWORD, address="10.0.0.2").status_code == 302
+    )
+    assert attempt(client, "repair", DEMO_PASSWORD, address="10.0.0.1").status_code == 302
+
+
+def spray(app, username, addresses, start=0):
+    """An attacker guessing one account once from each of many addresses."""
+    return [
+        attempt(
+            app.test_client(), username, f"guess-{i}", address=f"198.51.{i // 250}.{i % 250}"
+        ).status_code
+        for i in range(start, start + addresses)
+    ]
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="8 per 15 minutes")
+def test_account_wide_limit_holds_for_unknown_devices(app, demo):
+    assert spray(app, "finance", 9) == [200] * 8 + [429]
+    # The right password from yet another unknown browser is refused too.
+    assert (
+        attempt(app.test_client(), "finance", DEMO_PASSWORD, address="10.9.9.9").status_code == 429
+    )
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="8 per 15 minutes")
+def test_attacker_from_many_addresses_cannot_lock_the_owner_out_of_their_device(app, demo):
+    own_device = app.test_client()
+    assert attempt(own_device, "finance", DEMO_PASSWORD, address="10.2.2.2").status_code == 302
+    cookie = own_device.get_cookie("propadmin_device")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    token = csrf_from(own_device.get("/admin/").text)
+    own_device.post("/logout", data={"csrf_token": token}, environ_base={"REMOTE_ADDR": "10.2.2.2"})
+
+    assert 429 in spray(app, "finance", 20)
+    # From their usual browser, even on a new network, the owner still gets in.
+    assert attempt(own_device, "finance", DEMO_PASSWORD, address="10.3.3.3").status_code == 302
+
+
+@pytest.mark.config(
+    LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes",
+    LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="8 per 15 minutes",
+)
+def test_a_known_device_keeps_its_own_strict_limit(app, demo):
+    device = app.test_client()
+    assert attempt(device, "finance", DEMO_PASSWORD).status_code == 302
+    device.post("/logout", data={"csrf_token": csrf_from(device.get("/admin/").text)})
+    codes = [
+        attempt(device, "finance", f"wrong-{i}", address=f"10.4.0.{i}").status_code
+        for i in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="8 per 15 minutes")
+def test_a_device_cookie_for_another_account_does_not_help(app, demo):
+    device = app.test_client()
+    assert attempt(device, "repair", DEMO_PASSWORD).status_code == 302
+    device.post("/logout", data={"csrf_token": csrf_from(device.get("/admin/").text)})
+    spray(app, "finance", 8)
+    assert attempt(device, "finance", DEMO_PASSWORD, address="10.5.5.5").status_code == 429
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="8 per 15 minutes")
+def test_account_holder_is_told_once_when_the_account_is_under_attack(app, demo, smtp):
+    assert 429 in spray(app, "finance", 12)
+    messages = smtp.mailbox.wait(1)
+    assert len(messages) == 1
+    msg = messages[0]
+    assert msg["To"] == "finance@example.com"
+    assert msg["Subject"] == "您的物业管理系统账号正在遭受大量登录尝试"
+    text = Mailbox.text(msg)
+    assert "常用的设备" in text and "常用的设备" in Mailbox.html(msg)
+    # Once per window, however long the attack goes on.
+    spray(app, "finance", 5, start=100)
+    assert len(smtp.mailbox.wait(2, timeout=0.5)) == 1
 
 
 @pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT="5 per 15 minutes")
@@ -135,3 +210,20 @@ def test_user_name_and_email_share_one_counter(app, demo):
     attempt(client, "finance@example.com", "bad-2")
     attempt(client, "FINANCE", "bad-3")
     assert attempt(client, "finance@example.com", DEMO_PASSWORD).status_code == 429
+
+
+@pytest.mark.config(SESSION_COOKIE_SECURE=True)
+def test_known_device_cookie_is_secure_on_https_deployments(app, demo):
+    device = app.test_client()
+    assert attempt(device, "finance", DEMO_PASSWORD).status_code == 302
+    cookie = device.get_cookie("propadmin_device")
+    assert cookie is not None and cookie.secure and cookie.http_only
+    assert cookie.expires is not None  # outlives the browser session
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="3 per 15 minutes")
+def test_a_tampered_device_cookie_is_ignored(app, demo):
+    device = app.test_client()
+    device.set_cookie("propadmin_device", "eyJkIjoieCIsInUiOlsxLDIsMyw0LDUsNl19.forged.sig")
+    spray(app, "finance", 3)
+    assert attempt(device, "finance", DEMO_PASSWORD, address="10.6.6.6").status_code == 429

@@ -31,6 +31,7 @@ from propadmin.sessions import (
     count_sign_in_attempt,
     end_session,
     forget_sign_in_attempts,
+    remember_device,
     start_session,
 )
 
@@ -58,7 +59,8 @@ def login():
         # One counter per account, however it is named (user name or e-mail), counted
         # before the password is checked so that parallel guesses cannot slip through.
         account = f"user:{candidate.id}" if candidate else f"name:{form.username.data.lower()}"
-        if not count_sign_in_attempt(account):
+        if not count_sign_in_attempt(account, candidate):
+            db.session.commit()  # the warning to the account holder, if one was queued
             abort(429)
         user = authenticate(db.session, form.username.data, form.password.data)
         if user is None:
@@ -70,11 +72,13 @@ def login():
             # One answer for unknown user, wrong password and disabled account.
             form.password.errors.append(_("User name or password is incorrect."))
         else:
-            forget_sign_in_attempts(account)
+            forget_sign_in_attempts(account, user)
             start_session(user)
             audit.record(db.session, "login", "User", user.id, result="ok")
             db.session.commit()
-            return redirect(safe_next(form.next.data) or home_url())
+            response = redirect(safe_next(form.next.data) or home_url())
+            remember_device(response, user)
+            return response
     return render_template("auth/login.html", form=form)
 
 

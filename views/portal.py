@@ -14,7 +14,7 @@ from propadmin.permissions import requires
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
 from propadmin.services.residents import RegisterError, update_contact
-from propadmin.sessions import start_session
+from propadmin.sessions import count_sign_in_attempt, forget_sign_in_attempts, start_session
 
 from .forms import ChangePasswordForm, ContactForm
 
@@ -85,9 +85,17 @@ def profile():
     """The household, contact details and the password form (POST changes the password)."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not check_password_hash(current_user.password_hash, form.current.data):
+        # Checking the current password is a sign-in attempt: counted on the same limits.
+        account = f"user:{current_user.id}"
+        if not count_sign_in_attempt(account, current_user):
+            db.session.commit()  # the warning to the account holder, if one was queued
+            form.current.errors.append(
+                _("Too many attempts. Please wait a few minutes and try again.")
+            )
+        elif not check_password_hash(current_user.password_hash, form.current.data):
             form.current.errors.append(_("The current password is not right."))
         else:
+            forget_sign_in_attempts(account, current_user)
             try:
                 set_password(db.session, current_user, form.password.data)
             except ServiceError as exc:

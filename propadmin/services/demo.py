@@ -189,6 +189,7 @@ def seed_demo(
             username=username,
             email=f"{username}@example.com",
             password=password,
+            check_strength=False,
             display_name=display,
         )
         user.roles = [roles[role]]
@@ -220,6 +221,7 @@ def seed_demo(
                 username=username,
                 email=f"{username}@example.com",
                 password=password,
+                check_strength=False,
                 display_name=name,
             )
             user.roles = [roles["owner"]]
@@ -248,6 +250,7 @@ def seed_demo(
                 username="tenant",
                 email="tenant@example.com",
                 password=password,
+                check_strength=False,
                 display_name="王芳",
             )
             user.roles = [roles["tenant"]]

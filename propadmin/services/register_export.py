@@ -71,9 +71,16 @@ def xlsx_file(header: list[str], rows: Iterable[list]):
     return handle
 
 
-def resident_export(session: Session, estate_ids: set[int] | None, search: str | None = None):
+def resident_export(
+    session: Session,
+    estate_ids: set[int] | None,
+    search: str | None = None,
+    *,
+    matching=None,
+):
     """Header and streamed rows of the resident list, masked. The admin's export and
-    ``flask residents export`` both use it.
+    ``flask residents export`` both use it. ``matching`` (a select of resident ids,
+    the admin's checked search) takes the place of ``search``.
 
     Rows are read as plain tuples in batches of 1,000 (no ORM objects), with one more
     query per batch for the residents' current units, so memory stays flat.
@@ -104,7 +111,9 @@ def resident_export(session: Session, estate_ids: set[int] | None, search: str |
     )
     if estate_ids is not None:
         query = query.where(Resident.estate_id.in_(estate_ids))
-    if search:
+    if matching is not None:
+        query = query.where(Resident.id.in_(matching))
+    elif search:
         query = query.where(Resident.id.in_(matching_resident_ids(search, estate_ids)))
 
     def current_units(resident_ids: list[int]) -> dict[int, list[str]]:

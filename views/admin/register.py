@@ -5,7 +5,7 @@ one resident and one field at a time, with the residents.reveal permission, and 
 reveal is written to the audit log.
 """
 
-from flask import abort, request
+from flask import abort, flash, request
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,7 @@ from propadmin.crypto import mask_id_number, mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
+from propadmin.services.number_search import RegisterSearch, register_search
 from propadmin.services.register_export import resident_export
 from propadmin.services.residents import (
     RegisterError,
@@ -27,7 +28,6 @@ from propadmin.services.residents import (
     check_details,
     clean_plate,
     id_number_taken,
-    matching_resident_ids,
     reveal,
     save_resident,
 )
@@ -99,10 +99,10 @@ class ResidentView(SecureModelView):
     }
 
     def _export_table(self):
+        search = self._get_list_extra_args().search
+        matching = self._search(search).ids if search else None
         # The Session object itself, not the proxy: the rows are read while streaming.
-        return resident_export(
-            db.session(), estate_scope(current_user), self._get_list_extra_args().search
-        )
+        return resident_export(db.session(), estate_scope(current_user), matching=matching)
 
     def search_placeholder(self):
         return _("Name, unit (3-1201), plate or full mobile number")
@@ -114,8 +114,24 @@ class ResidentView(SecureModelView):
             .options(selectinload(Resident.occupancies).selectinload(Occupancy.unit))
         )
 
+    def _search(self, search: str) -> RegisterSearch:
+        """The search box's residents; a full-number search is a reveal (see
+        services/number_search.py): refused with a reason, or audited."""
+        result = register_search(
+            db.session,
+            search,
+            estate_scope(current_user),
+            may_reveal=can("residents.reveal"),
+            account_id=current_user.id,
+        )
+        if result.refusal:
+            flash(result.refusal, "warning")
+        elif result.audited:
+            db.session.commit()
+        return result
+
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        ids = matching_resident_ids(search, estate_scope(current_user))
+        ids = self._search(search).ids
         query = query.filter(Resident.id.in_(ids))
         if count_query is not None:
             count_query = count_query.filter(Resident.id.in_(ids))

@@ -1,0 +1,94 @@
+"""The register's search box, where a full mobile or ID-card number is a reveal.
+
+A masked number such as ``186****5468`` leaves ten thousand candidates; a search that
+answers "found" or "not found" for each would recover the full number in minutes. So
+an exact-number search needs ``residents.reveal``, is written to the audit log like a
+reveal (the field searched and who was found, never the number) and is rate-limited
+per account (``NUMBER_SEARCH_LIMIT``). Name, unit and plate search stay open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from limits import parse
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session
+
+from models import Resident
+
+from .. import audit
+from ..extensions import limiter
+from .identifiers import id_number_problem, mobile_problem, normalize_id_number, normalize_mobile
+from .residents import matching_resident_ids
+
+
+@dataclass
+class RegisterSearch:
+    ids: Select  # resident ids to keep
+    refusal: str | None = None  # why a number search found nothing, for the page
+    audited: bool = False  # an audit entry waits for the caller's commit
+
+
+def exact_number_field(query: str) -> str | None:
+    """``"mobile"`` or ``"id_number"`` when the query is a full such number, else None."""
+    text = (query or "").strip()
+    if not mobile_problem(normalize_mobile(text)):
+        return "mobile"
+    if not id_number_problem(normalize_id_number(text)):
+        return "id_number"
+    return None
+
+
+def _within_limit(account_id: int) -> bool:
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "propadmin"
+    limit = parse(current_app.config["NUMBER_SEARCH_LIMIT"])
+    return limiter.limiter.hit(limit, prefix, "number-search", str(account_id))
+
+
+def register_search(
+    session: Session,
+    query: str,
+    estate_ids: set[int] | None,
+    *,
+    may_reveal: bool,
+    account_id: int,
+) -> RegisterSearch:
+    """The residents a search box query finds for this account.
+
+    A full-number query without the reveal permission, or over the account's limit,
+    finds nothing and says why. One that is allowed is audited per resident found
+    (flushed; the caller commits).
+    """
+    field = exact_number_field(query)
+    if field is None:
+        return RegisterSearch(matching_resident_ids(query, estate_ids))
+    nothing = select(Resident.id).where(false())
+    if not may_reveal:
+        return RegisterSearch(
+            nothing,
+            refusal=_(
+                "Searching by a full mobile or ID-card number needs the permission "
+                "to reveal full numbers."
+            ),
+        )
+    if not _within_limit(account_id):
+        return RegisterSearch(
+            nothing,
+            refusal=_("You have searched by full number too often. Please try again later."),
+        )
+    found = session.execute(
+        select(Resident.id, Resident.estate_id).where(
+            Resident.id.in_(matching_resident_ids(query, estate_ids, exact_numbers=True))
+        )
+    ).all()
+    for resident_id, estate_id in found or [("", None)]:
+        audit.record(
+            session, "read", "Resident", resident_id, estate_id=estate_id, field=field, search=True
+        )
+    session.flush()
+    return RegisterSearch(
+        select(Resident.id).where(Resident.id.in_([r for r, _e in found])), audited=True
+    )
