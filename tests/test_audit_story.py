@@ -116,3 +116,14 @@ def test_the_log_page_reads_each_kind_of_record_once(login_as, count_queries):
     )
     # user, role and staff_estate: the signed-in user, the actors and account labels
     assert max(tables.values()) <= 3, tables
+
+
+def test_a_search_by_full_number_reads_as_who_found_whom(login_as, db_session):
+    zhang = db_session.scalar(select(Resident).where(Resident.name == "张伟"))
+    admin = login_as("admin")
+    admin.get("/admin/resident/", query_string={"search": zhang.mobile})
+    admin.get("/admin/resident/", query_string={"search": "13912345678"})
+    log = admin.get("/admin/audit/?flt0_1=read").text
+    assert "物业管理员 陈静 按完整手机号查找到 张伟" in log
+    assert "物业管理员 陈静 按完整手机号查找，未找到任何人" in log
+    assert zhang.mobile not in log

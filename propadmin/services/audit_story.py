@@ -250,9 +250,14 @@ def _story(entry: AuditLog, vocabulary: Vocabulary, labels, actor, zone) -> Stor
         sentence = _("%(who)s changed %(kind)s %(record)s", who=who, kind=kind, record=record)
     elif action == "delete":
         sentence = _("%(who)s deleted %(kind)s %(record)s", who=who, kind=kind, record=record)
+    elif action == "read" and details.get("search") and not entry.entity_id:
+        what = vocabulary.field_label(entry.entity, str(details.get("field", "")))
+        sentence = _("%(who)s searched by a full %(field)s and found no one", who=who, field=what)
     elif action == "read" and details.get("search"):
         what = vocabulary.field_label(entry.entity, str(details.get("field", "")))
-        sentence = _("%(who)s searched residents by full %(field)s", who=who, field=what)
+        sentence = _(
+            "%(who)s found %(record)s by the full %(field)s", who=who, field=what, record=record
+        )
     elif action == "read":
         what = vocabulary.field_label(entry.entity, str(details.get("field", "")))
         sentence = _(
