@@ -175,11 +175,38 @@ def test_import_needs_edit_permission_and_a_managed_estate(login_as, db_session,
     assert count(db_session, Resident) == before
 
 
+# (PostgreSQL cannot store NUL; the import refuses control characters anyway.)
+FORMULAS_BEHIND_SPACES = ["  =1+1", " \t=cmd|' /C calc'!A0", "\r\n+1", "\x01@SUM(A1)", "\x1f\x0b-2"]
+
+
 def test_formula_cells_are_neutralized():
     assert neutralize('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
-    for danger in ("+1+1", "-2", "@SUM(A1)", "\tx"):
-        assert neutralize(danger).startswith("'")
+    for danger in ("+1+1", "-2", "@SUM(A1)", "\tx", "\x00=1", *FORMULAS_BEHIND_SPACES):
+        assert neutralize(danger).startswith("'"), danger
     assert neutralize("张三") == "张三"
+    assert neutralize(" 张三") == " 张三"
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_formulas_behind_spaces_or_control_characters_are_neutralized_in_exports(
+    login_as, db_session, kind
+):
+    residents = db_session.scalars(select(Resident).order_by(Resident.id).limit(5)).all()
+    for resident, name in zip(residents, FORMULAS_BEHIND_SPACES, strict=True):
+        resident.name = name
+    db_session.commit()
+    response = login_as("finance").get(f"/admin/resident/export/{kind}/")
+    assert response.status_code == 200
+    if kind == "csv":
+        text = response.get_data(as_text=True).lstrip("\ufeff")
+        names = [r[0] for r in csv.reader(io.StringIO(text, newline=""))]
+    else:
+        data = response.data
+        response.close()
+        names = [row[0] for row in load_workbook(io.BytesIO(data)).worksheets[0].values]
+    shown = [n for n in names if n and n.lstrip("' \t\r\n\x01\x0b\x1f")[:1] in "=+-@"]
+    assert len(shown) == len(FORMULAS_BEHIND_SPACES)
+    assert all(n.startswith("'") for n in shown), shown
 
 
 def _resident_with_formula_name(db_session):
