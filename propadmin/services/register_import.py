@@ -10,7 +10,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from models import (
 
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
+from .fields import clean_area, text_problem
 from .identity import blind_index
 from .register_sheet import COLUMN_LABEL, COLUMNS
 from .residents import (
@@ -56,7 +56,16 @@ SENSITIVE_KEYS = {
     "mobile": mask_mobile,
     "emergency_phone": mask_mobile,
 }
-MAX_ROWS = 100_000
+# Text columns of the sheet that are stored as they are, and where.
+STORED_IN = {
+    "building": Building.__table__.c.name,
+    "unit": Unit.__table__.c.number,
+    "layout": Unit.__table__.c.layout,
+    "brand": Vehicle.__table__.c.brand,
+    "colour": Vehicle.__table__.c.colour,
+}
+MAX_REPORTED = 200  # problems listed in full; the rest are counted
+MAX_SHOWN_VALUE = 40  # characters of a bad value repeated in the report
 
 
 @dataclass
@@ -69,11 +78,26 @@ class RowError:
 
 @dataclass
 class ImportPlan:
+    """The rows ready to write, or the problems that stop the import: the first
+    MAX_REPORTED of them, and ``problems``, how many there are in all."""
+
     rows: list[dict] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    problems: int = 0
     new_units: int = 0
     residents: int = 0
     vehicles: int = 0
+
+    @property
+    def unreported(self) -> int:
+        return self.problems - len(self.errors)
+
+    def add_error(self, row: int, column: str, value: str, reason: str) -> None:
+        self.problems += 1
+        if len(self.errors) < MAX_REPORTED:
+            if len(value) > MAX_SHOWN_VALUE:
+                value = value[:MAX_SHOWN_VALUE] + "…"
+            self.errors.append(RowError(row, column, value, reason))
 
 
 @dataclass
@@ -127,33 +151,28 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
 
     def err(row: int, key: str, value: str, reason: str) -> None:
         shown = SENSITIVE_KEYS[key](value) if key in SENSITIVE_KEYS and value else value
-        plan.errors.append(RowError(row, COLUMN_LABEL.get(key, key), shown, reason))
+        plan.add_error(row, COLUMN_LABEL.get(key, key), shown, reason)
 
     count = 0
     for number, rec in rows:
         count += 1
-        if count > MAX_ROWS:
-            err(number, "name", "", _("A sheet may hold at most %(n)d rows.", n=MAX_ROWS))
-            break
-        before = len(plan.errors)
+        before = plan.problems
         for key, _zh, _en, required in COLUMNS:
             if required and not rec.get(key):
                 err(number, key, "", _("This column is required."))
         building = _building_name(rec.get("building", ""), buildings)
         unit_key = (building, rec.get("unit", ""))
+        for key, column in STORED_IN.items():
+            value = building if key == "building" else rec.get(key, "")
+            problem = text_problem(column, value)
+            if problem:
+                err(number, key, rec.get(key, ""), problem)
         area = None
         if rec.get("area"):
             try:
-                area = Decimal(rec["area"])
-                if area <= 0:
-                    raise InvalidOperation
-            except InvalidOperation:
-                err(
-                    number,
-                    "area",
-                    rec["area"],
-                    _("The area is a number of square metres, e.g. 89.5."),
-                )
+                area = clean_area(rec["area"])
+            except ServiceError as exc:
+                err(number, "area", rec["area"], exc.message)
         if all(unit_key) and unit_key not in units and unit_key not in new_units:
             if area is None and not rec.get("area"):
                 err(
@@ -241,7 +260,7 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
                     sheet_plates[plate] = number
         elif rec.get("brand") or rec.get("colour"):
             err(number, "plate", "", _("A vehicle needs its licence plate."))
-        if len(plan.errors) == before:
+        if plan.problems == before == 0:  # once a row is wrong, nothing will be written
             plan.rows.append(
                 {
                     "row": number,
@@ -263,7 +282,7 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
     plan.residents = len({r["id_index"] or ("row", r["row"]) for r in plan.rows})
     plan.vehicles = sum(1 for r in plan.rows if r["plate"])
     if count == 0:
-        plan.errors.append(RowError(1, "", "", _("The sheet has a header but no rows.")))
+        plan.add_error(1, "", "", _("The sheet has a header but no rows."))
     return plan
 
 

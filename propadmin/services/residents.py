@@ -18,6 +18,7 @@ from models import Building, Occupancy, Resident, Unit, Vehicle
 
 from .. import audit
 from . import ServiceError
+from .fields import text_problem
 from .identity import (
     EMAIL_RE,
     blind_index,
@@ -111,8 +112,10 @@ def check_details(details: ResidentDetails) -> ResidentDetails:
     )
     if not clean.name:
         errors["name"] = _("Give the resident's name.")
-    elif len(clean.name) > 64:
-        errors["name"] = _("A name has at most 64 characters.")
+    for field in ("name", "emergency_contact", "notes"):
+        problem = text_problem(Resident.__table__.c[field], getattr(clean, field))
+        if problem and field not in errors:
+            errors[field] = problem
     for field, cleaner in (
         ("id_number", clean_id_number),
         ("mobile", clean_mobile),
@@ -123,6 +126,9 @@ def check_details(details: ResidentDetails) -> ResidentDetails:
             setattr(clean, field, cleaner(getattr(details, field)))
         except ServiceError as exc:
             errors[field] = exc.message
+    email_problem = text_problem(Resident.__table__.c.email, clean.email)
+    if email_problem and "email" not in errors:
+        errors["email"] = email_problem
     if errors:
         raise RegisterError(errors)
     return clean

@@ -32,7 +32,7 @@ class RegisterImportView(PermissionView, BaseView):
     def index(self):
         form = ImportForm()
         form.estate.choices = [(e.id, e.name) for e in visible_estates(db.session, current_user)]
-        errors = None
+        plan = None
         if form.validate_on_submit():
             estate = db.session.get(Estate, form.estate.data)
             upload = form.sheet.data
@@ -41,9 +41,7 @@ class RegisterImportView(PermissionView, BaseView):
             except SheetError as exc:
                 form.sheet.errors.append(exc.message)
             else:
-                if plan.errors:
-                    errors = plan.errors
-                else:
+                if not plan.errors:
                     result = apply_import(db.session, estate, plan)
                     db.session.commit()
                     flash(
@@ -58,7 +56,14 @@ class RegisterImportView(PermissionView, BaseView):
                         "success",
                     )
                     return redirect(url_for("resident.index_view"))
-        return self.render("admin/register_import.html", form=form, errors=errors, columns=COLUMNS)
+        return self.render(
+            "admin/register_import.html",
+            form=form,
+            errors=plan.errors if plan else None,
+            problems=plan.problems if plan else 0,
+            unreported=plan.unreported if plan else 0,
+            columns=COLUMNS,
+        )
 
     @expose("/template.xlsx")
     def template(self):
