@@ -35,7 +35,8 @@ from .residents import (
     RegisterError,
     ResidentDetails,
     check_details,
-    clean_plate,
+    check_occupancy,
+    check_vehicle,
 )
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,6 @@ STORED_IN = {
     "building": Building.__table__.c.name,
     "unit": Unit.__table__.c.number,
     "layout": Unit.__table__.c.layout,
-    "brand": Vehicle.__table__.c.brand,
-    "colour": Vehicle.__table__.c.colour,
 }
 MAX_REPORTED = 200  # problems listed in full; the rest are counted
 MAX_SHOWN_VALUE = 40  # characters of a bad value repeated in the report
@@ -192,12 +191,12 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
                 dates[key] = _date(rec.get(key, ""))
             except ValueError:
                 err(number, key, rec[key], _("Write dates as 2026-03-01."))
-        if (
-            dates.get("start_date")
-            and dates.get("end_date")
-            and dates["end_date"] < dates["start_date"]
-        ):
-            err(number, "end_date", rec["end_date"], _("The end date is before the start date."))
+        try:
+            # unit and resident are this estate's by construction: only the dates to check
+            check_occupancy(None, None, dates.get("start_date"), dates.get("end_date"))
+        except RegisterError as exc:
+            for key, reason in exc.errors.items():
+                err(number, key, rec.get(key, ""), reason)
         payer = rec.get("is_payer", "").lower()
         if payer not in YES | NO:
             err(number, "is_payer", rec["is_payer"], _("Write 是 or 否."))
@@ -243,13 +242,19 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
         plate = None
         if rec.get("plate"):
             try:
-                plate = clean_plate(rec["plate"])
-            except ServiceError as exc:
-                err(number, "plate", rec["plate"], exc.message)
+                plate = check_vehicle(
+                    session,
+                    estate.id,
+                    rec["plate"],
+                    brand=rec.get("brand", ""),
+                    colour=rec.get("colour", ""),
+                    registered_plates=known_plates,
+                )
+            except RegisterError as exc:
+                for key, reason in exc.errors.items():
+                    err(number, key, rec.get(key, ""), reason)
             else:
-                if plate in known_plates:
-                    err(number, "plate", plate, _("This plate is already registered."))
-                elif plate in sheet_plates:
+                if plate in sheet_plates:
                     err(
                         number,
                         "plate",

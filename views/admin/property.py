@@ -11,7 +11,7 @@ from models import StaffEstate, UnitUse
 from propadmin.extensions import db
 
 from .base import SecureModelView
-from .register import unit_household
+from .register import unit_page_context
 
 UNIT_USE_LABELS = {
     UnitUse.residential: _l("Residential"),
@@ -90,7 +90,7 @@ class UnitView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             unit = kwargs["model"]
-            kwargs.update(unit_household(unit), use_label=UNIT_USE_LABELS.get(unit.use, ""))
+            kwargs.update(unit_page_context(unit), use_label=UNIT_USE_LABELS.get(unit.use, ""))
         return super().render(template, **kwargs)
 
     form_args = {

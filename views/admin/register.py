@@ -10,22 +10,23 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import StringField
 from wtforms.validators import Optional, ValidationError
 
-from models import Occupancy, ParkingKind, ParkingSpace, Relation, Resident, Unit, Vehicle
+from models import Occupancy, ParkingKind, Relation, Resident, Unit, Vehicle
 from propadmin.crypto import mask_id_number, mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
+from propadmin.services.households import resident_household, unit_household
 from propadmin.services.register_export import resident_export
 from propadmin.services.residents import (
     RegisterError,
     ResidentDetails,
     check_details,
-    clean_plate,
+    check_occupancy,
+    check_vehicle,
     id_number_taken,
     matching_resident_ids,
     reveal,
@@ -179,22 +180,11 @@ class ResidentView(SecureModelView):
         return super().render(template, **kwargs)
 
     def _household(self, resident: Resident) -> dict:
-        occupancies = db.session.scalars(
-            select(Occupancy)
-            .where(Occupancy.resident_id == resident.id)
-            .options(selectinload(Occupancy.unit))
-            .order_by(Occupancy.start_date.desc().nulls_last(), Occupancy.id.desc())
-        ).all()
-        unit_ids = [o.unit_id for o in occupancies if o.is_current]
-        spaces = db.session.scalars(
-            select(ParkingSpace)
-            .where((ParkingSpace.resident_id == resident.id) | ParkingSpace.unit_id.in_(unit_ids))
-            .order_by(ParkingSpace.code)
-        ).all()
+        household = resident_household(db.session, resident)
         return {
-            "occupancies": occupancies,
-            "vehicles": sorted(resident.vehicles, key=lambda v: v.plate),
-            "spaces": spaces,
+            "occupancies": household.occupancies,
+            "vehicles": household.vehicles,
+            "spaces": household.spaces,
             "masked": {
                 "id_number": mask_id_number(resident.id_number),
                 "mobile": mask_mobile(resident.mobile),
@@ -257,15 +247,14 @@ class OccupancyView(SecureModelView):
         valid = super().validate_form(form)
         if not valid or not hasattr(form, "relation"):
             return valid
-        start, end = form.start_date.data, form.end_date.data
-        if start and end and end < start:
-            form.end_date.errors.append(_("The end date is before the start date."))
+        try:
+            check_occupancy(
+                form.unit.data, form.resident.data, form.start_date.data, form.end_date.data
+            )
+        except RegisterError as exc:
+            for field, message in exc.errors.items():
+                form[field].errors.append(message)
             return False
-        unit, resident = form.unit.data, form.resident.data
-        if unit is not None and resident is not None:
-            if unit.building.estate_id != resident.estate_id:
-                form.resident.errors.append(_("The resident is registered in another estate."))
-                return False
         return valid
 
 
@@ -287,27 +276,23 @@ class VehicleView(SecureModelView):
 
     def validate_form(self, form):
         valid = super().validate_form(form)
-        if not valid or not hasattr(form, "plate"):
+        if not valid or not hasattr(form, "plate") or form.estate.data is None:
             return valid
+        _pk, current = typed_ids(Vehicle, [request.args.get("id", "")])
         try:
-            form.plate.data = clean_plate(form.plate.data)
-        except ServiceError as exc:
-            form.plate.errors.append(exc.message)
-            return False
-        estate, owner = form.estate.data, form.owner.data
-        if estate is not None:
-            _pk, current = typed_ids(Vehicle, [request.args.get("id", "")])
-            clash = select(Vehicle.id).where(
-                Vehicle.estate_id == estate.id, Vehicle.plate == form.plate.data
+            form.plate.data = check_vehicle(
+                db.session,
+                form.estate.data.id,
+                form.plate.data,
+                form.owner.data,
+                brand=form.brand.data or "",
+                colour=form.colour.data or "",
+                vehicle_id=current[0] if current else None,
             )
-            if current:
-                clash = clash.where(Vehicle.id != current[0])
-            if db.session.scalar(clash.limit(1)) is not None:
-                form.plate.errors.append(_("This plate is already registered."))
-                return False
-            if owner is not None and owner.estate_id != estate.id:
-                form.owner.errors.append(_("The resident is registered in another estate."))
-                return False
+        except RegisterError as exc:
+            for field, message in exc.errors.items():
+                form[field].errors.append(message)
+            return False
         return valid
 
 
@@ -339,22 +324,14 @@ class ParkingSpaceView(SecureModelView):
     column_formatters_export = column_formatters
 
 
-def unit_household(unit: Unit) -> dict:
+def unit_page_context(unit: Unit) -> dict:
     """What the unit page shows: its people (now and before), vehicles and parking."""
-    occupancies = db.session.scalars(
-        select(Occupancy)
-        .where(Occupancy.unit_id == unit.id)
-        .options(selectinload(Occupancy.resident).selectinload(Resident.vehicles))
-        .order_by(Occupancy.end_date.is_not(None), Occupancy.start_date.desc().nulls_last())
-    ).all()
-    current = [o for o in occupancies if o.is_current]
+    household = unit_household(db.session, unit)
     return {
-        "current": current,
-        "past": [o for o in occupancies if not o.is_current],
-        "vehicles": [v for o in current for v in o.resident.vehicles],
-        "spaces": db.session.scalars(
-            select(ParkingSpace).where(ParkingSpace.unit_id == unit.id).order_by(ParkingSpace.code)
-        ).all(),
+        "current": household.current,
+        "past": household.past,
+        "vehicles": household.vehicles,
+        "spaces": household.spaces,
         "relation_labels": RELATION_LABELS,
         "parking_labels": PARKING_LABELS,
         "can_see_people": can("residents.view"),
