@@ -91,3 +91,16 @@ def test_unit_household_splits_current_and_past(db_session, zhang):
     household = unit_household(db_session, unit)
     assert zhang in [o.resident for o in household.past]
     assert zhang not in [o.resident for o in household.current]
+
+
+@pytest.mark.parametrize("area", ["NaN", "Infinity", "1e30", "0.004"])
+def test_the_unit_form_refuses_impossible_areas_like_the_import(login_as, db_session, area):
+    building = db_session.scalar(select(Unit.building_id).limit(1))
+    response = form_post(
+        login_as("admin"),
+        "/admin/unit/new/",
+        {"building": str(building), "number": "9901", "area": area, "use": "residential"},
+    )
+    assert response.status_code == 200
+    assert "面积为 0.01 至 99999.99 平方米" in response.text
+    assert db_session.scalar(select(Unit).where(Unit.number == "9901")) is None

@@ -4,7 +4,7 @@ columns, so a form, an import and the database agree on them."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import Column
@@ -37,22 +37,18 @@ def text_problem(column: Column, value: str | None) -> str | None:
 
 
 def clean_area(value) -> Decimal:
-    """A unit's floor area in m² as an exact Decimal: finite, within AREA_MIN and
-    AREA_MAX, at most two decimals. Raises ServiceError (field ``area``)."""
+    """A unit's floor area in m² as an exact Decimal, rounded half-up to 0.01 m² as it
+    is stored: finite, from AREA_MIN to AREA_MAX. Raises ServiceError (field ``area``)."""
     try:
         area = Decimal(str(value).strip())
-        fits = (
-            area.is_finite()
-            and AREA_MIN <= area <= AREA_MAX
-            and area == area.quantize(AREA_MIN)
-        )
-    except (InvalidOperation, ValueError):
+        area = area.quantize(AREA_MIN, rounding=ROUND_HALF_UP)
+        fits = AREA_MIN <= area <= AREA_MAX
+    except (InvalidOperation, ValueError):  # not a number, infinite, NaN, or huge
         fits = False
     if not fits:
         raise ServiceError(
             _(
-                "The area is a number of square metres from %(min)s to %(max)s, with at "
-                "most two decimals, e.g. 89.5.",
+                "The area is a number of square metres from %(min)s to %(max)s, e.g. 89.5.",
                 min=AREA_MIN,
                 max=AREA_MAX,
             ),
