@@ -502,3 +502,30 @@ def test_cli_import_of_a_too_long_value_names_row_and_column(app, demo, db_sessi
     assert result.exit_code == 1
     assert "row 2, 房号" in result.output
     assert db_session.scalar(select(Resident).where(Resident.name == "赵一")) is None
+
+
+def test_a_cell_far_below_the_data_is_refused_quickly(login_as, demo):
+    workbook = Workbook()
+    ws = workbook.active
+    ws.append(HEADER)
+    ws.append([good_rows()[1].get(h, "") for h in HEADER])
+    ws.cell(row=1_048_576, column=1, value="x")  # a 5 KB file, a million rows to walk
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = upload(login_as("admin"), buffer.getvalue(), estate=demo)
+    assert response.status_code == 200
+    assert "表格延伸到第 100000 行，请删除数据下方的空行" in response.text
+
+
+def test_a_wrong_stored_dimension_does_not_hide_rows(login_as, db_session, demo):
+    data = sheet(good_rows())
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B2"', body)
+            dst.writestr(info, body, zipfile.ZIP_DEFLATED)
+    response = upload(login_as("admin"), out.getvalue(), estate=demo)
+    assert response.status_code == 302
+    assert db_session.scalar(select(Resident).where(Resident.name == "钱三")) is not None

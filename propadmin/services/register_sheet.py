@@ -22,6 +22,7 @@ from . import ServiceError
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 20_000  # rows with data; a large estate has a few thousand units
+MAX_ROW_NUMBER = 5 * MAX_ROWS  # empty rows count too: a reader walks every one
 MAX_COLUMNS = 64  # the template has 18; cells further right are not read
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 
@@ -84,6 +85,13 @@ def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
         raise SheetError(_("Missing columns: %(names)s.", names="、".join(missing)))
     count = 0
     for number, values in enumerate(rows, start=2):
+        if number > MAX_ROW_NUMBER:
+            raise SheetError(
+                _(
+                    "The sheet goes on to row %(n)d; delete the empty rows below the data.",
+                    n=MAX_ROW_NUMBER,
+                )
+            )
         record = {}
         for key, value in zip(keys, values, strict=False):
             if key:
@@ -122,6 +130,8 @@ def _xlsx_rows(stream) -> Iterator[tuple]:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
         worksheet = workbook.worksheets[0]
+        # The stored dimension may be wrong either way; read the rows that are there.
+        worksheet.reset_dimensions()
     except Exception as exc:
         log.info("unreadable workbook: %r", exc)
         raise SheetError(_("This file is not a readable .xlsx workbook.")) from exc
