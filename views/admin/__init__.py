@@ -22,10 +22,13 @@ from propadmin.extensions import db
 from .accounts import RoleView, UserView
 from .base import SecureModelView
 from .dashboard import DashboardView
+from .occupancy import OccupancyView
+from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
-from .register import OccupancyView, ParkingSpaceView, ResidentView, VehicleView
 from .register_import import RegisterImportView
+from .residents import ResidentView
 from .system import AuditLogView, OutboxView
+from .vehicles import VehicleView
 
 __all__ = ["SecureModelView", "init_admin"]
 
