@@ -6,10 +6,11 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, sensitive, utcnow
+from .scope import Custom, EstateColumn, Through
 
 if TYPE_CHECKING:
     from .property import Estate
@@ -32,14 +33,23 @@ def new_session_token() -> str:
 
 
 class Role(Base):
+    """A named set of permissions. Built-in roles and roles without an estate are shared
+    by every estate (and changed by superusers only); a custom role made by an estate's
+    administrator belongs to that estate."""
+
     __tablename__ = "role"
+    __estate_scope__ = EstateColumn(shared_when_null=True)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(255), default="")
     builtin: Mapped[bool] = mapped_column(default=False)
+    estate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("estate.id", ondelete="CASCADE"), index=True
+    )
 
+    estate: Mapped[Estate | None] = relationship()
     grants: Mapped[list[RolePermission]] = relationship(
         back_populates="role", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -63,6 +73,7 @@ class Role(Base):
 
 class RolePermission(Base):
     __tablename__ = "role_permission"
+    __estate_scope__ = Through("role")
     __table_args__ = (UniqueConstraint("role_id", "permission"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,8 +83,20 @@ class RolePermission(Base):
     role: Mapped[Role] = relationship(back_populates="grants")
 
 
+def _users_in_estates(estate_ids):
+    """Staff of these estates, and residents registered in them."""
+    from .residents import Resident
+
+    return or_(
+        User.id.in_(select(StaffEstate.user_id).where(StaffEstate.estate_id.in_(estate_ids))),
+        User.id.in_(select(Resident.user_id).where(Resident.estate_id.in_(estate_ids))),
+    )
+
+
 class User(Base):
     __tablename__ = "user"
+    # An account belongs to every estate its holder works or lives in: no single one.
+    __estate_scope__ = Custom(_users_in_estates)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -98,18 +121,6 @@ class User(Base):
     )
     resident: Mapped[Resident | None] = relationship(back_populates="user")
 
-    @classmethod
-    def in_estates(cls, estate_ids):
-        """Staff of these estates, and residents registered in them."""
-        from sqlalchemy import or_, select
-
-        from .residents import Resident
-
-        return or_(
-            cls.id.in_(select(StaffEstate.user_id).where(StaffEstate.estate_id.in_(estate_ids))),
-            cls.id.in_(select(Resident.user_id).where(Resident.estate_id.in_(estate_ids))),
-        )
-
     @property
     def estate_ids(self) -> set[int]:
         return {m.estate_id for m in self.memberships}
@@ -126,6 +137,7 @@ class StaffEstate(Base):
     """A staff member works for an estate; their admin screens show only those estates' rows."""
 
     __tablename__ = "staff_estate"
+    __estate_scope__ = EstateColumn()
     __table_args__ = (UniqueConstraint("user_id", "estate_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

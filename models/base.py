@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, DateTime, MetaData, String, Text, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -115,14 +116,21 @@ class Base(DeclarativeBase):
     # Models that must not produce audit rows themselves (the audit log, the outbox).
     __audited__ = True
 
-    @property
-    def audit_estate_id(self) -> int | None:
-        """The estate this row belongs to, for scoping its audit history."""
-        return getattr(self, "estate_id", None)
-
     def __repr__(self) -> str:
         ident = getattr(self, "id", None)
         return f"<{type(self).__name__} {ident}>"
+
+
+def str_enum(cls: type[enum.Enum]) -> Enum:
+    """A portable enum column: VARCHAR plus CHECK, storing the member values."""
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class TimestampMixin:

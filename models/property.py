@@ -7,29 +7,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, ScaledDecimal, TimestampMixin
+from .base import Base, ScaledDecimal, TimestampMixin, str_enum
+from .scope import EstateColumn, Through
 
 if TYPE_CHECKING:
     from .residents import Occupancy, Resident
 
 
-def str_enum(cls: type[enum.Enum]) -> Enum:
-    """A portable enum column: VARCHAR plus CHECK, storing the member values."""
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
-
-
 class Estate(TimestampMixin, Base):
     __tablename__ = "estate"
+    __estate_scope__ = EstateColumn("id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -41,20 +31,13 @@ class Estate(TimestampMixin, Base):
         back_populates="estate", order_by="Building.name"
     )
 
-    @classmethod
-    def in_estates(cls, estate_ids):
-        return cls.id.in_(estate_ids)
-
-    @property
-    def audit_estate_id(self) -> int | None:
-        return self.id
-
     def __str__(self) -> str:
         return self.name
 
 
 class Building(TimestampMixin, Base):
     __tablename__ = "building"
+    __estate_scope__ = EstateColumn()
     __table_args__ = (UniqueConstraint("estate_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,10 +47,6 @@ class Building(TimestampMixin, Base):
 
     estate: Mapped[Estate] = relationship(back_populates="buildings")
     units: Mapped[list[Unit]] = relationship(back_populates="building", order_by="Unit.number")
-
-    @classmethod
-    def in_estates(cls, estate_ids):
-        return cls.estate_id.in_(estate_ids)
 
     def __str__(self) -> str:
         return self.name
@@ -86,6 +65,7 @@ class UnitUse(enum.StrEnum):
 
 class Unit(TimestampMixin, Base):
     __tablename__ = "unit"
+    __estate_scope__ = Through("building")
     __table_args__ = (UniqueConstraint("building_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,22 +78,6 @@ class Unit(TimestampMixin, Base):
 
     building: Mapped[Building] = relationship(back_populates="units", lazy="joined")
     occupancies: Mapped[list[Occupancy]] = relationship(back_populates="unit")
-
-    @classmethod
-    def in_estates_subquery(cls, estate_ids):
-        return (
-            select(cls.id)
-            .join(Building, Building.id == cls.building_id)
-            .where(Building.estate_id.in_(estate_ids))
-        )
-
-    @classmethod
-    def in_estates(cls, estate_ids):
-        return cls.building_id.in_(select(Building.id).where(Building.estate_id.in_(estate_ids)))
-
-    @property
-    def audit_estate_id(self) -> int | None:
-        return self.building.estate_id if self.building else None
 
     @property
     def label(self) -> str:
@@ -130,6 +94,7 @@ class ParkingKind(enum.StrEnum):
 
 class ParkingSpace(TimestampMixin, Base):
     __tablename__ = "parking_space"
+    __estate_scope__ = EstateColumn()
     __table_args__ = (UniqueConstraint("estate_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,10 +108,6 @@ class ParkingSpace(TimestampMixin, Base):
     estate: Mapped[Estate] = relationship()
     unit: Mapped[Unit | None] = relationship()
     resident: Mapped[Resident | None] = relationship()
-
-    @classmethod
-    def in_estates(cls, estate_ids):
-        return cls.estate_id.in_(estate_ids)
 
     def __str__(self) -> str:
         return self.code

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, EncryptedText, TimestampMixin, sensitive
-from .property import Estate, Unit, str_enum
+from .base import Base, EncryptedText, TimestampMixin, sensitive, str_enum
+from .property import Estate, Unit
+from .scope import EstateColumn, Through
 
 if TYPE_CHECKING:
     from .accounts import User
@@ -21,6 +22,7 @@ class Resident(TimestampMixin, Base):
     the ``*_index`` columns hold keyed HMACs for exact lookup and uniqueness."""
 
     __tablename__ = "resident"
+    __estate_scope__ = EstateColumn()
     __table_args__ = (UniqueConstraint("estate_id", "id_number_index"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,10 +45,6 @@ class Resident(TimestampMixin, Base):
     )
     vehicles: Mapped[list[Vehicle]] = relationship(back_populates="owner")
 
-    @classmethod
-    def in_estates(cls, estate_ids):
-        return cls.estate_id.in_(estate_ids)
-
     def __str__(self) -> str:
         return self.name
 
@@ -61,6 +59,7 @@ class Occupancy(TimestampMixin, Base):
     """A resident's tie to a unit: owner (from purchase), tenant (lease) or family member."""
 
     __tablename__ = "occupancy"
+    __estate_scope__ = Through("unit")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
@@ -80,17 +79,11 @@ class Occupancy(TimestampMixin, Base):
             self.end_date is None or self.end_date >= today
         )
 
-    @classmethod
-    def in_estates(cls, estate_ids):
-        return cls.unit_id.in_(Unit.in_estates_subquery(estate_ids))
-
-    @property
-    def audit_estate_id(self) -> int | None:
-        return self.unit.audit_estate_id if self.unit else None
 
 
 class Vehicle(TimestampMixin, Base):
     __tablename__ = "vehicle"
+    __estate_scope__ = EstateColumn()
     __table_args__ = (UniqueConstraint("estate_id", "plate"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,10 +95,6 @@ class Vehicle(TimestampMixin, Base):
 
     estate: Mapped[Estate] = relationship()
     owner: Mapped[Resident | None] = relationship(back_populates="vehicles")
-
-    @classmethod
-    def in_estates(cls, estate_ids):
-        return cls.estate_id.in_(estate_ids)
 
     def __str__(self) -> str:
         return self.plate

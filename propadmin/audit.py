@@ -18,7 +18,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
-from models import AuditLog, Base, utcnow
+from models import AuditLog, Base, row_estate, utcnow
 
 REDACTED = "***"
 
@@ -54,9 +54,9 @@ def _entity_id(obj: Base) -> str:
 
 
 def _estate_of(obj: Base) -> int | None:
-    """Models say which estate a row belongs to through ``audit_estate_id``."""
+    """The estate a row belongs to, as its model declares (``__estate_scope__``)."""
     try:
-        return getattr(obj, "audit_estate_id", None)
+        return row_estate(obj)
     except Exception:  # noqa: BLE001 — a half-built or deleted row has no estate to tell
         return None
 

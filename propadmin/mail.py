@@ -50,12 +50,16 @@ def queue_mail(
     ``subject`` is a lazy string, rendered in the reader's language.
     """
     user = recipient if isinstance(recipient, User) else None
+    if user is None:
+        # The recipient's account, if any, says whose estates' staff may see the message.
+        user = session.scalar(select(User).where(User.email == recipient.strip().lower()))
     address = user.email if user else recipient
     with force_locale(locale or reader_locale(user)):
         context.setdefault("user", user)
         context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
         message = OutboxMessage(
             recipient=address,
+            user=user,
             subject=str(subject),
             body_text=render_template(f"email/{template}.txt", **context),
             body_html=render_template(f"email/{template}.html", **context),

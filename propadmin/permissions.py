@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_principal import ActionNeed, AnonymousIdentity, Identity, Permission, identity_loaded
 from sqlalchemy import select
 
-from models import Estate, Role, User
+from models import Estate, Role, User, scope_of
 
 # module.action → label shown when ticking permissions on a role.
 PERMISSIONS: dict[str, str] = {
@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, str] = {
     "residents.view": _l("View residents"),
     "residents.edit": _l("Edit residents"),
     "residents.reveal": _l("Reveal full ID-card and mobile numbers"),
+    "residents.export": _l("Export the register (residents, occupancies, vehicles)"),
     "users.view": _l("View user accounts"),
     "users.edit": _l("Create and edit user accounts"),
     "roles.edit": _l("Create and edit roles"),
@@ -32,6 +33,19 @@ PERMISSIONS: dict[str, str] = {
     "mail.view": _l("View the mail outbox"),
     "mail.edit": _l("Retry and cancel outgoing mail"),
     "portal.use": _l("Use the resident portal"),
+}
+
+# What the role form calls each module (the part of a permission name before the dot).
+MODULES: dict[str, str] = {
+    "dashboard": _l("Dashboard"),
+    "estates": _l("Estates"),
+    "property": _l("Buildings, units and parking"),
+    "residents": _l("Residents"),
+    "users": _l("Accounts"),
+    "roles": _l("Roles"),
+    "audit": _l("Audit log"),
+    "mail": _l("Mail outbox"),
+    "portal": _l("Resident portal"),
 }
 
 STAFF_BASE = {"dashboard.view", "property.view"}
@@ -126,9 +140,20 @@ def init_app(app, principal) -> None:
     identity_loaded.connect_via(app)(_on_identity_loaded)
 
 
+class UnknownPermission(KeyError):
+    """A view or check names a permission the catalogue does not have (a typo)."""
+
+
+def check_permission(name: str, where: str = "") -> str:
+    """Return ``name`` if the catalogue has it; raise UnknownPermission otherwise.
+    Views call it when they are built, so a typo stops the app at start-up."""
+    if name not in PERMISSIONS:
+        raise UnknownPermission(f"{where or 'a view'} uses unknown permission {name!r}")
+    return name
+
+
 def can(permission: str) -> bool:
-    if permission not in PERMISSIONS:
-        raise KeyError(f"unknown permission {permission!r}")
+    check_permission(permission)
     if not current_user.is_authenticated:
         return False
     return Permission(ActionNeed(permission)).can()
@@ -144,8 +169,7 @@ def home_endpoint(user: User) -> str:
 
 def requires(permission: str) -> Callable:
     """View decorator: sign in first (redirect), then the permission (403)."""
-    if permission not in PERMISSIONS:
-        raise KeyError(f"unknown permission {permission!r}")
+    check_permission(permission, "@requires")
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -172,6 +196,8 @@ def estate_scope(user: User) -> set[int] | None:
     """Estates whose rows the user may see; ``None`` means every estate (superuser)."""
     if getattr(user, "is_superuser", False):
         return None
+    if not getattr(user, "is_authenticated", False):
+        return set()
     cached = g.get("_estate_scope")
     if cached is not None and g.get("_estate_scope_user") == user.id:
         return cached
@@ -181,16 +207,21 @@ def estate_scope(user: User) -> set[int] | None:
 
 
 def estate_clause(model, user: User | None = None):
-    """The where-clause limiting ``model`` to the user's estates (models say how with
-    ``in_estates``), or ``None`` when nothing is to be limited."""
+    """The where-clause limiting ``model`` to the user's estates, as the model declares
+    (``__estate_scope__``, see models/scope.py); ``None`` for a superuser.
+
+    Raises UndeclaredScope for a model that declares nothing — for superusers too, so
+    the mistake shows on the first try rather than in another estate's office."""
+    scope = scope_of(model)
     ids = estate_scope(user if user is not None else current_user)
-    if ids is None or not hasattr(model, "in_estates"):
+    if ids is None:
         return None
-    return model.in_estates(ids)
+    return scope.clause(model, ids)
 
 
 def scoped(stmt, model, user: User | None = None):
-    """A select or legacy query on ``model``, limited to the user's estates."""
+    """A select or legacy query on ``model``, limited to the user's estates (raises
+    UndeclaredScope rather than returning every estate's rows)."""
     clause = estate_clause(model, user)
     if clause is None:
         return stmt

@@ -71,7 +71,7 @@ def fill_register(app, residents: int):
     from models import Building, Estate, Resident, Unit
     from propadmin.extensions import db
     from propadmin.services.demo import FakePeople
-    from propadmin.services.identity import blind_index
+    from propadmin.services.identifiers import blind_index
 
     people = FakePeople(seed=7)
     crypto = app.extensions["propadmin.crypto"]

@@ -99,7 +99,7 @@ class SMTPServer:
 
 def id_number(body: str = "11010519900307123") -> str:
     """A well-formed (fake) resident ID number: 17 digits and their check digit."""
-    from propadmin.services.identity import id_check_digit
+    from propadmin.services.identifiers import id_check_digit
 
     return body + id_check_digit(body)
 

@@ -5,7 +5,7 @@ import pytest
 
 from models import Resident
 from propadmin.extensions import db
-from views.admin.base import ReadOnlyModelView
+from views.admin.base import ReadOnlyModelView, Sensitive
 
 
 class ResidentProbeView(ReadOnlyModelView):
@@ -16,7 +16,10 @@ class ResidentProbeView(ReadOnlyModelView):
     column_list = ("name", "id_number", "mobile")
     column_details_list = ("name", "id_number", "mobile")
     column_export_list = ("name", "id_number", "mobile")
-    sensitive_columns = {"id_number": "residents.reveal", "mobile": "residents.reveal"}
+    sensitive_columns = {
+        "id_number": Sensitive(see="residents.reveal"),
+        "mobile": Sensitive(see="residents.reveal"),
+    }
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ def test_sensitive_columns_cannot_be_searched_or_filtered():
     class Leaky(ReadOnlyModelView):
         permission_module = "residents"
         column_searchable_list = ("name", "id_number")
-        sensitive_columns = {"id_number": "residents.reveal"}
+        sensitive_columns = {"id_number": Sensitive(see="residents.reveal")}
 
     with pytest.raises(TypeError, match="sensitive column 'id_number'"):
         Leaky(Resident, db, endpoint="leaky")

@@ -28,7 +28,13 @@ try:
 except ImportError:  # the browser fixture, which every test uses, reports it
     sync_playwright = None
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # The live server answers from threads of its own, over connections of its own.
+    pytest.mark.committed,
+    # What a browser shows does not depend on the database: once, on SQLite, is enough.
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -511,3 +517,62 @@ def test_english_browser_gets_english_login_page(new_tab):
     expect(tab.page.locator("h1")).to_have_text("Sign in")
     expect(tab.page.locator("html")).to_have_attribute("lang", "en")
     expect(tab.page.locator("form[action$='/login'] button[type=submit]")).to_have_text("Sign in")
+
+
+# -- the admin's widgets and the audit log speak Chinese ----------------------------------
+@pytest.mark.parametrize("width", WIDTHS)
+def test_pickers_and_date_picker_are_in_chinese(new_tab, width):
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto("/admin/occupancy/new/")
+    unit_picker = page.locator("#s2id_unit")
+    expect(unit_picker).to_contain_text("输入文字查找，然后选择")
+    unit_picker.locator("a.select2-choice").click()
+    expect(page.locator(".select2-drop-active")).to_contain_text("请再输入 1 个字")
+    page.keyboard.press("Escape")
+    page.locator("#start_date").click()
+    calendar = page.locator(".daterangepicker:visible").first
+    expect(calendar).to_be_visible()
+    weekdays = calendar.locator("thead tr").nth(1).locator("th").all_inner_texts()
+    assert weekdays[:2] == ["一", "二"] and weekdays[-1] == "日", weekdays
+    expect(calendar.locator("select.monthselect").first).to_contain_text("十一月")
+    page.screenshot(path=str(SCREENSHOTS / f"occupancy-form-datepicker-{width}.png"))
+    assert tab.problems == [], tab.problems
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_audit_log_reads_as_sentences(app, new_tab, width):
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    zhang = resident_id(app, "张伟")
+    tab.goto(f"/admin/resident/details/?id={zhang}")
+    with page.expect_navigation():
+        page.locator("form[action*='reveal'] button").nth(1).click()  # the mobile number
+    page.get_by_role("link", name="谁修改或查看过此记录").click()
+    notable = page.locator(".audit-notable").first
+    expect(notable).to_contain_text("物业管理员 陈静 查看了 张伟 的手机号")
+    assert_looks_finished(tab, "audit-log", width, data=("td.col-ip",))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_role_form_saves_exactly_the_ticked_permissions(app, new_tab, width):
+    """A click on a permission's words ticks that permission and nothing else."""
+    from models import Role
+    from propadmin.extensions import db
+
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto("/admin/role/new/")
+    page.locator("#label").fill(f"前台{width}")
+    for words in ("查看工作台", "查看楼栋、房屋和车位", "查看住户"):
+        page.get_by_text(words, exact=True).click()
+    assert_looks_finished(tab, "role-form", width)
+    with page.expect_navigation():
+        page.locator("input[type=submit]").first.click()
+    with app.app_context():
+        role = db.session.scalars(select(Role).where(Role.label == f"前台{width}")).one()
+        assert role.permissions == {"dashboard.view", "property.view", "residents.view"}
+        db.session.remove()

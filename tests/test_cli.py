@@ -6,13 +6,13 @@ from datetime import date
 from sqlalchemy import func, select, text
 
 from models import Building, Occupancy, Relation, Resident, Unit, User
-from propadmin.services.identity import id_number_problem
+from propadmin.services.identifiers import id_number_problem
 
 from .helpers import login
 
 
-def test_seed_demo_builds_the_contracted_demo_estate(app, db_session):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
+def test_seed_demo_builds_the_contracted_demo_estate(app, db_session, runner):
+    result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert "Seeded 示范小区" in result.output
     for username in ("admin", "finance", "repair", "owner", "owner2", "tenant"):
@@ -44,28 +44,26 @@ def test_seed_demo_builds_the_contracted_demo_estate(app, db_session):
         assert login(app.test_client(), username).status_code == 302
 
 
-def test_seed_demo_password_option(app):
-    result = app.test_cli_runner().invoke(
-        args=["seed-demo", "--password", "Another-pw-2", "--units", "8"]
-    )
+def test_seed_demo_password_option(app, runner):
+    result = runner.invoke(args=["seed-demo", "--password", "Another-pw-2", "--units", "8"])
     assert result.exit_code == 0, result.output
     assert login(app.test_client(), "finance", "Another-pw-2").status_code == 302
 
 
-def test_seed_demo_refuses_bad_input_with_a_clear_message(app, db_session):
-    result = app.test_cli_runner().invoke(args=["seed-demo", "--units", "3"])
+def test_seed_demo_refuses_bad_input_with_a_clear_message(db_session, runner):
+    result = runner.invoke(args=["seed-demo", "--units", "3"])
     assert result.exit_code != 0
     assert "--units must be at least 6 (got 3)" in result.output
     assert db_session.scalar(select(func.count()).select_from(Unit)) == 0
-    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
-    again = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    again = runner.invoke(args=["seed-demo"])
     assert again.exit_code != 0 and "already exists" in again.output
-    if_empty = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
+    if_empty = runner.invoke(args=["seed-demo", "--if-empty"])
     assert if_empty.exit_code == 0 and "not seeding" in if_empty.output
 
 
-def test_users_create(app, demo, db_session):
-    result = app.test_cli_runner().invoke(
+def test_users_create(app, demo, db_session, runner):
+    result = runner.invoke(
         args=[
             "users",
             "create",
@@ -89,8 +87,7 @@ def test_users_create(app, demo, db_session):
     assert login(app.test_client(), "chen.kf", "Desk-pass-77").location == "/admin/"
 
 
-def test_users_create_names_the_bad_value_and_exits_non_zero(app, demo, db_session):
-    runner = app.test_cli_runner()
+def test_users_create_names_the_bad_value_and_exits_non_zero(demo, db_session, runner):
     cases = [
         (["--username", "x1", "--email", "a@example.com"], "username"),
         (["--username", "okname", "--email", "not-an-email"], "not-an-email"),

@@ -4,6 +4,7 @@ retried with backoff, and never lost while the SMTP server is down."""
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from models import MailStatus, OutboxMessage, utcnow
@@ -86,7 +87,7 @@ def test_backoff_grows_and_gives_up_without_deleting(app, demo, db_session):
     assert message.body_text  # kept for an operator to send again
 
 
-def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, smtp):
+def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, smtp, runner):
     app.config["MAIL_DISPATCH"] = "off"
     with app.test_request_context():
         from models import User
@@ -95,7 +96,7 @@ def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, s
             user = db.session.scalar(select(User).where(User.username == name))
             queue_mail(db.session, user, "password_changed", "Your PropAdmin password was changed")
         db.session.commit()
-    result = app.test_cli_runner().invoke(args=["mail", "send"])
+    result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
     assert "Sent 3 message(s)" in result.output
     assert sorted(m["To"] for m in smtp.mailbox.wait(3)) == [
@@ -105,7 +106,7 @@ def test_flask_mail_send_delivers_every_pending_message(app, demo, db_session, s
     ]
 
 
-def test_flask_mail_send_exits_non_zero_while_smtp_is_down(app, demo, db_session):
+def test_flask_mail_send_exits_non_zero_while_smtp_is_down(app, demo, db_session, runner):
     app.config["MAIL_PORT"] = free_port()
     with app.test_request_context():
         from models import User
@@ -113,7 +114,7 @@ def test_flask_mail_send_exits_non_zero_while_smtp_is_down(app, demo, db_session
         user = db.session.scalar(select(User).where(User.username == "owner"))
         queue_mail(db.session, user, "password_changed", "Your PropAdmin password was changed")
         db.session.commit()
-    result = app.test_cli_runner().invoke(args=["mail", "send"])
+    result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 1
     assert "1 message(s) failed and stay in the outbox" in result.output
     assert _messages(db_session)[0].status == MailStatus.pending
@@ -167,6 +168,7 @@ def test_admin_can_send_a_failed_message_again(login_as, app, db_session, smtp):
     assert message.status == MailStatus.pending and message.attempts == 0
 
 
+@pytest.mark.committed  # the dispatcher thread reads the outbox over its own connection
 def test_mail_is_sent_right_after_commit_from_a_background_thread(app, demo, smtp, db_session):
     """The production setting: the request does not wait for the SMTP server."""
     app.config["MAIL_DISPATCH"] = "thread"

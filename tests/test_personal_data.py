@@ -4,7 +4,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from propadmin.crypto import FieldCrypto, TamperedValue, mask_id_number, mask_mobile
-from propadmin.services.identity import id_check_digit, id_number_problem, normalize_mobile
+from propadmin.services.identifiers import id_check_digit, id_number_problem, normalize_mobile
 
 
 def test_masks_match_what_the_office_expects():

@@ -4,7 +4,7 @@ unit and resident pages, duplicates refused by the blind index."""
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditLog, Estate, Occupancy, Relation, Resident, Unit, User, Vehicle
+from models import AuditLog, Occupancy, Relation, Resident, Unit, User, Vehicle
 
 from .helpers import csrf_from, id_number, id_number_with_x, login, wrong_check_digit
 
@@ -65,20 +65,9 @@ def test_reveal_of_another_estates_resident_is_not_found(login_as, db_session, o
 
 
 @pytest.fixture
-def other_resident(demo, db_session, app):
-    from propadmin.services.residents import ResidentDetails, save_resident
-
-    estate = Estate(name="翠湖花园")
-    db_session.add(estate)
-    db_session.flush()
-    with app.app_context():
-        resident = save_resident(
-            db_session,
-            Resident(estate=estate),
-            ResidentDetails(name="外小区住户", id_number=id_number(), mobile="13700000000"),
-        )
-    db_session.commit()
-    return resident.id
+def other_resident(demo, make):
+    """A resident of an estate the demo staff do not manage."""
+    return make.resident(make.estate(name="翠湖花园"), name="外小区住户").id
 
 
 @pytest.mark.parametrize(

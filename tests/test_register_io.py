@@ -197,7 +197,7 @@ def test_formulas_behind_spaces_or_control_characters_are_neutralized_in_exports
     for resident, name in zip(residents, FORMULAS_BEHIND_SPACES, strict=True):
         resident.name = name
     db_session.commit()
-    response = login_as("finance").get(f"/admin/resident/export/{kind}/")
+    response = login_as("admin").get(f"/admin/resident/export/{kind}/")
     assert response.status_code == 200
     if kind == "csv":
         text = response.get_data(as_text=True).lstrip("\ufeff")
@@ -220,7 +220,7 @@ def _resident_with_formula_name(db_session):
 
 def test_csv_export_is_masked_and_formula_safe(login_as, db_session):
     resident = _resident_with_formula_name(db_session)
-    response = login_as("finance").get("/admin/resident/export/csv/")
+    response = login_as("admin").get("/admin/resident/export/csv/")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
     text = response.get_data(as_text=True)
@@ -234,7 +234,7 @@ def test_csv_export_is_masked_and_formula_safe(login_as, db_session):
 
 def test_xlsx_export_is_masked_and_all_text(login_as, db_session):
     resident = _resident_with_formula_name(db_session)
-    response = login_as("finance").get("/admin/resident/export/xlsx/")
+    response = login_as("admin").get("/admin/resident/export/xlsx/")
     assert response.status_code == 200
     data = response.data
     response.close()  # as a WSGI server does: the temporary file goes away
@@ -252,43 +252,37 @@ def test_export_follows_the_search(login_as):
     assert rows and all("1-101" in r[1] for r in rows)
 
 
-def test_cli_import_reports_rows_and_exits_non_zero(app, demo, db_session, tmp_path):
+def test_cli_import_reports_rows_and_exits_non_zero(demo, db_session, tmp_path, runner):
     rows = good_rows()
     rows[2]["结束日期"] = "2025-01-01"
     path = tmp_path / "bad.xlsx"
     path.write_bytes(sheet(rows))
-    result = app.test_cli_runner().invoke(
-        args=["residents", "import", str(path), "--estate", "示范小区"]
-    )
+    result = runner.invoke(args=["residents", "import", str(path), "--estate", "示范小区"])
     assert result.exit_code == 1
     assert "row 4, 结束日期 = '2025-01-01': 结束日期早于起始日期" in result.output
     assert "nothing was imported" in result.output
     good = tmp_path / "good.xlsx"
     good.write_bytes(sheet(good_rows()))
-    dry = app.test_cli_runner().invoke(
+    dry = runner.invoke(
         args=["residents", "import", str(good), "--estate", "示范小区", "--dry-run"]
     )
     assert dry.exit_code == 0 and "3 rows are valid" in dry.output
     assert db_session.scalar(select(Resident).where(Resident.name == "赵一")) is None
-    done = app.test_cli_runner().invoke(
-        args=["residents", "import", str(good), "--estate", "示范小区"]
-    )
+    done = runner.invoke(args=["residents", "import", str(good), "--estate", "示范小区"])
     assert done.exit_code == 0, done.output
     assert db_session.scalar(select(Resident).where(Resident.name == "赵一")) is not None
-    unknown = app.test_cli_runner().invoke(
-        args=["residents", "import", str(good), "--estate", "无"]
-    )
+    unknown = runner.invoke(args=["residents", "import", str(good), "--estate", "无"])
     assert unknown.exit_code == 1 and "no estate named '无'" in unknown.output
 
 
-def test_cli_export(app, demo, db_session, tmp_path):
+def test_cli_export(demo, db_session, tmp_path, runner):
     target = tmp_path / "residents.csv"
-    result = app.test_cli_runner().invoke(args=["residents", "export", str(target)])
+    result = runner.invoke(args=["residents", "export", str(target)])
     assert result.exit_code == 0, result.output
     text = target.read_text(encoding="utf-8-sig")
     resident = db_session.scalar(select(Resident).where(Resident.name == "张伟"))
     assert "张伟" in text and resident.id_number not in text
-    bad = app.test_cli_runner().invoke(args=["residents", "export", str(tmp_path / "x.pdf")])
+    bad = runner.invoke(args=["residents", "export", str(tmp_path / "x.pdf")])
     assert bad.exit_code == 1 and "must end in .csv or .xlsx" in bad.output
 
 

@@ -4,6 +4,7 @@ import json
 import os
 import stat
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -11,6 +12,7 @@ from models import Base
 from propadmin.extensions import db
 
 
+@pytest.mark.committed  # inspects the migrated database itself
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -18,6 +20,7 @@ def test_migrations_match_the_models(app):
     assert differences == []
 
 
+@pytest.mark.committed  # inspects the migrated database itself
 def test_migrated_database_has_every_table(app):
     with app.app_context(), db.engine.connect() as conn:
         tables = set(db.inspect(conn).get_table_names())

@@ -5,6 +5,7 @@ import uuid
 import pytest
 import redis
 
+from .factories import FACTORY_PASSWORD
 from .helpers import DEMO_PASSWORD, csrf_from
 
 
@@ -74,45 +75,36 @@ def redis_storage():
     return "redis://127.0.0.1:6379"
 
 
-def test_throttling_works_with_redis_storage(database_url, tmp_path, redis_storage, monkeypatch):
+@pytest.mark.committed  # two app instances, like two gunicorn workers
+def test_throttling_works_with_redis_storage(app, make, tmp_path, redis_storage, monkeypatch):
     """Production keeps the counters in Redis, shared by every worker."""
     from propadmin import create_app
-    from propadmin.extensions import db
-    from propadmin.services.accounts import create_user
 
-    from .conftest import _config, _empty_tables
+    from .conftest import _config
 
     monkeypatch.setenv("PROPADMIN_INSTANCE_PATH", str(tmp_path))
     prefix = f"propadmin-test-{uuid.uuid4().hex[:12]}"  # counters in Redis outlive the test
     config = _config(
-        database_url,
+        app.config["SQLALCHEMY_DATABASE_URI"],
         tmp_path,
         RATELIMIT_STORAGE_URI=redis_storage,
         RATELIMIT_KEY_PREFIX=prefix,
         LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes",
     )
     worker_a, worker_b = create_app(config), create_app(config)
-    username = "redisuser"
-    with worker_a.app_context():
-        _empty_tables(db.engine)
-        create_user(
-            db.session, username=username, email=f"{username}@example.com", password=DEMO_PASSWORD
-        )
-        db.session.commit()
+    username = make.user().username
     # Two app instances (like two gunicorn workers) share one count.
     assert attempt(worker_a.test_client(), username, "bad-1").status_code == 200
     assert attempt(worker_b.test_client(), username, "bad-2").status_code == 200
     assert attempt(worker_a.test_client(), username, "bad-3").status_code == 200
-    assert attempt(worker_b.test_client(), username, DEMO_PASSWORD).status_code == 429
+    assert attempt(worker_b.test_client(), username, FACTORY_PASSWORD).status_code == 429
     store = redis.Redis(host="127.0.0.1", port=6379)
     keys = store.keys(f"*{prefix}*")
     assert keys, "the counter is kept in Redis"
     store.delete(*keys)
-    with worker_a.app_context():
-        _empty_tables(db.engine)
-        db.engine.dispose()
 
 
+@pytest.mark.committed  # twelve requests at once, each on its own connection
 @pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT="5 per 15 minutes")
 def test_parallel_guesses_are_all_counted(app, demo):
     """Guesses sent at the same moment cannot get past the per-account limit."""

@@ -18,12 +18,6 @@ from propadmin import audit
 from propadmin.extensions import db, limiter
 from propadmin.i18n import set_language
 from propadmin.permissions import public
-from propadmin.security import (
-    count_sign_in_attempt,
-    end_session,
-    forget_sign_in_attempts,
-    start_session,
-)
 from propadmin.services import ServiceError
 from propadmin.services.accounts import (
     authenticate,
@@ -32,6 +26,12 @@ from propadmin.services.accounts import (
     request_password_reset,
     set_password,
     user_for_reset_token,
+)
+from propadmin.sessions import (
+    count_sign_in_attempt,
+    end_session,
+    forget_sign_in_attempts,
+    start_session,
 )
 
 from .forms import ForgotPasswordForm, LanguageForm, LoginForm, ResetPasswordForm

@@ -4,10 +4,14 @@ from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from propadmin.crypto import TamperedValue
+from propadmin.extensions import db
 
 
 def _page(code: int, template: str = "errors/error.html"):
     def handler(error):
+        if code >= 500:
+            # The failed transaction (if that was the error) must not break the page too.
+            db.session.rollback()
         return render_template(template, code=code, error=error), code
 
     return handler
@@ -15,6 +19,7 @@ def _page(code: int, template: str = "errors/error.html"):
 
 def _tampered(error):
     current_app.logger.error("encrypted value failed authentication on %s", request.path)
+    db.session.rollback()
     return render_template("errors/error.html", code=500, error=error, tampered=True), 500
 
 

@@ -8,11 +8,11 @@ from werkzeug.security import check_password_hash
 from propadmin.crypto import mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import requires
-from propadmin.security import start_session
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
 from propadmin.services.households import current_homes, parking_spaces, resident_vehicles
 from propadmin.services.residents import RegisterError, update_contact
+from propadmin.sessions import start_session
 
 from .forms import ChangePasswordForm, ContactForm
 

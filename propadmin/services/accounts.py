@@ -27,7 +27,7 @@ from models import (
 from .. import audit
 from ..mail import queue_mail
 from . import ServiceError
-from .identity import EMAIL_RE
+from .identifiers import EMAIL_RE
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +221,15 @@ def create_user(
         is_superuser=superuser,
         roles=role_objs,
         memberships=[StaffEstate(estate=e) for e in estate_objs],
-        password_hash=UNUSABLE_PASSWORD,
     )
+    return add_account(session, user, password)
+
+
+def add_account(session: Session, user: User, password: str) -> User:
+    """Give a new account its first password and add it (the admin's form and
+    ``create_user`` both end here); raise ServiceError when the password is refused.
+    No mail goes out: the person is handed the password."""
+    user.password_hash = UNUSABLE_PASSWORD
     validate_password(password, user)
     user.password_hash = hash_password(password)
     session.add(user)

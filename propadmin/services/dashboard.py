@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 from models import (
     Building,
     Estate,
+    MailStatus,
     Occupancy,
+    OutboxMessage,
     ParkingSpace,
     Resident,
     Unit,
     Vehicle,
 )
+from propadmin.permissions import scoped
 
 
 @dataclass
@@ -96,3 +99,9 @@ def estate_overview(session: Session, estate_ids: set[int] | None) -> list[Estat
         .group_by(ParkingSpace.estate_id),
     )
     return list(figures.values())
+
+
+def failed_mail(session: Session, user) -> int:
+    """Messages that could not be delivered after every retry, in the user's scope."""
+    stmt = select(func.count(OutboxMessage.id)).where(OutboxMessage.status == MailStatus.failed)
+    return session.scalar(scoped(stmt, OutboxMessage, user)) or 0

@@ -29,7 +29,7 @@ from models import (
 from ..permissions import sync_builtin_roles
 from . import ServiceError
 from .accounts import create_user
-from .identity import blind_index, id_check_digit
+from .identifiers import blind_index, id_check_digit
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,9 @@ COLOURS = ("白色", "黑色", "银色", "灰色", "蓝色", "红色")
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 ACCOUNTS = (
-    ("admin", "admin", "物业管理员"),
-    ("finance", "finance", "财务人员"),
-    ("repair", "repair", "维修人员"),
+    ("admin", "admin", "陈静"),
+    ("finance", "finance", "刘洋"),
+    ("repair", "repair", "赵强"),
 )
 
 

@@ -19,7 +19,7 @@ from models import Building, Estate, Occupancy, Resident, Unit, UnitUse, Vehicle
 
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
-from .identity import blind_index
+from .identifiers import blind_index
 from .register_rows import Problem, SheetRow, read_row
 from .register_sheet import COLUMN_LABEL
 from .residents import ResidentDetails

@@ -20,7 +20,7 @@ from models import Building, Occupancy, Resident, Unit, Vehicle
 from .. import audit
 from . import ServiceError
 from .fields import text_problem
-from .identity import (
+from .identifiers import (
     EMAIL_RE,
     blind_index,
     id_number_problem,

@@ -19,7 +19,7 @@ from models import (
 )
 from propadmin.extensions import db
 
-from .accounts import RoleView, UserView
+from .accounts import UserView
 from .base import SecureModelView
 from .dashboard import DashboardView
 from .occupancy import OccupancyView
@@ -27,6 +27,7 @@ from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
 from .register_import import RegisterImportView
 from .residents import ResidentView
+from .roles import RoleView
 from .system import AuditLogView, OutboxView
 from .vehicles import VehicleView
 

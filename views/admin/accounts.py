@@ -2,34 +2,34 @@
 
 Nobody can hand out more than they hold: staff may only grant roles and permissions
 within their own, only superusers make superusers, and nobody edits an account that
-holds more than they do.
+holds more than they do. A custom role belongs to the estate that made it; built-in
+and estate-less roles are shared, and only superusers change them.
 """
 
-from flask import abort, request
+from flask import request
 from flask_admin.contrib.sqla.fields import QuerySelectMultipleField
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import PasswordField, SelectMultipleField, widgets
+from wtforms import PasswordField
 from wtforms.validators import Optional, ValidationError
 
-from models import UNUSABLE_PASSWORD, Estate, Role, StaffEstate, User
+from models import Estate, Role, StaffEstate, User
 from propadmin.extensions import db
 from propadmin.permissions import (
-    PERMISSIONS,
     estate_clause,
     may_grant,
     may_manage_account,
     role_label,
+    scoped,
 )
 from propadmin.services import ServiceError
 from propadmin.services.accounts import (
     account_problems,
+    add_account,
     end_sessions,
     set_password,
-    validate_password,
 )
 
 from .base import (
@@ -103,7 +103,7 @@ class UserView(SecureModelView):
     def prepare_form(self, form, obj=None):
         form.roles.query_factory = lambda: [
             r
-            for r in db.session.scalars(select(Role).order_by(Role.id))
+            for r in db.session.scalars(scoped(select(Role).order_by(Role.id), Role))
             if _within_mine(r.permissions)
         ]
         form.roles.get_label = role_label
@@ -118,17 +118,10 @@ class UserView(SecureModelView):
             form.estates.data = [m.estate for m in obj.memberships]
         return form
 
-    def get_one(self, id):
-        user = super().get_one(id)
+    def may(self, action, row):
         # Accounts that hold more than the editor, or belong to an estate the editor
         # does not manage, can be looked at but not changed (see may_manage_account).
-        if (
-            user is not None
-            and not request.endpoint.endswith(".details_view")
-            and not may_manage_account(current_user, user)
-        ):
-            abort(403)
-        return user
+        return action == "view" or may_manage_account(current_user, row)
 
     def validate_form(self, form):
         valid = super().validate_form(form)
@@ -161,10 +154,7 @@ class UserView(SecureModelView):
             if is_created:
                 if not password:
                     raise ValidationError(_("Give the new account a password."))
-                validate_password(password, model)
-                model.password_hash = UNUSABLE_PASSWORD
-                db.session.add(model)
-                set_password(db.session, model, password, notify=False)
+                add_account(db.session, model, password)
             elif password:
                 set_password(db.session, model, password)
         except ServiceError as exc:
@@ -172,70 +162,3 @@ class UserView(SecureModelView):
         if not is_created and not model.active:
             end_sessions(db.session, model)
         super().on_model_change(form, model, is_created)
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
-class RoleView(SecureModelView):
-    permission_module = "roles"
-    view_permission = "roles.edit"
-    export_permission = None
-    column_list = ("label", "name", "description", "builtin", "grants")
-    column_searchable_list = ("name", "label")
-    form_columns = ("name", "label", "description", "permissions")
-    form_extra_fields = {"permissions": MultiCheckboxField(_l("Permissions"), choices=[])}
-    column_labels = {
-        "label": _l("Role"),
-        "name": _l("Code"),
-        "description": _l("Description"),
-        "builtin": _l("Built-in"),
-        "grants": _l("Permissions"),
-        "permissions": _l("Permissions"),
-    }
-    column_formatters = {
-        "label": lambda v, c, m, n: role_label(m),
-        "grants": lambda v, c, m, n: Markup("<br>").join(
-            str(PERMISSIONS.get(p, p)) for p in sorted(m.permissions)
-        ),
-    }
-    column_formatters_detail = column_formatters
-    form_args = {"name": {"description": _l("Letters and digits, e.g. frontdesk")}}
-
-    def prepare_form(self, form, obj=None):
-        form.permissions.choices = [
-            (name, str(label)) for name, label in PERMISSIONS.items() if _within_mine({name})
-        ]
-        if obj is not None and request.method != "POST":
-            form.permissions.data = sorted(obj.permissions)
-        return form
-
-    def get_one(self, id):
-        role = super().get_one(id)
-        # Roles are shared by every estate: the built-in ones are changed by superusers
-        # only, and nobody changes a role that holds more than they do.
-        if role is not None and not request.endpoint.endswith(".details_view"):
-            if role.builtin and not current_user.is_superuser:
-                abort(403)
-            if not _within_mine(role.permissions):
-                abort(403)
-        return role
-
-    def on_model_change(self, form, model, is_created):
-        # populate_obj has already written the choice; judge it, not the role's old set
-        # (get_one checked that one before the form was shown or saved).
-        chosen = set(form.permissions.data or [])
-        if not _within_mine(chosen):
-            raise ValidationError(_("You can only grant permissions you hold yourself."))
-        if model.builtin and form.name.object_data and form.name.data != form.name.object_data:
-            raise ValidationError(_("The code of a built-in role cannot change."))
-        model.set_permissions(chosen)
-        super().on_model_change(form, model, is_created)
-
-    def on_model_delete(self, model):
-        if model.builtin:
-            raise ValidationError(_("Built-in roles cannot be deleted."))
-        if not _within_mine(model.permissions):
-            raise ValidationError(_("You can only delete roles within your own permissions."))

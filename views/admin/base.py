@@ -1,44 +1,58 @@
-"""The one base admin view: permissions, row scoping, CSRF and sensitive columns.
+"""The one base admin view: permissions, row scoping, per-row rules, CSRF, sensitive data.
 
 Every admin model view inherits ``SecureModelView``; none re-implements these checks.
 
 - ``permission_module`` names the permission pair ``<module>.view`` / ``<module>.edit``;
-  ``is_accessible`` checks the first, ``_handle_view`` checks the right one for each
-  action (create, edit, delete, export, ajax) and answers 403 when it is missing.
-- ``get_query``, ``get_count_query`` and ``get_one`` all start from the user's estate
-  scope, so a row hidden from the list cannot be opened, edited or deleted by id
-  (Flask-Admin's own ``get_one`` ignores ``get_query``).
-- Relationship dropdowns and ajax lookups are scoped the same way.
-- ``sensitive_columns`` maps a column to the permission needed to see it; without it the
-  column is left out of the list, details and export. Sensitive columns may never be
-  filters or search fields (they are encrypted; search goes through blind indexes).
+  each kind of action (create, edit, delete, export, mass action, extra pages) needs its
+  permission, checked in ``_handle_view`` with a 403. Every permission a view names is
+  checked against the catalogue when the view is built, so a typo stops the app.
+- Rows are scoped by the model's own declaration (``__estate_scope__``): ``get_query``,
+  ``get_count_query``, ``get_one``, relationship dropdowns and ajax lookups all start
+  from it, so a row hidden from the list cannot be opened, edited or deleted by id. A
+  model without a declaration cannot have a view (start-up error).
+- ``may(action, row)`` is the one per-row hook (may this user view / edit / delete this
+  row); opening by id, edit, inline edit, delete and mass actions all ask it.
+- On save, the row must still be inside the user's estates; the check runs around
+  ``on_model_change`` so a subclass cannot skip it by forgetting ``super()``.
+- ``sensitive_columns`` (see columns.py) masks or hides personal data everywhere.
 """
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    flash,
-    has_request_context,
-    redirect,
-    request,
-    url_for,
-)
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
-from flask_admin.form import SecureForm
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
+from models import scope_of
 from propadmin.extensions import db
 from propadmin.i18n import localtime
-from propadmin.permissions import can, estate_clause, estate_scope, scoped
+from propadmin.permissions import can, check_permission, estate_clause, scoped
 
+from .columns import Sensitive, VisibleColumns, install_sensitive_formatters
 from .export import StreamedExport
+from .fields import (
+    AdminForm,
+    FormOnly,
+    ScopedAjaxLoader,
+    resolve_choices,
+    typed_ids,
+    unresolved_lookups,
+)
+
+__all__ = [
+    "FormOnly",
+    "PermissionView",
+    "ReadOnlyModelView",
+    "SecureModelView",
+    "Sensitive",
+    "local_time",
+    "typed_ids",
+]
 
 # Flask-Admin view method → which of the view's permissions it needs.
 ACTION_NEEDS = {
@@ -52,6 +66,10 @@ ACTION_NEEDS = {
     "delete_view": "delete",
     "action_view": "action",
 }
+ACTION_KINDS = ("view", "create", "edit", "delete", "export", "action")
+
+# Beyond this a list page is empty anyway; larger numbers overflow the database's offset.
+MAX_PAGE = 1_000_000
 
 
 def local_time(attr: str):
@@ -59,87 +77,14 @@ def local_time(attr: str):
     return lambda view, context, model, name: localtime(getattr(model, attr))
 
 
-MAX_ID = 2**31 - 1
-
-
-def typed_ids(model, ids):
-    """Request ids (strings) as the primary key's type — PostgreSQL compares strictly —
-    dropping any that cannot be one. Returns the key column and the values."""
-    pk = inspect(model).primary_key[0]
-    values = []
-    for raw in ids:
-        try:
-            value = pk.type.python_type(raw)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(value, int) and not 0 < value <= MAX_ID:
-            continue  # no such row, and beyond what the database's integer holds
-        values.append(value)
-    return pk, values
-
-
-def FormOnly(field_class):  # noqa: N802 — a field class factory
-    """A form field that on_model_change reads; populate_obj leaves the model alone."""
-    return type(
-        f"FormOnly{field_class.__name__}", (field_class,), {"populate_obj": lambda *a: None}
-    )
-
-
-def resolve_choices(form):
-    """Flask-Admin's QuerySelectMultipleField only notices an id outside its choices once
-    its data has been read; read it now (after the choices were narrowed) so such a
-    submission fails validation instead of being dropped silently."""
-    if request.method == "POST":
-        for field in form:
-            if hasattr(field, "_invalid_formdata") and getattr(field, "query_factory", None):
-                field.data  # noqa: B018 — resolving flags ids outside the choices
-    return form
-
-
-class AdminForm(SecureForm):
-    """Flask-Admin's SecureForm carrying Flask-WTF's token, so the one CSRFProtect check
-    that guards every POST of the app also guards the admin's forms and actions."""
-
-    class Meta(FlaskForm.Meta):
-        pass
-
-
-class ScopedAjaxLoader(QueryAjaxModelLoader):
-    def get_query(self):
-        return scoped(super().get_query(), self.model)
-
-    def get_one(self, pk):
-        key, values = typed_ids(self.model, [pk])
-        return self.get_query().filter(key == values[0]).one_or_none() if values else None
-
-
-class VisibleColumns:
-    """A column list Flask-Admin stores once and reads per request: sensitive columns
-    are left out unless the current user holds the view's permission for them."""
-
-    def __set_name__(self, owner, name):
-        self.stored = f"_all{name}"
-
-    def __get__(self, view, owner=None):
-        if view is None:
-            return self
-        columns = getattr(view, self.stored)
-        if not has_request_context():
-            return columns
-        return [
-            (name, label)
-            for name, label in columns
-            if name not in view.sensitive_columns or can(view.sensitive_columns[name])
-        ]
-
-    def __set__(self, view, value):
-        setattr(view, self.stored, value)
-
-
 class PermissionView:
     """For admin pages that are not model views: one permission for all their methods."""
 
     required_permission: str = ""
+
+    def __init__(self, *args, **kwargs):
+        check_permission(self.required_permission, type(self).__name__)
+        super().__init__(*args, **kwargs)
 
     def is_accessible(self) -> bool:
         return current_user.is_authenticated and can(self.required_permission)
@@ -160,7 +105,7 @@ class SecureModelView(StreamedExport, ModelView):
     # Off until exports are streamed, masked and safe against formula injection.
     export_permission: str | None = None
     action_permission: str | None = "edit"
-    sensitive_columns: dict[str, str] = {}
+    sensitive_columns: dict[str, Sensitive] = {}
     # Extra @expose'd methods of a view → the permission each needs.
     extra_permissions: dict[str, str] = {}
     export_types = ["csv", "xlsx"]
@@ -173,10 +118,24 @@ class SecureModelView(StreamedExport, ModelView):
     edit_modal = False
 
     def __init__(self, model, session, **kwargs):
+        scope_of(model)  # raises UndeclaredScope, naming the model
+        name = type(self).__name__
+        for kind in ACTION_KINDS:
+            perm = self._permission(kind)
+            if perm is not None:
+                check_permission(perm, name)
+        for perm in self.extra_permissions.values():
+            check_permission(perm, name)
+        for column, rule in self.sensitive_columns.items():
+            if not isinstance(rule, Sensitive):
+                raise TypeError(f"{name}: sensitive column {column!r} needs a Sensitive(...)")
+            if rule.see is not None:
+                check_permission(rule.see, name)
         super().__init__(model, session, **kwargs)
         for col in self.sensitive_columns:
             if col in (self.column_searchable_list or ()) or col in (self.column_filters or ()):
-                raise TypeError(f"{type(self).__name__}: sensitive column {col!r} in search")
+                raise TypeError(f"{name}: sensitive column {col!r} in search")
+        install_sensitive_formatters(self)
 
     # -- permissions ---------------------------------------------------------------
     def _permission(self, kind: str) -> str | None:
@@ -227,12 +186,15 @@ class SecureModelView(StreamedExport, ModelView):
         needed = self.permission_for(name)
         if needed is None or not can(needed):
             abort(403)
+        # What opening a row by id is for in this request: get_one asks may() for it.
+        g.admin_row_action = ACTION_NEEDS.get(name, "view")
         return None
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, *args, **kwargs):
-        """A negative page (typed into the address) is the first page."""
-        page = max(page or 0, 0)
-        return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
+    # -- the per-row hook ----------------------------------------------------------
+    def may(self, action: str, row) -> bool:
+        """Whether the current user may ``action`` ("view", "edit", "delete") this row,
+        which is already inside their estates. Views with row rules override this."""
+        return True
 
     # -- row scoping ---------------------------------------------------------------
     def get_query(self):
@@ -242,15 +204,30 @@ class SecureModelView(StreamedExport, ModelView):
         return scoped(super().get_count_query(), self.model)
 
     def get_one(self, id):
+        """A row by id, only inside the user's estates; a row they may see but not
+        act on in this request (edit, delete) is refused with a 403."""
         pk, values = typed_ids(self.model, [id])
-        return self.get_query().filter(pk == values[0]).one_or_none() if values else None
+        if not values:
+            return None
+        row = self.get_query().filter(pk == values[0]).one_or_none()
+        if row is not None and not self.may(g.get("admin_row_action", "view"), row):
+            abort(403)
+        return row
 
-    def scoped_rows(self, ids):
-        """The rows behind an action's selected ids, within the user's scope."""
+    def scoped_rows(self, ids, action: str = "edit"):
+        """The rows behind a mass action's selected ids that the user may act on."""
         pk, values = typed_ids(self.model, ids)
-        return self.get_query().filter(pk.in_(values)).all()
+        rows = self.get_query().filter(pk.in_(values)).all()
+        return [row for row in rows if self.may(action, row)]
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, *args, **kwargs):
+        """A page number typed into the address is kept within sensible bounds."""
+        page = min(max(page or 0, 0), MAX_PAGE)
+        return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
 
     def _create_ajax_loader(self, name, options):
+        # Flask-Admin's default placeholder reads "请选择模型" (select a model).
+        options = {"placeholder": _l("Type to search, then choose"), **options}
         attr = getattr(self.model, name)
         remote = attr.property.mapper.class_
         return ScopedAjaxLoader(name, self.session, remote, **options)
@@ -269,6 +246,7 @@ class SecureModelView(StreamedExport, ModelView):
                 ).filter(clause)
         return form
 
+    # -- forms -----------------------------------------------------------------------
     def prepare_form(self, form, obj=None):
         """Views adjust their create and edit forms here (``obj`` is None on create)."""
         return form
@@ -281,21 +259,41 @@ class SecureModelView(StreamedExport, ModelView):
         form = self._scope_relation_fields(super().edit_form(obj))
         return resolve_choices(self.prepare_form(form, obj))
 
-    def on_model_change(self, form, model, is_created):
-        """A saved row must stay inside the user's estates."""
-        ids = estate_scope(current_user)
-        if ids is None or not hasattr(type(model), "in_estates"):
+    def validate_form(self, form):
+        valid = super().validate_form(form)
+        for field in unresolved_lookups(form):
+            field.errors = [
+                *field.errors,
+                _("No such record in the estates you manage: choose one from the list."),
+            ]
+            valid = False
+        return valid
+
+    def _on_model_change(self, form, model, is_created):
+        """Around the views' own ``on_model_change``: the per-row rule, and the saved
+        row must stay inside the user's estates."""
+        if not is_created and not self.may("edit", model):
+            raise ValidationError(_("You may not change this record."))
+        super()._on_model_change(form, model, is_created)
+        self._check_in_scope(model)
+
+    def _check_in_scope(self, model) -> None:
+        clause = estate_clause(type(model))
+        if clause is None:
             return
         db.session.flush()
         pk = inspect(type(model)).primary_key[0]
         visible = (
-            db.session.query(pk)
-            .filter(pk == inspect(model).identity[0])
-            .filter(type(model).in_estates(ids))
-            .first()
+            db.session.query(pk).filter(pk == inspect(model).identity[0]).filter(clause).first()
         )
         if visible is None:
             raise ValidationError(_("You can only save records of the estates you manage."))
+
+    def delete_model(self, model):
+        if not self.may("delete", model):
+            flash(_("You may not delete this record."), "error")
+            return False
+        return super().delete_model(model)
 
     def action_delete(self, ids):
         """The built-in bulk delete, with ids typed for PostgreSQL and kept in scope."""
@@ -322,6 +320,10 @@ class SecureModelView(StreamedExport, ModelView):
                 ),
                 "error",
             )
+            return True
+        if isinstance(exc, ValidationError):
+            db.session.rollback()
+            flash(str(exc), "error")
             return True
         return super().handle_view_exception(exc)
 

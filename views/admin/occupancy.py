@@ -11,7 +11,7 @@ from .register import RELATION_LABELS
 
 class OccupancyView(SecureModelView):
     permission_module = "residents"
-    export_permission = "view"
+    export_permission = "residents.export"
     column_list = ("unit", "resident", "relation", "start_date", "end_date", "is_payer")
     column_default_sort = [("unit_id", False), ("id", False)]
     column_filters = ("relation", "is_payer")

@@ -31,7 +31,7 @@ from propadmin.services.residents import (
     save_resident,
 )
 
-from .base import FormOnly, SecureModelView
+from .base import FormOnly, SecureModelView, Sensitive
 from .register import PARKING_LABELS, RELATION_LABELS
 
 SENSITIVE_INPUTS = {
@@ -47,10 +47,14 @@ def _current_units(resident: Resident) -> str:
 
 class ResidentView(SecureModelView):
     permission_module = "residents"
-    export_permission = "view"
+    export_permission = "residents.export"
     extra_permissions = {"reveal_view": "residents.reveal"}
     details_template = "admin/resident_details.html"
-    column_list = ("name", "units", "mobile_masked", "id_masked", "email", "estate")
+    column_list = ("name", "units", "mobile", "id_number", "email", "estate")
+    sensitive_columns = {
+        "mobile": Sensitive(mask=mask_mobile),
+        "id_number": Sensitive(mask=mask_id_number),
+    }
     column_searchable_list = ("name",)  # the search box; matching is our own (below)
     column_sortable_list = ("name",)
     column_default_sort = "name"
@@ -74,8 +78,8 @@ class ResidentView(SecureModelView):
     column_labels = {
         "name": _l("Name"),
         "units": _l("Units"),
-        "mobile_masked": _l("Mobile"),
-        "id_masked": _l("ID-card number"),
+        "mobile": _l("Mobile"),
+        "id_number": _l("ID-card number"),
         "email": _l("E-mail"),
         "estate": _l("Estate"),
         "emergency_contact": _l("Emergency contact"),
@@ -86,8 +90,6 @@ class ResidentView(SecureModelView):
     }
     column_formatters = {
         "units": lambda v, c, m, n: _current_units(m),
-        "mobile_masked": lambda v, c, m, n: mask_mobile(m.mobile),
-        "id_masked": lambda v, c, m, n: mask_id_number(m.id_number),
     }
 
     def _export_table(self):
@@ -184,6 +186,7 @@ class ResidentView(SecureModelView):
                 "emergency_phone": mask_mobile(resident.emergency_phone),
             },
             "can_reveal": can("residents.reveal"),
+            "can_read_audit": can("audit.view"),
             "relation_labels": RELATION_LABELS,
             "parking_labels": PARKING_LABELS,
             "revealed": {},

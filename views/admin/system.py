@@ -1,74 +1,101 @@
 """Admin screens for the audit log and the mail outbox (read-only records)."""
 
-import json
-
-from flask import flash
+from flask import flash, g, render_template, request
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import String, and_, cast, or_, select
 
-from models import AuditLog, MailStatus, OutboxMessage, User
+from models import AuditLog, MailStatus
 from propadmin.extensions import db
 from propadmin.mail import requeue
-from propadmin.permissions import can, estate_scope
+from propadmin.permissions import can
+from propadmin.services.audit_story import ACTIONS, RECORD_KINDS, Vocabulary, describe
+from propadmin.services.dashboard import failed_mail
 
 from .base import ReadOnlyModelView, local_time
+from .worklist import Filter, Tile, register_tile
 
 
 class AuditLogView(ReadOnlyModelView):
-    """Readable by admins, editable by nobody."""
+    """Readable by admins, editable by nobody; told as sentences (services/audit_story)."""
 
     permission_module = "audit"
-    column_list = ("at", "actor_name", "action", "entity", "entity_id", "changes", "ip")
+    can_view_details = False
+    column_display_actions = False
+    column_list = ("at", "story", "ip")
     column_default_sort = ("at", True)
-    column_searchable_list = ("actor_name", "entity", "entity_id")
-    column_filters = ("action", "entity", "actor_name")
+    column_sortable_list = ("at",)
     column_labels = {
         "at": _l("Time"),
-        "actor_name": _l("By"),
-        "action": _l("Action"),
-        "entity": _l("Record type"),
-        "entity_id": _l("Record"),
-        "changes": _l("Changes"),
+        "story": _l("What happened"),
         "ip": _l("Address"),
+        "actor_name": _l("By"),
+        "action": _l("Kind"),
+        "entity": _l("Record type"),
+        "entity_id": _l("Record number"),
     }
     column_formatters = {
-        "at": local_time("at"),
-        "changes": lambda v, c, m, n: Markup("<code class='small'>{}</code>").format(
-            json.dumps(m.changes, ensure_ascii=False)[:400]
+        "at": lambda v, c, m, n: v.stories()[m.id].when,
+        # The template is autoescaped; its output is safe HTML.
+        "story": lambda v, c, m, n: Markup(  # noqa: S704
+            render_template("admin/_audit_story.html", story=v.stories()[m.id])
         ),
     }
-    column_formatters_detail = column_formatters
 
-    def _scope(self, query):
-        scope = estate_scope(current_user)
-        if scope is None:
-            return query
-        # Staff see what happened in their estates, and the estate-less entries (sign-ins,
-        # accounts, roles) made by or about people of their estates.
-        people = select(User.id).where(User.in_estates(scope))
-        people_ids = select(cast(User.id, String)).where(User.in_estates(scope))
-        return query.filter(
-            or_(
-                AuditLog.estate_id.in_(scope),
-                and_(
-                    AuditLog.estate_id.is_(None),
-                    or_(
-                        AuditLog.actor_id.in_(people),
-                        and_(AuditLog.entity == "User", AuditLog.entity_id.in_(people_ids)),
-                    ),
-                ),
-            )
+    column_filters = (
+        FilterLike(AuditLog.actor_name, _l("By (user name)")),
+        FilterEqual(AuditLog.action, _l("Kind"), options=list(ACTIONS.items())),
+        FilterEqual(
+            AuditLog.entity,
+            _l("Record type"),
+            options=[(k, v) for k, v in RECORD_KINDS.items() if k not in ("StaffEstate",)],
+        ),
+        FilterEqual(AuditLog.entity_id, _l("Record number")),
+    )
+
+    def vocabulary(self) -> Vocabulary:
+        """Record kinds, field and value labels as the other admin screens name them."""
+        words = Vocabulary()
+        for view in self.admin._views:
+            model = getattr(view, "model", None)
+            if model is None or model is AuditLog:
+                continue
+            entity = model.__name__
+            labels = words.fields.setdefault(entity, {})
+            for name, label in (view.column_labels or {}).items():
+                labels.setdefault(name, str(label))
+            values = words.values.setdefault(entity, {})
+            for name, choices in (getattr(view, "form_choices", None) or {}).items():
+                table = {str(k): str(label) for k, label in choices}
+                values[name] = lambda value, table=table: table.get(str(value), value)
+        words.fields.setdefault("Resident", {}).update(
+            {"id_number": str(_l("ID-card number")), "mobile": str(_l("Mobile"))}
         )
+        return words
+
+    def stories(self):
+        return g.get("audit_stories", {})
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        if kwargs.get("execute", True):
+            g.audit_stories = describe(db.session, rows, self.vocabulary())
+        return count, rows
+
+    def _record_filter(self, query):
+        """``?record=Resident:12``: the history of one record (linked from its page)."""
+        entity, _sep, ident = request.args.get("record", "").partition(":")
+        if entity and ident:
+            query = query.filter(AuditLog.entity == entity, AuditLog.entity_id == ident)
+        return query
 
     def get_query(self):
-        return self._scope(super().get_query())
+        return self._record_filter(super().get_query())
 
     def get_count_query(self):
-        return self._scope(super().get_count_query())
+        return self._record_filter(super().get_count_query())
 
 
 class OutboxView(ReadOnlyModelView):
@@ -116,19 +143,6 @@ class OutboxView(ReadOnlyModelView):
 
     action_permission = "mail.edit"
 
-    def _scope(self, query):
-        scope = estate_scope(current_user)
-        if scope is None:
-            return query
-        people = select(User.email).where(User.in_estates(scope))
-        return query.filter(OutboxMessage.recipient.in_(people))
-
-    def get_query(self):
-        return self._scope(super().get_query())
-
-    def get_count_query(self):
-        return self._scope(super().get_count_query())
-
     def is_action_allowed(self, name):
         return can("mail.edit") and super().is_action_allowed(name)
 
@@ -141,3 +155,15 @@ class OutboxView(ReadOnlyModelView):
                 count += 1
         db.session.commit()
         flash(_("%(n)d message(s) will be sent again.", n=count), "success")
+
+
+register_tile(
+    Tile(
+        key="failed_mail",
+        label=_l("Mail that could not be sent"),
+        endpoint="outbox",
+        count=failed_mail,
+        filters=(Filter("status", "equals", MailStatus.failed.value),),
+        urgent=True,
+    )
+)

@@ -12,7 +12,7 @@ from .base import SecureModelView, typed_ids
 
 class VehicleView(SecureModelView):
     permission_module = "residents"
-    export_permission = "view"
+    export_permission = "residents.export"
     column_list = ("plate", "brand", "colour", "owner", "estate")
     column_searchable_list = ("plate", "brand")
     column_default_sort = "plate"

@@ -1,0 +1,77 @@
+"""Form plumbing shared by the admin views: typed ids, scoped lookups, CSRF."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.form import SecureForm
+from flask_wtf import FlaskForm
+from sqlalchemy import inspect
+
+from propadmin.permissions import scoped
+
+MAX_ID = 2**31 - 1
+
+
+def typed_ids(model, ids):
+    """Request ids (strings) as the primary key's type — PostgreSQL compares strictly —
+    dropping any that cannot be one. Returns the key column and the values."""
+    pk = inspect(model).primary_key[0]
+    values = []
+    for raw in ids:
+        try:
+            value = pk.type.python_type(raw)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            continue  # no such row, and beyond what the database's integer holds
+        values.append(value)
+    return pk, values
+
+
+def FormOnly(field_class):  # noqa: N802 — a field class factory
+    """A form field that on_model_change reads; populate_obj leaves the model alone."""
+    return type(
+        f"FormOnly{field_class.__name__}", (field_class,), {"populate_obj": lambda *a: None}
+    )
+
+
+def resolve_choices(form):
+    """Flask-Admin's QuerySelectMultipleField only notices an id outside its choices once
+    its data has been read; read it now (after the choices were narrowed) so such a
+    submission fails validation instead of being dropped silently."""
+    if request.method == "POST":
+        for field in form:
+            if hasattr(field, "_invalid_formdata") and getattr(field, "query_factory", None):
+                field.data  # noqa: B018 — resolving flags ids outside the choices
+    return form
+
+
+def unresolved_lookups(form):
+    """Ajax lookup fields whose submitted id matched no row the user may see.
+
+    Flask-Admin's AjaxSelectField leaves such a field empty, so a link to another
+    estate's resident would be dropped without a word; the caller reports it instead."""
+    for field in form:
+        if not hasattr(field, "loader"):
+            continue
+        raw = (field.raw_data or [""])[0] if field.raw_data is not None else ""
+        if raw and raw != "__None" and field.data is None:
+            yield field
+
+
+class AdminForm(SecureForm):
+    """Flask-Admin's SecureForm carrying Flask-WTF's token, so the one CSRFProtect check
+    that guards every POST of the app also guards the admin's forms and actions."""
+
+    class Meta(FlaskForm.Meta):
+        pass
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    def get_query(self):
+        return scoped(super().get_query(), self.model)
+
+    def get_one(self, pk):
+        key, values = typed_ids(self.model, [pk])
+        return self.get_query().filter(key == values[0]).one_or_none() if values else None
