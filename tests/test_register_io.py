@@ -523,3 +523,8 @@ def test_a_wrong_stored_dimension_does_not_hide_rows(login_as, db_session, demo)
     response = upload(login_as("admin"), out.getvalue(), estate=demo)
     assert response.status_code == 302
     assert db_session.scalar(select(Resident).where(Resident.name == "钱三")) is not None
+
+
+def test_the_import_page_states_its_limits(login_as):
+    page = login_as("admin").get("/admin/register-import/").text
+    assert "每个文件最大 5 MB、20000 行" in page

@@ -2,7 +2,7 @@
 
 import io
 
-from flask import flash, redirect, send_file, url_for
+from flask import current_app, flash, redirect, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +14,7 @@ from wtforms import SelectField
 from models import Estate
 from propadmin.extensions import db
 from propadmin.permissions import visible_estates
+from propadmin.services import register_sheet
 from propadmin.services.register_import import apply_import, plan_import
 from propadmin.services.register_sheet import COLUMNS, SheetError, read_sheet, template_xlsx
 
@@ -63,6 +64,8 @@ class RegisterImportView(PermissionView, BaseView):
             problems=plan.problems if plan else 0,
             unreported=plan.unreported if plan else 0,
             columns=COLUMNS,
+            max_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
+            max_rows=register_sheet.MAX_ROWS,
         )
 
     @expose("/template.xlsx")
