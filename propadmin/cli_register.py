@@ -53,8 +53,10 @@ def import_command(sheet: Path, estate_name: str, dry_run: bool) -> None:
     if plan.errors:
         for e in plan.errors:
             click.echo(f"row {e.row}, {e.column} = {e.value!r}: {e.reason}", err=True)
+        if plan.unreported:
+            click.echo(f"… and {plan.unreported} more problem(s) not shown.", err=True)
         raise click.ClickException(
-            f"{len(plan.errors)} problem(s) in {sheet.name}; nothing was imported."
+            f"{plan.problems} problem(s) in {sheet.name}; nothing was imported."
         )
     click.echo(
         f"{len(plan.rows)} rows are valid: {plan.residents} residents, "

@@ -57,6 +57,9 @@ class DefaultConfig:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
+    # Uploads (the register sheet): larger requests get a 413 page before anything is read.
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+
     FLASK_ADMIN_SWATCH = "default"
     FLASK_ADMIN_FLUID_LAYOUT = True
 

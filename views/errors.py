@@ -24,7 +24,7 @@ def _tampered(error):
 
 
 def init_app(app) -> None:
-    for code in (400, 403, 404, 405, 429, 500):
+    for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _page(code))
     app.register_error_handler(CSRFError, _page(400))
     app.register_error_handler(TamperedValue, _tampered)

@@ -3,16 +3,14 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash
 
-from models import Occupancy, ParkingSpace, Unit, Vehicle
 from propadmin.crypto import mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import requires
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
+from propadmin.services.households import current_homes, parking_spaces, resident_vehicles
 from propadmin.services.residents import RegisterError, update_contact
 from propadmin.sessions import count_sign_in_attempt, forget_sign_in_attempts, start_session
 
@@ -22,21 +20,11 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 
 def _household():
-    """The signed-in resident's current occupancies, with units and buildings loaded."""
+    """The signed-in resident and where they live now."""
     resident = current_user.resident
     if resident is None:
         return None, []
-    occupancies = db.session.scalars(
-        select(Occupancy)
-        .where(Occupancy.resident_id == resident.id)
-        .options(
-            selectinload(Occupancy.unit)
-            .selectinload(Unit.occupancies)
-            .selectinload(Occupancy.resident)
-        )
-        .order_by(Occupancy.id)
-    ).all()
-    return resident, [o for o in occupancies if o.is_current]
+    return resident, current_homes(db.session, resident)
 
 
 @bp.route("/")
@@ -51,14 +39,8 @@ def _render_profile(form=None, contact=None, status=200):
     unit_ids = [o.unit_id for o in occupancies]
     vehicles, spaces = [], []
     if resident is not None:
-        vehicles = db.session.scalars(
-            select(Vehicle).where(Vehicle.owner_id == resident.id).order_by(Vehicle.plate)
-        ).all()
-        spaces = db.session.scalars(
-            select(ParkingSpace)
-            .where((ParkingSpace.resident_id == resident.id) | ParkingSpace.unit_id.in_(unit_ids))
-            .order_by(ParkingSpace.code)
-        ).all()
+        vehicles = resident_vehicles(db.session, resident)
+        spaces = parking_spaces(db.session, resident, unit_ids)
     if contact is None and resident is not None:
         contact = ContactForm(
             email=resident.email, emergency_contact=resident.emergency_contact, formdata=None

@@ -18,14 +18,20 @@ from models import Building, Estate, Occupancy, Resident, Unit, unit_label
 
 from ..crypto import mask_id_number, mask_mobile
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_START = ("=", "+", "-", "@")
+CONTROL_CHARACTERS = "".join(chr(c) for c in range(0x20)) + "\x7f"
+# Spreadsheets skip these before they look for a formula, so "  =1+1" is one too.
+SKIPPED_BEFORE_FORMULA = CONTROL_CHARACTERS + " \u00a0\u3000"
 
 
 def neutralize(value) -> str:
-    """Text a spreadsheet shows as text: a cell that would start a formula gets a
-    leading apostrophe (OWASP's advice for CSV injection)."""
+    """Text a spreadsheet shows as text: a cell that would start a formula, even after
+    leading spaces or control characters, or that starts with a control character, gets
+    a leading apostrophe (OWASP's advice for CSV injection)."""
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
+    if text.startswith(tuple(CONTROL_CHARACTERS)) or text.lstrip(
+        SKIPPED_BEFORE_FORMULA
+    ).startswith(FORMULA_START):
         return "'" + text
     return text
 
@@ -50,6 +56,7 @@ def xlsx_file(header: list[str], rows: Iterable[list]):
     returns the open file, positioned at the start."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
@@ -57,7 +64,9 @@ def xlsx_file(header: list[str], rows: Iterable[list]):
     def cells(values):
         out = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value=neutralize(value))
+            # An .xlsx cannot hold most control characters; drop them after neutralizing.
+            text = ILLEGAL_CHARACTERS_RE.sub("", neutralize(value))
+            cell = WriteOnlyCell(sheet, value=text)
             cell.data_type = "s"  # always text: nothing in it is evaluated
             out.append(cell)
         return out

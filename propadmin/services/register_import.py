@@ -1,7 +1,8 @@
 """Import the register from a sheet (see register_sheet for its format).
 
-Every row is validated first and nothing is written unless every row is right; the
-report names row, column, value and reason.
+Every row is checked first (register_rows checks a row on its own, ``plan_import`` what
+needs the other rows and the estate's data) and nothing is written unless every row is
+right; the report names row, column, value and reason.
 """
 
 from __future__ import annotations
@@ -9,54 +10,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import (
-    Building,
-    Estate,
-    Occupancy,
-    Relation,
-    Resident,
-    Unit,
-    UnitUse,
-    Vehicle,
-)
+from models import Building, Estate, Occupancy, Resident, Unit, UnitUse, Vehicle
 
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
 from .identifiers import blind_index
-from .register_sheet import COLUMN_LABEL, COLUMNS
-from .residents import (
-    RegisterError,
-    ResidentDetails,
-    check_details,
-    clean_plate,
-)
+from .register_rows import Problem, SheetRow, read_row
+from .register_sheet import COLUMN_LABEL
+from .residents import ResidentDetails
 
 log = logging.getLogger(__name__)
 
-RELATIONS = {
-    "业主": Relation.owner,
-    "owner": Relation.owner,
-    "租户": Relation.tenant,
-    "tenant": Relation.tenant,
-    "家庭成员": Relation.family,
-    "家属": Relation.family,
-    "family": Relation.family,
-}
-YES = {"是", "y", "yes", "true", "1", "√"}
-NO = {"否", "n", "no", "false", "0", ""}
 SENSITIVE_KEYS = {
     "id_number": mask_id_number,
     "mobile": mask_mobile,
     "emergency_phone": mask_mobile,
 }
-MAX_ROWS = 100_000
+MAX_REPORTED = 200  # problems listed in full; the rest are counted
+MAX_SHOWN_VALUE = 40  # characters of a bad value repeated in the report
 
 
 @dataclass
@@ -69,11 +45,30 @@ class RowError:
 
 @dataclass
 class ImportPlan:
-    rows: list[dict] = field(default_factory=list)
+    """The rows ready to write, or the problems that stop the import: the first
+    MAX_REPORTED of them, and ``problems``, how many there are in all."""
+
+    rows: list[SheetRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    problems: int = 0
     new_units: int = 0
     residents: int = 0
     vehicles: int = 0
+
+    @property
+    def unreported(self) -> int:
+        return self.problems - len(self.errors)
+
+    def add_error(self, row: int, key: str, value: str, reason: str) -> None:
+        """Count a problem, and list it (masked and shortened) while there is room."""
+        self.problems += 1
+        if len(self.errors) >= MAX_REPORTED:
+            return
+        if key in SENSITIVE_KEYS and value:
+            value = SENSITIVE_KEYS[key](value)
+        if len(value) > MAX_SHOWN_VALUE:
+            value = value[:MAX_SHOWN_VALUE] + "…"
+        self.errors.append(RowError(row, COLUMN_LABEL.get(key, key), value, reason))
 
 
 @dataclass
@@ -84,201 +79,133 @@ class ImportResult:
     units: int
 
 
-# -- validating -----------------------------------------------------------------------
-def _date(value: str) -> date | None:
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(value)
+@dataclass
+class _Known:
+    """What the estate already has, read once: its units, buildings, residents' ID-card
+    numbers (as blind indexes) and vehicles' plates."""
+
+    units: set[tuple[str, str]]
+    buildings: set[str]
+    id_indexes: set[str]
+    plates: set[str]
+
+    @classmethod
+    def load(cls, session: Session, estate: Estate) -> _Known:
+        return cls(
+            units={
+                (building, number)
+                for building, number in session.execute(
+                    select(Building.name, Unit.number)
+                    .join(Building, Building.id == Unit.building_id)
+                    .where(Building.estate_id == estate.id)
+                )
+            },
+            buildings=set(
+                session.scalars(select(Building.name).where(Building.estate_id == estate.id))
+            ),
+            id_indexes=set(
+                session.scalars(
+                    select(Resident.id_number_index).where(
+                        Resident.estate_id == estate.id, Resident.id_number_index.is_not(None)
+                    )
+                )
+            ),
+            plates=set(
+                session.scalars(select(Vehicle.plate).where(Vehicle.estate_id == estate.id))
+            ),
+        )
+
+
+@dataclass
+class _SheetSoFar:
+    """What the rows read so far bring: ID-card numbers (index → row, name), plates
+    (→ row) and the units they create."""
+
+    ids: dict[str, tuple[int, str]] = field(default_factory=dict)
+    plates: dict[str, int] = field(default_factory=dict)
+    new_units: set[tuple[str, str]] = field(default_factory=set)
 
 
 def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict]]) -> ImportPlan:
-    """Check every row against the rules and the estate's data; write nothing."""
+    """Check every row against the rules and the estate's data; write nothing.
+
+    Problems are counted in full but listed only up to MAX_REPORTED, and once one is
+    found no more rows are kept, so a bad sheet costs little memory however long it is.
+    """
     plan = ImportPlan()
-    units = {
-        (b_name, number): unit_id
-        for unit_id, b_name, number in session.execute(
-            select(Unit.id, Building.name, Unit.number)
-            .join(Building, Building.id == Unit.building_id)
-            .where(Building.estate_id == estate.id)
-        )
-    }
-    buildings = {
-        name: b_id
-        for b_id, name in session.execute(
-            select(Building.id, Building.name).where(Building.estate_id == estate.id)
-        )
-    }
-    known_ids = set(
-        session.scalars(
-            select(Resident.id_number_index).where(
-                Resident.estate_id == estate.id, Resident.id_number_index.is_not(None)
-            )
-        )
-    )
-    known_plates = set(session.scalars(select(Vehicle.plate).where(Vehicle.estate_id == estate.id)))
-    sheet_ids: dict[str, tuple[int, str]] = {}
-    sheet_plates: dict[str, int] = {}
-    new_units: set[tuple[str, str]] = set()
-
-    def err(row: int, key: str, value: str, reason: str) -> None:
-        shown = SENSITIVE_KEYS[key](value) if key in SENSITIVE_KEYS and value else value
-        plan.errors.append(RowError(row, COLUMN_LABEL.get(key, key), shown, reason))
-
+    known = _Known.load(session, estate)
+    seen = _SheetSoFar()
     count = 0
     for number, rec in rows:
         count += 1
-        if count > MAX_ROWS:
-            err(number, "name", "", _("A sheet may hold at most %(n)d rows.", n=MAX_ROWS))
-            break
-        before = len(plan.errors)
-        for key, _zh, _en, required in COLUMNS:
-            if required and not rec.get(key):
-                err(number, key, "", _("This column is required."))
-        building = _building_name(rec.get("building", ""), buildings)
-        unit_key = (building, rec.get("unit", ""))
-        area = None
-        if rec.get("area"):
-            try:
-                area = Decimal(rec["area"])
-                if area <= 0:
-                    raise InvalidOperation
-            except InvalidOperation:
-                err(
-                    number,
-                    "area",
-                    rec["area"],
-                    _("The area is a number of square metres, e.g. 89.5."),
-                )
-        if all(unit_key) and unit_key not in units and unit_key not in new_units:
-            if area is None and not rec.get("area"):
-                err(
-                    number,
-                    "unit",
-                    f"{building}-{unit_key[1]}",
-                    _("There is no such unit; give its area to create it."),
-                )
-            elif area is not None:
-                new_units.add(unit_key)
-        relation = RELATIONS.get(rec.get("relation", "").lower())
-        if rec.get("relation") and relation is None:
-            err(number, "relation", rec["relation"], _("Write 业主, 租户 or 家庭成员."))
-        dates = {}
-        for key in ("start_date", "end_date"):
-            try:
-                dates[key] = _date(rec.get(key, ""))
-            except ValueError:
-                err(number, key, rec[key], _("Write dates as 2026-03-01."))
-        if (
-            dates.get("start_date")
-            and dates.get("end_date")
-            and dates["end_date"] < dates["start_date"]
-        ):
-            err(number, "end_date", rec["end_date"], _("The end date is before the start date."))
-        payer = rec.get("is_payer", "").lower()
-        if payer not in YES | NO:
-            err(number, "is_payer", rec["is_payer"], _("Write 是 or 否."))
-        try:
-            details = check_details(
-                ResidentDetails(
-                    name=rec.get("name", ""),
-                    id_number=rec.get("id_number"),
-                    mobile=rec.get("mobile"),
-                    email=rec.get("email", ""),
-                    emergency_contact=rec.get("emergency_contact", ""),
-                    emergency_phone=rec.get("emergency_phone"),
-                    notes=rec.get("notes", ""),
-                )
-            )
-        except RegisterError as exc:
-            for key, reason in exc.errors.items():
-                if key != "name" or rec.get("name"):
-                    err(number, key, rec.get(key, ""), reason)
-            details = None
-        id_index = None
-        if details is not None and details.id_number:
-            id_index = blind_index("id_number", details.id_number)
-            if id_index in known_ids:
-                err(
-                    number,
-                    "id_number",
-                    details.id_number,
-                    _("A resident with this ID-card number is already registered."),
-                )
-            elif id_index in sheet_ids and sheet_ids[id_index][1] != details.name:
-                err(
-                    number,
-                    "id_number",
-                    details.id_number,
-                    _(
-                        "Row %(row)d has this ID-card number with another name.",
-                        row=sheet_ids[id_index][0],
-                    ),
-                )
-            else:
-                sheet_ids.setdefault(id_index, (number, details.name))
-        plate = None
-        if rec.get("plate"):
-            try:
-                plate = clean_plate(rec["plate"])
-            except ServiceError as exc:
-                err(number, "plate", rec["plate"], exc.message)
-            else:
-                if plate in known_plates:
-                    err(number, "plate", plate, _("This plate is already registered."))
-                elif plate in sheet_plates:
-                    err(
-                        number,
-                        "plate",
-                        plate,
-                        _("Row %(row)d has the same plate.", row=sheet_plates[plate]),
-                    )
-                else:
-                    sheet_plates[plate] = number
-        elif rec.get("brand") or rec.get("colour"):
-            err(number, "plate", "", _("A vehicle needs its licence plate."))
-        if len(plan.errors) == before:
-            plan.rows.append(
-                {
-                    "row": number,
-                    "unit_key": unit_key,
-                    "area": area,
-                    "layout": rec.get("layout", ""),
-                    "details": details,
-                    "id_index": id_index,
-                    "relation": relation,
-                    "start_date": dates.get("start_date"),
-                    "end_date": dates.get("end_date"),
-                    "is_payer": payer in YES and payer != "",
-                    "plate": plate,
-                    "brand": rec.get("brand", ""),
-                    "colour": rec.get("colour", ""),
-                }
-            )
-    plan.new_units = len(new_units)
-    plan.residents = len({r["id_index"] or ("row", r["row"]) for r in plan.rows})
-    plan.vehicles = sum(1 for r in plan.rows if r["plate"])
+        row = read_row(session, estate.id, number, rec, known.buildings, known.plates)
+        row.problems += _unit_problems(row, rec, known, seen)
+        row.problems += _id_number_problems(row, known, seen)
+        row.problems += _plate_problems(row, seen)
+        for problem in row.problems:
+            plan.add_error(number, problem.key, problem.value, problem.reason)
+        if not plan.problems:
+            plan.rows.append(row)
     if count == 0:
-        plan.errors.append(RowError(1, "", "", _("The sheet has a header but no rows.")))
+        plan.add_error(1, "", "", _("The sheet has a header but no rows."))
+    plan.new_units = len(seen.new_units)
+    plan.residents = len({r.id_index or ("row", r.number) for r in plan.rows})
+    plan.vehicles = sum(1 for r in plan.rows if r.plate)
     return plan
 
 
-def _building_name(value: str, buildings: dict[str, int]) -> str:
-    """Offices write 3, 3栋 or 3号楼; match the estate's own naming."""
-    value = value.strip()
-    for candidate in (
-        value,
-        f"{value}栋",
-        value.removesuffix("号楼") + "栋",
-        value.removesuffix("栋"),
-    ):
-        if candidate in buildings:
-            return candidate
-    return value if value.endswith("栋") or not value.isdigit() else f"{value}栋"
+def _unit_problems(row: SheetRow, rec: dict, known: _Known, seen: _SheetSoFar) -> list[Problem]:
+    """A unit must exist, or be created from the area given in its first row."""
+    key = row.unit_key
+    if not all(key) or key in known.units or key in seen.new_units:
+        return []
+    if row.area is not None:
+        seen.new_units.add(key)
+    elif not rec.get("area"):
+        return [
+            Problem(
+                "unit",
+                f"{row.building}-{row.unit}",
+                _("There is no such unit; give its area to create it."),
+            )
+        ]
+    return []
+
+
+def _id_number_problems(row: SheetRow, known: _Known, seen: _SheetSoFar) -> list[Problem]:
+    """An ID-card number is new to the estate, and within the sheet it is one person's
+    (several rows of one person, one per unit, are fine)."""
+    if row.details is None or not row.details.id_number:
+        return []
+    value = row.details.id_number
+    row.id_index = blind_index("id_number", value)
+    if row.id_index in known.id_indexes:
+        return [
+            Problem(
+                "id_number",
+                value,
+                _("A resident with this ID-card number is already registered."),
+            )
+        ]
+    first = seen.ids.setdefault(row.id_index, (row.number, row.details.name))
+    if first[1] != row.details.name:
+        return [
+            Problem(
+                "id_number",
+                value,
+                _("Row %(row)d has this ID-card number with another name.", row=first[0]),
+            )
+        ]
+    return []
+
+
+def _plate_problems(row: SheetRow, seen: _SheetSoFar) -> list[Problem]:
+    if row.plate is None:
+        return []
+    first = seen.plates.setdefault(row.plate, row.number)
+    if first != row.number:
+        return [Problem("plate", row.plate, _("Row %(row)d has the same plate.", row=first))]
+    return []
 
 
 def apply_import(session: Session, estate: Estate, plan: ImportPlan, progress=None) -> ImportResult:
@@ -295,7 +222,7 @@ def apply_import(session: Session, estate: Estate, plan: ImportPlan, progress=No
     residents: dict[str, Resident] = {}
     made_units = made_residents = vehicles = 0
     for i, row in enumerate(plan.rows, start=1):
-        b_name, number = row["unit_key"]
+        b_name, number = row.unit_key
         unit = units.get((b_name, number))
         if unit is None:
             building = buildings.get(b_name)
@@ -305,14 +232,14 @@ def apply_import(session: Session, estate: Estate, plan: ImportPlan, progress=No
             unit = units[(b_name, number)] = Unit(
                 building=building,
                 number=number,
-                area=row["area"],
-                layout=row["layout"],
+                area=row.area,
+                layout=row.layout,
                 use=UnitUse.residential,
             )
             session.add(unit)
             made_units += 1
-        d: ResidentDetails = row["details"]
-        key = row["id_index"]
+        d: ResidentDetails = row.details
+        key = row.id_index
         resident = residents.get(key) if key else None
         if resident is None:
             resident = Resident(
@@ -335,19 +262,19 @@ def apply_import(session: Session, estate: Estate, plan: ImportPlan, progress=No
             Occupancy(
                 unit=unit,
                 resident=resident,
-                relation=row["relation"],
-                start_date=row["start_date"],
-                end_date=row["end_date"],
-                is_payer=row["is_payer"],
+                relation=row.relation,
+                start_date=row.start_date,
+                end_date=row.end_date,
+                is_payer=row.is_payer,
             )
         )
-        if row["plate"]:
+        if row.plate:
             session.add(
                 Vehicle(
                     estate=estate,
-                    plate=row["plate"],
-                    brand=row["brand"],
-                    colour=row["colour"],
+                    plate=row.plate,
+                    brand=row.brand,
+                    colour=row.colour,
                     owner=resident,
                 )
             )

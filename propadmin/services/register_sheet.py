@@ -1,16 +1,30 @@
 """The register sheet as an office keeps it: its columns, reading .xlsx and .csv
-(UTF-8 or the GBK that Excel in China writes), and the template to fill in."""
+(UTF-8 or the GBK that Excel in China writes), and the template to fill in.
+
+Sheets come from outside, so reading is bounded: the unpacked size is checked before a
+workbook is opened, rows are read lazily and reading stops at a row cap, and anything
+the file format itself gets wrong is a SheetError, never an exception from the parser.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
 
 from flask_babel import gettext as _
 
 from . import ServiceError
+
+log = logging.getLogger(__name__)
+
+MAX_ROWS = 20_000  # rows with data; a large estate has a few thousand units
+MAX_ROW_NUMBER = 5 * MAX_ROWS  # empty rows count too: a reader walks every one
+MAX_COLUMNS = 64  # the template has 18; cells further right are not read
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 
 # key, Chinese header (what the template carries), English header, required
 COLUMNS: list[tuple[str, str, str, bool]] = [
@@ -69,12 +83,28 @@ def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
     missing = [COLUMN_LABEL[k] for k, _zh, _en, req in COLUMNS if req and k not in keys]
     if missing:
         raise SheetError(_("Missing columns: %(names)s.", names="、".join(missing)))
+    count = 0
     for number, values in enumerate(rows, start=2):
+        if number > MAX_ROW_NUMBER:
+            raise SheetError(
+                _(
+                    "The sheet goes on to row %(n)d; delete the empty rows below the data.",
+                    n=MAX_ROW_NUMBER,
+                )
+            )
         record = {}
         for key, value in zip(keys, values, strict=False):
             if key:
                 record[key] = _text(value)
         if any(record.values()):
+            count += 1
+            if count > MAX_ROWS:
+                raise SheetError(
+                    _(
+                        "The sheet has more than %(n)d rows; split it into several files.",
+                        n=MAX_ROWS,
+                    )
+                )
             yield number, record
 
 
@@ -91,22 +121,54 @@ def _text(value) -> str:
 
 
 def _xlsx_rows(stream) -> Iterator[tuple]:
-    from zipfile import BadZipFile
-
     from openpyxl import load_workbook
 
+    _check_unpacked_size(stream)
+    # openpyxl raises whatever its parser meets in a damaged or hostile file (a missing
+    # part, a bad shared-string index, an entity declaration refused by defusedxml…):
+    # for the person uploading it, each is the same unreadable file.
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError) as exc:
+        worksheet = workbook.worksheets[0]
+        # The stored dimension may be wrong either way; read the rows that are there.
+        worksheet.reset_dimensions()
+    except Exception as exc:
+        log.info("unreadable workbook: %r", exc)
         raise SheetError(_("This file is not a readable .xlsx workbook.")) from exc
     try:
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
+        yield from worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    except Exception as exc:
+        log.info("unreadable workbook: %r", exc)
+        raise SheetError(_("This file is not a readable .xlsx workbook.")) from exc
     finally:
         workbook.close()
 
 
+def _check_unpacked_size(stream) -> None:
+    """Refuse a workbook that unpacks to more than MAX_UNPACKED_BYTES (a zip bomb)
+    before any of it is unpacked. The declared sizes are binding: zipfile stops
+    reading a member at its declared size."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SheetError(_("This file is not a readable .xlsx workbook.")) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SheetError(_too_large())
+    stream.seek(0)
+
+
+def _too_large() -> str:
+    return _(
+        "The sheet is over %(mb)d MB unpacked; split it into several files.",
+        mb=MAX_UNPACKED_BYTES // (1024 * 1024),
+    )
+
+
 def _csv_rows(stream) -> Iterator[list[str]]:
-    raw = stream.read()
+    raw = stream.read(MAX_UNPACKED_BYTES + 1)
+    if len(raw) > MAX_UNPACKED_BYTES:
+        raise SheetError(_too_large())
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:
             text = raw.decode(encoding)
@@ -115,7 +177,10 @@ def _csv_rows(stream) -> Iterator[list[str]]:
             continue
     else:
         raise SheetError(_("The CSV file is neither UTF-8 nor GBK text."))
-    yield from csv.reader(io.StringIO(text))
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""))
+    except csv.Error as exc:
+        raise SheetError(_("This CSV file cannot be read: %(reason)s", reason=exc)) from exc
 
 
 def template_xlsx() -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -18,6 +19,7 @@ from models import Building, Occupancy, Resident, Unit, Vehicle
 
 from .. import audit
 from . import ServiceError
+from .fields import text_problem
 from .identifiers import (
     EMAIL_RE,
     blind_index,
@@ -111,8 +113,10 @@ def check_details(details: ResidentDetails) -> ResidentDetails:
     )
     if not clean.name:
         errors["name"] = _("Give the resident's name.")
-    elif len(clean.name) > 64:
-        errors["name"] = _("A name has at most 64 characters.")
+    for field in ("name", "emergency_contact", "notes"):
+        problem = text_problem(Resident.__table__.c[field], getattr(clean, field))
+        if problem and field not in errors:
+            errors[field] = problem
     for field, cleaner in (
         ("id_number", clean_id_number),
         ("mobile", clean_mobile),
@@ -123,6 +127,9 @@ def check_details(details: ResidentDetails) -> ResidentDetails:
             setattr(clean, field, cleaner(getattr(details, field)))
         except ServiceError as exc:
             errors[field] = exc.message
+    email_problem = text_problem(Resident.__table__.c.email, clean.email)
+    if email_problem and "email" not in errors:
+        errors["email"] = email_problem
     if errors:
         raise RegisterError(errors)
     return clean
@@ -190,6 +197,67 @@ def update_contact(
         notes=resident.notes,
     )
     return save_resident(session, resident, details)
+
+
+def check_vehicle(
+    session: Session,
+    estate_id: int,
+    plate: str | None,
+    owner: Resident | None = None,
+    *,
+    brand: str = "",
+    colour: str = "",
+    vehicle_id: int | None = None,
+    registered_plates: set[str] | None = None,
+) -> str:
+    """The normalized plate of a vehicle that may be registered in the estate: a real
+    plate that no other vehicle there has, an owner living in the same estate, and a
+    brand and colour that fit their columns. Raises RegisterError naming each bad field.
+
+    A caller checking many vehicles (the import) passes the estate's plates, read once,
+    as ``registered_plates`` instead of one query per vehicle.
+    """
+    errors: dict[str, str] = {}
+    try:
+        plate = clean_plate(plate)
+    except ServiceError as exc:
+        errors["plate"] = exc.message
+    else:
+        if registered_plates is not None:
+            taken = plate in registered_plates
+        else:
+            query = select(Vehicle.id).where(Vehicle.estate_id == estate_id, Vehicle.plate == plate)
+            if vehicle_id is not None:
+                query = query.where(Vehicle.id != vehicle_id)
+            with session.no_autoflush:
+                taken = session.scalar(query.limit(1)) is not None
+        if taken:
+            errors["plate"] = _("This plate is already registered.")
+    if owner is not None and owner.estate_id != estate_id:
+        errors["owner"] = _("The resident is registered in another estate.")
+    for field, value in (("brand", brand), ("colour", colour)):
+        problem = text_problem(Vehicle.__table__.c[field], value)
+        if problem:
+            errors[field] = problem
+    if errors:
+        raise RegisterError(errors)
+    return plate
+
+
+def check_occupancy(
+    unit: Unit | None, resident: Resident | None, start: date | None, end: date | None
+) -> None:
+    """A resident may live in a unit of their own estate, from ``start`` to ``end``
+    (either open). ``unit`` or ``resident`` is None when it is being created in the same
+    estate. Raises RegisterError naming each bad field."""
+    errors: dict[str, str] = {}
+    if start and end and end < start:
+        errors["end_date"] = _("The end date is before the start date.")
+    if unit is not None and resident is not None:
+        if unit.building.estate_id != resident.estate_id:
+            errors["resident"] = _("The resident is registered in another estate.")
+    if errors:
+        raise RegisterError(errors)
 
 
 def reveal(session: Session, resident: Resident, field: str) -> str:

@@ -22,11 +22,14 @@ from propadmin.extensions import db
 from .accounts import UserView
 from .base import SecureModelView
 from .dashboard import DashboardView
+from .occupancy import OccupancyView
+from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
-from .register import OccupancyView, ParkingSpaceView, ResidentView, VehicleView
 from .register_import import RegisterImportView
+from .residents import ResidentView
 from .roles import RoleView
 from .system import AuditLogView, OutboxView
+from .vehicles import VehicleView
 
 __all__ = ["SecureModelView", "init_admin"]
 

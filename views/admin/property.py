@@ -1,17 +1,27 @@
 """Admin screens for estates, buildings and units."""
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DecimalField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired, ValidationError
 
 from models import StaffEstate, UnitUse
 from propadmin.extensions import db
+from propadmin.services import ServiceError
+from propadmin.services.fields import clean_area
 
 from .base import SecureModelView
-from .register import unit_household
+from .register import unit_page_context
+
+
+def _area(field) -> None:
+    """The unit's area follows the same rule as in the import."""
+    if field.data is not None:
+        try:
+            clean_area(field.data)
+        except ServiceError as exc:
+            raise ValidationError(exc.message) from exc
+
 
 UNIT_USE_LABELS = {
     UnitUse.residential: _l("Residential"),
@@ -90,10 +100,10 @@ class UnitView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             unit = kwargs["model"]
-            kwargs.update(unit_household(unit), use_label=UNIT_USE_LABELS.get(unit.use, ""))
+            kwargs.update(unit_page_context(unit), use_label=UNIT_USE_LABELS.get(unit.use, ""))
         return super().render(template, **kwargs)
 
     form_args = {
         "layout": {"description": _l("For example 3室2厅")},
-        "area": {"places": 2, "validators": [InputRequired(), NumberRange(min=Decimal("0.01"))]},
+        "area": {"places": 2, "validators": [InputRequired(), lambda f, field: _area(field)]},
     }

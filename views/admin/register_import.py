@@ -2,7 +2,7 @@
 
 import io
 
-from flask import flash, redirect, send_file, url_for
+from flask import current_app, flash, redirect, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +14,7 @@ from wtforms import SelectField
 from models import Estate
 from propadmin.extensions import db
 from propadmin.permissions import visible_estates
+from propadmin.services import register_sheet
 from propadmin.services.register_import import apply_import, plan_import
 from propadmin.services.register_sheet import COLUMNS, SheetError, read_sheet, template_xlsx
 
@@ -32,7 +33,7 @@ class RegisterImportView(PermissionView, BaseView):
     def index(self):
         form = ImportForm()
         form.estate.choices = [(e.id, e.name) for e in visible_estates(db.session, current_user)]
-        errors = None
+        plan = None
         if form.validate_on_submit():
             estate = db.session.get(Estate, form.estate.data)
             upload = form.sheet.data
@@ -41,9 +42,7 @@ class RegisterImportView(PermissionView, BaseView):
             except SheetError as exc:
                 form.sheet.errors.append(exc.message)
             else:
-                if plan.errors:
-                    errors = plan.errors
-                else:
+                if not plan.errors:
                     result = apply_import(db.session, estate, plan)
                     db.session.commit()
                     flash(
@@ -58,7 +57,16 @@ class RegisterImportView(PermissionView, BaseView):
                         "success",
                     )
                     return redirect(url_for("resident.index_view"))
-        return self.render("admin/register_import.html", form=form, errors=errors, columns=COLUMNS)
+        return self.render(
+            "admin/register_import.html",
+            form=form,
+            errors=plan.errors if plan else None,
+            problems=plan.problems if plan else 0,
+            unreported=plan.unreported if plan else 0,
+            columns=COLUMNS,
+            max_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
+            max_rows=register_sheet.MAX_ROWS,
+        )
 
     @expose("/template.xlsx")
     def template(self):

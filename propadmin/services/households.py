@@ -1,0 +1,103 @@
+"""Who lives where: the reads behind the unit page, the resident page and the portal's
+household. Each takes a session and returns the rows a page lists, loaded in a few
+queries; the views only render them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Occupancy, ParkingSpace, Resident, Unit, Vehicle
+
+
+@dataclass
+class ResidentHousehold:
+    occupancies: list[Occupancy]  # every unit, now and before, newest first
+    vehicles: list[Vehicle]
+    spaces: list[ParkingSpace]  # the resident's own, and their current units'
+    current: list[Occupancy] = field(default_factory=list)
+
+
+@dataclass
+class UnitHousehold:
+    current: list[Occupancy]
+    past: list[Occupancy]
+    vehicles: list[Vehicle]  # the current occupants'
+    spaces: list[ParkingSpace]
+
+
+def resident_household(session: Session, resident: Resident) -> ResidentHousehold:
+    """A resident's units (with history), vehicles and parking spaces."""
+    occupancies = session.scalars(
+        select(Occupancy)
+        .where(Occupancy.resident_id == resident.id)
+        .options(selectinload(Occupancy.unit))
+        .order_by(Occupancy.start_date.desc().nulls_last(), Occupancy.id.desc())
+    ).all()
+    current = [o for o in occupancies if o.is_current]
+    return ResidentHousehold(
+        occupancies=list(occupancies),
+        current=current,
+        vehicles=resident_vehicles(session, resident),
+        spaces=parking_spaces(session, resident, [o.unit_id for o in current]),
+    )
+
+
+def resident_vehicles(session: Session, resident: Resident) -> list[Vehicle]:
+    return list(
+        session.scalars(
+            select(Vehicle).where(Vehicle.owner_id == resident.id).order_by(Vehicle.plate)
+        )
+    )
+
+
+def parking_spaces(session: Session, resident: Resident, unit_ids: list[int]) -> list[ParkingSpace]:
+    """The spaces a resident holds themselves or through one of ``unit_ids``."""
+    return list(
+        session.scalars(
+            select(ParkingSpace)
+            .where((ParkingSpace.resident_id == resident.id) | ParkingSpace.unit_id.in_(unit_ids))
+            .order_by(ParkingSpace.code)
+        )
+    )
+
+
+def current_homes(session: Session, resident: Resident) -> list[Occupancy]:
+    """Where a resident lives now, each unit with everyone who lives there loaded
+    (the portal shows the household)."""
+    occupancies = session.scalars(
+        select(Occupancy)
+        .where(Occupancy.resident_id == resident.id)
+        .options(
+            selectinload(Occupancy.unit)
+            .selectinload(Unit.occupancies)
+            .selectinload(Occupancy.resident)
+        )
+        .order_by(Occupancy.id)
+    ).all()
+    return [o for o in occupancies if o.is_current]
+
+
+def unit_household(session: Session, unit: Unit) -> UnitHousehold:
+    """A unit's people (now and before), its current occupants' vehicles, its parking."""
+    occupancies = session.scalars(
+        select(Occupancy)
+        .where(Occupancy.unit_id == unit.id)
+        .options(selectinload(Occupancy.resident).selectinload(Resident.vehicles))
+        .order_by(Occupancy.end_date.is_not(None), Occupancy.start_date.desc().nulls_last())
+    ).all()
+    current = [o for o in occupancies if o.is_current]
+    return UnitHousehold(
+        current=current,
+        past=[o for o in occupancies if not o.is_current],
+        vehicles=[v for o in current for v in o.resident.vehicles],
+        spaces=list(
+            session.scalars(
+                select(ParkingSpace)
+                .where(ParkingSpace.unit_id == unit.id)
+                .order_by(ParkingSpace.code)
+            )
+        ),
+    )
