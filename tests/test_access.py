@@ -51,7 +51,10 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     # an estate is never deleted from the screen
     **model_view("estate", read=STAFF, change=ADMIN, export=NOBODY, delete_view=NOBODY),
     **model_view("building", read=STAFF, change=ADMIN, export=NOBODY),
-    **model_view("unit", read=STAFF, change=ADMIN, export=STAFF),
+    # moving people in and out from the unit page is register work: the admin's
+    **model_view(
+        "unit", read=STAFF, change=ADMIN, export=STAFF, move_in_view=ADMIN, move_out_view=ADMIN
+    ),
     **model_view("parking", read=STAFF, change=ADMIN, export=STAFF),
     # residents and who lives where: finance reads them (masked), repair sees no residents;
     # only the admin reveals a full number or imports a register
@@ -91,7 +94,7 @@ STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/
 
 
 def endpoint_opens_a_record(endpoint: str) -> bool:
-    return endpoint.endswith((".details_view", ".edit_view"))
+    return endpoint.endswith((".details_view", ".edit_view", ".move_in_view"))
 
 
 def all_rules(app, record_ids=None):
@@ -135,7 +138,8 @@ def answer_problem(role: str, endpoint: str, method: str, response) -> str | Non
         if status == 403 or (to_login and who != EVERYONE):
             return f"refused ({status}) though {role} may open it"
         if method == "GET" and status not in (200, 302, 303):
-            if not (endpoint.endswith(".ajax_lookup") and status == 404):
+            # a lookup without a name, a move-out without its occupancy: not found
+            if not (endpoint.endswith((".ajax_lookup", ".move_out_view")) and status == 404):
                 return f"{status} though {role} may open it"
         return None
     if role == ANONYMOUS:

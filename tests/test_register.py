@@ -206,7 +206,9 @@ def test_unit_page_shows_people_vehicles_and_parking(login_as, db_session):
     plate = db_session.scalar(select(Vehicle.plate).join(Resident).where(Resident.name == "王芳"))
     assert plate in page
     repair_page = login_as("repair").get(f"/admin/unit/details/?id={unit.id}").text
-    assert "王芳" not in repair_page  # repair staff see units, not people
+    # repair staff see whom to call at the door, not the household or its cars
+    assert "联系人" in repair_page and "王芳" in repair_page
+    assert plate not in repair_page and "租户" not in repair_page
 
 
 def test_resident_page_shows_units_and_history(login_as, db_session):

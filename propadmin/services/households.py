@@ -5,6 +5,7 @@ queries; the views only render them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -26,6 +27,7 @@ class UnitHousehold:
     past: list[Occupancy]
     vehicles: list[Vehicle]  # the current occupants'
     spaces: list[ParkingSpace]
+    upcoming: list[Occupancy] = field(default_factory=list)  # moving in on a later day
 
 
 def resident_household(session: Session, resident: Resident) -> ResidentHousehold:
@@ -88,10 +90,13 @@ def unit_household(session: Session, unit: Unit) -> UnitHousehold:
         .options(selectinload(Occupancy.resident).selectinload(Resident.vehicles))
         .order_by(Occupancy.end_date.is_not(None), Occupancy.start_date.desc().nulls_last())
     ).all()
+    today = date.today()
     current = [o for o in occupancies if o.is_current]
+    upcoming = [o for o in occupancies if o.start_date and o.start_date > today]
     return UnitHousehold(
         current=current,
-        past=[o for o in occupancies if not o.is_current],
+        upcoming=upcoming,
+        past=[o for o in occupancies if not o.is_current and o not in upcoming],
         vehicles=[v for o in current for v in o.resident.vehicles],
         spaces=list(
             session.scalars(

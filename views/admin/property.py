@@ -11,6 +11,7 @@ from propadmin.services import ServiceError
 from propadmin.services.fields import clean_area
 
 from .base import SecureModelView
+from .moves import MovesMixin
 from .register import unit_page_context
 
 
@@ -67,7 +68,7 @@ class BuildingView(SecureModelView):
     }
 
 
-class UnitView(SecureModelView):
+class UnitView(MovesMixin, SecureModelView):
     permission_module = "property"
     export_permission = "view"
     details_template = "admin/unit_details.html"

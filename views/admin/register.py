@@ -4,6 +4,7 @@ kinds, and the unit page's household (the unit view lives in property.py)."""
 from flask_babel import lazy_gettext as _l
 
 from models import ParkingKind, Relation, Unit
+from propadmin.crypto import mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import can
 from propadmin.services.households import unit_household
@@ -19,8 +20,18 @@ PARKING_LABELS = {ParkingKind.owned: _l("Owned"), ParkingKind.rented: _l("Rented
 def unit_page_context(unit: Unit) -> dict:
     """What the unit page shows: its people (now and before), vehicles and parking."""
     household = unit_household(db.session, unit)
+    # Whom repair staff call at the door: the payer, else an owner (masked number).
+    contact = next(
+        (o for o in household.current if o.is_payer),
+        next((o for o in household.current if o.relation is Relation.owner), None),
+    )
     return {
+        "contact": contact.resident if contact else None,
+        "contact_mobile": mask_mobile(contact.resident.mobile) if contact else "",
+        "can_move": can("residents.edit"),
+        "can_edit_unit": can("property.edit"),
         "current": household.current,
+        "upcoming": household.upcoming,
         "past": household.past,
         "vehicles": household.vehicles,
         "spaces": household.spaces,
