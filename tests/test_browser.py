@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from models import Occupancy, Relation, Resident, User
 
-from .helpers import DEMO_PASSWORD, unavailable
+from .helpers import DEMO_PASSWORD, id_number, unavailable
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -576,3 +576,60 @@ def test_role_form_saves_exactly_the_ticked_permissions(app, new_tab, width):
         role = db.session.scalars(select(Role).where(Role.label == f"前台{width}")).one()
         assert role.permissions == {"dashboard.view", "property.view", "residents.view"}
         db.session.remove()
+
+
+class Clicks:
+    """Counts what a clerk does with the mouse or a tap: clicks, choices, fields filled."""
+
+    def __init__(self, page) -> None:
+        self.page, self.count = page, 0
+
+    def click(self, locator) -> None:
+        self.count += 1
+        locator.click()
+
+    def fill(self, locator, text: str) -> None:
+        self.count += 1
+        locator.fill(text)
+
+    def choose(self, locator, label: str) -> None:
+        self.count += 1
+        locator.select_option(label=label)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_clerk_moves_a_tenant_in_with_a_car_and_parking_in_one_form(app, new_tab, width):
+    from models import ParkingSpace, Unit
+    from propadmin.extensions import db
+
+    with app.app_context():
+        building = db.session.scalars(select(Unit).order_by(Unit.id)).first().building
+        unit = Unit(building=building, number=f"88{width % 100:02d}", floor=8, area=90)
+        space = ParkingSpace(estate_id=building.estate_id, code=f"B-{width}")
+        db.session.add_all([unit, space])
+        db.session.commit()
+        unit_id, label = unit.id, unit.label
+        db.session.remove()
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "admin")
+    tab.goto(f"/admin/unit/details/?id={unit_id}")
+    clicks = Clicks(page)
+    clicks.click(page.get_by_role("link", name="办理入住"))
+    page.wait_for_url("**/move-in/**")
+    clicks.fill(page.locator("#name"), "钱小敏")
+    clicks.fill(page.locator("#id_number"), id_number("31011519920707002"))
+    clicks.fill(page.locator("#mobile"), "13912340088")
+    clicks.fill(page.locator("#end_date"), "2027-11-30")
+    clicks.click(page.get_by_text("缴费人", exact=True))
+    clicks.fill(page.locator("#plates"), "沪A7K%03d" % (width % 1000))
+    clicks.choose(page.locator("#space"), f"B-{width}")
+    page.screenshot(path=str(SCREENSHOTS / f"move-in-form-{width}.png"), full_page=True)
+    with page.expect_navigation():
+        clicks.click(page.get_by_role("button", name="办理入住"))
+    assert clicks.count <= 12, clicks.count
+    expect(page.locator(".alert-success")).to_contain_text(f"钱小敏 已入住 {label}")
+    people = page.locator(".list-group").first
+    expect(people).to_contain_text("钱小敏")
+    expect(page.locator("body")).to_contain_text(f"B-{width}")
+    assert_looks_finished(tab, "unit-hub", width, data=(".list-group a",))

@@ -77,3 +77,43 @@ def test_behind_a_proxy_the_client_address_is_used(tmp_path, monkeypatch):
         environ_base={"REMOTE_ADDR": "10.0.0.1"},
     )
     assert seen == ["198.51.100.7"]
+
+
+@pytest.mark.committed
+def test_upgrading_an_existing_sqlite_install_keeps_roles_and_grants(tmp_path, monkeypatch):
+    """Batch migrations rebuild tables on SQLite; with foreign keys on, dropping the old
+    role table used to cascade and unassign every role (nobody could sign in to admin)."""
+    import sqlite3
+
+    from flask_migrate import upgrade
+
+    from propadmin import create_app
+
+    from .conftest import _config
+
+    path = tmp_path / "old.db"
+    monkeypatch.setenv("PROPADMIN_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(_config(f"sqlite:///{path}", tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision="0001_initial")
+        db.engine.dispose()
+    with sqlite3.connect(path) as con:
+        con.executescript(
+            """
+            insert into role(id, name, label, description, builtin)
+              values (1, 'admin', 'a', '', 1);
+            insert into role_permission(role_id, permission) values (1, 'users.edit');
+            insert into user(id, username, email, display_name, password_hash,
+              password_changed_at, session_token, active, is_superuser, created_at)
+              values (1, 'boss', 'b@x.cn', '', '!', '2026-01-01', 't', 1, 0, '2026-01-01');
+            insert into user_role values (1, 1);
+            """
+        )
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    with sqlite3.connect(path) as con:
+        assert con.execute("select role_id from user_role where user_id = 1").fetchall() == [(1,)]
+        grants = {p for (p,) in con.execute("select permission from role_permission")}
+        assert {"users.edit", "residents.export"} <= grants
+        assert con.execute("pragma foreign_key_check").fetchall() == []
