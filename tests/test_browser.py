@@ -622,7 +622,7 @@ def test_clerk_moves_a_tenant_in_with_a_car_and_parking_in_one_form(app, new_tab
     clicks.fill(page.locator("#mobile"), "13912340088")
     clicks.fill(page.locator("#end_date"), "2027-11-30")
     clicks.click(page.get_by_text("缴费人", exact=True))
-    clicks.fill(page.locator("#plates"), "沪A7K%03d" % (width % 1000))
+    clicks.fill(page.locator("#plates"), f"沪A7K{width % 1000:03d}")
     clicks.choose(page.locator("#space"), f"B-{width}")
     page.screenshot(path=str(SCREENSHOTS / f"move-in-form-{width}.png"), full_page=True)
     with page.expect_navigation():
