@@ -10,11 +10,23 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import request
+from flask_admin import expose
 from flask_admin.model import BaseModelView
 from sqlalchemy import select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from models import AuditLog, Building, Occupancy, Relation, Resident, Role, UndeclaredScope, Unit
+from models import (
+    AuditLog,
+    Building,
+    Estate,
+    Occupancy,
+    Relation,
+    Resident,
+    Role,
+    UndeclaredScope,
+    Unit,
+)
 from propadmin.extensions import db
 from propadmin.permissions import UnknownPermission, scoped
 from views.admin.base import PermissionView, SecureModelView
@@ -113,22 +125,32 @@ def test_a_rows_estate_comes_from_the_same_declaration(app, demo, db_session):
 
 # -- one per-row hook ----------------------------------------------------------------
 class SealedBuildingView(SecureModelView):
-    """A view with a row rule: building 2栋 is sealed (seen, never changed)."""
+    """A view with a row rule: buildings named 封存… are sealed (seen, never changed)."""
 
     permission_module = "property"
     column_list = ("name", "floors")
     column_editable_list = ("floors",)
+    extra_permissions = {"bump_view": "property.edit"}
 
     def may(self, action, row):
-        return action == "view" or row.name != "2栋"
+        return action == "view" or not row.name.startswith("封存")
+
+    @expose("/bump/", methods=("POST",))
+    def bump_view(self):
+        """A page of the view's own that changes a row (a bill's "void" will be one)."""
+        row = self.get_one(request.args.get("id", ""))
+        row.floors = 77
+        db.session.commit()
+        return "ok"
 
 
 @pytest.fixture
-def sealed(app, login_as, db_session):
+def sealed(app, login_as, make, demo, db_session):
     app.extensions["propadmin.admin"].add_view(
         SealedBuildingView(Building, db, endpoint="sealed", url="/admin/sealed")
     )
-    building = db_session.scalar(select(Building).where(Building.name == "2栋"))
+    # No units: deleting it would work, were it not sealed.
+    building = make.building(estate=db_session.get(Estate, demo), name="封存楼", floors=5)
     return login_as("admin"), building
 
 
@@ -140,7 +162,8 @@ def test_the_row_rule_guards_opening_for_edit_and_saving(sealed, db_session):
     saved = admin.post(
         f"/admin/sealed/edit/?id={building.id}",
         data={
-            "estate": str(building.estate_id), "name": "2栋", "floors": "99", "csrf_token": token
+            "estate": str(building.estate_id), "name": "封存楼", "floors": "99",
+            "csrf_token": token,
         },
     )
     assert saved.status_code == 403
@@ -155,18 +178,33 @@ def test_the_row_rule_guards_delete_mass_actions_and_inline_edits(sealed, db_ses
     assert (
         admin.post("/admin/sealed/delete/", data={"id": building.id, "csrf_token": token})
     ).status_code == 403
-    admin.post(
+    mass = admin.post(
         "/admin/sealed/action/",
         data={"action": "delete", "rowid": str(building.id), "csrf_token": token},
+        follow_redirects=True,
     )
+    assert "您无权删除这条记录" in mass.text
     inline = admin.post(
         "/admin/sealed/ajax/update/",
         data={"list_form_pk": str(building.id), "floors": "77", "csrf_token": token},
     )
     assert inline.status_code == 403
+    bump = admin.post(f"/admin/sealed/bump/?id={building.id}", data={"csrf_token": token})
+    assert bump.status_code == 403
     db_session.expire_all()
     assert db_session.get(Building, building.id) is not None
-    assert db_session.get(Building, building.id).floors not in (77, 99)
+    assert db_session.get(Building, building.id).floors == 5
+
+
+def test_an_unsealed_row_goes_through_the_same_pages(sealed, make, db_session):
+    """The rule refuses what it should and nothing more: another building can be bumped."""
+    admin, sealed_building = sealed
+    open_building = make.building(estate=sealed_building.estate, name="开放楼", floors=5)
+    token = csrf_from(admin.get("/admin/sealed/").text)
+    bump = admin.post(f"/admin/sealed/bump/?id={open_building.id}", data={"csrf_token": token})
+    assert bump.status_code == 200
+    db_session.expire_all()
+    assert db_session.get(Building, open_building.id).floors == 77
 
 
 # -- bad input, plain answers --------------------------------------------------------

@@ -187,7 +187,9 @@ class SecureModelView(StreamedExport, ModelView):
         if needed is None or not can(needed):
             abort(403)
         # What opening a row by id is for in this request: get_one asks may() for it.
-        g.admin_row_action = ACTION_NEEDS.get(name, "view")
+        # A page of the view's own (@expose) that changes something is an edit.
+        default = "view" if request.method in ("GET", "HEAD") else "edit"
+        g.admin_row_action = ACTION_NEEDS.get(name, default)
         return None
 
     # -- the per-row hook ----------------------------------------------------------
@@ -203,14 +205,15 @@ class SecureModelView(StreamedExport, ModelView):
     def get_count_query(self):
         return scoped(super().get_count_query(), self.model)
 
-    def get_one(self, id):
+    def get_one(self, id, action: str | None = None):
         """A row by id, only inside the user's estates; a row they may see but not
-        act on in this request (edit, delete) is refused with a 403."""
+        ``action`` (by default what this request does: view, edit, delete) is refused
+        with a 403. Pages of a view's own name the action they take."""
         pk, values = typed_ids(self.model, [id])
         if not values:
             return None
         row = self.get_query().filter(pk == values[0]).one_or_none()
-        if row is not None and not self.may(g.get("admin_row_action", "view"), row):
+        if row is not None and not self.may(action or g.get("admin_row_action", "view"), row):
             abort(403)
         return row
 

@@ -62,7 +62,7 @@ class MovesMixin:
     extra_permissions = {"move_in_view": "residents.edit", "move_out_view": "residents.edit"}
 
     def _unit_or_404(self):
-        unit = self.get_one(request.args.get("id", ""))
+        unit = self.get_one(request.args.get("id", ""), action="edit")
         if unit is None:
             abort(404)
         return unit

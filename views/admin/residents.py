@@ -212,7 +212,7 @@ class ResidentView(SecureModelView):
     def reveal_view(self):
         """Show one full value on the resident page; the reveal is audited."""
         field = request.form.get("field", "")
-        resident = self.get_one(request.args.get("id", ""))
+        resident = self.get_one(request.args.get("id", ""), action="view")  # a read
         if resident is None:
             abort(404)
         try:
