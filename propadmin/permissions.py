@@ -206,6 +206,12 @@ def estate_scope(user: User) -> set[int] | None:
     return ids
 
 
+def forget_estate_scope() -> None:
+    """After the user's own estates changed in this request (they made a new one)."""
+    g.pop("_estate_scope", None)
+    g.pop("_estate_scope_user", None)
+
+
 def estate_clause(model, user: User | None = None):
     """The where-clause limiting ``model`` to the user's estates, as the model declares
     (``__estate_scope__``, see models/scope.py); ``None`` for a superuser.

@@ -340,3 +340,17 @@ def test_the_role_form_groups_permissions_by_module(login_as):
     assert "<legend>住户</legend>" in form
     assert "导出住户登记" in form
     assert 'class="form-control" id="permissions"' not in form
+
+
+def test_an_estate_admin_creates_an_estate_and_manages_it(login_as, db_session):
+    admin = login_as("admin")
+    page = admin.get("/admin/estate/new/")
+    response = admin.post(
+        "/admin/estate/new/",
+        data={"name": "新小区甲", "address": "杭州", "phone": "0571-1234", "timezone":
+              "Asia/Shanghai", "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302
+    estate = db_session.scalar(select(Estate).where(Estate.name == "新小区甲"))
+    assert estate is not None
+    assert "新小区甲" in admin.get("/admin/estate/").text

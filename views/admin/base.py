@@ -281,10 +281,10 @@ class SecureModelView(StreamedExport, ModelView):
         self._check_in_scope(model)
 
     def _check_in_scope(self, model) -> None:
+        db.session.flush()  # new rows (and new memberships) get their ids first
         clause = estate_clause(type(model))
         if clause is None:
             return
-        db.session.flush()
         pk = inspect(type(model)).primary_key[0]
         visible = (
             db.session.query(pk).filter(pk == inspect(model).identity[0]).filter(clause).first()

@@ -6,7 +6,7 @@ from wtforms import DecimalField
 from wtforms.validators import InputRequired, ValidationError
 
 from models import StaffEstate, UnitUse
-from propadmin.extensions import db
+from propadmin.permissions import forget_estate_scope
 from propadmin.services import ServiceError
 from propadmin.services.fields import clean_area
 
@@ -49,7 +49,8 @@ class EstateView(SecureModelView):
     def on_model_change(self, form, model, is_created):
         if is_created and not current_user.is_superuser:
             # The creator manages the estate they made; otherwise it would vanish for them.
-            db.session.add(StaffEstate(user_id=current_user.id, estate=model))
+            current_user.memberships.append(StaffEstate(estate=model))
+            forget_estate_scope()
         super().on_model_change(form, model, is_created)
 
 
