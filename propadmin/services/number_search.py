@@ -92,3 +92,36 @@ def register_search(
     return RegisterSearch(
         select(Resident.id).where(Resident.id.in_([r for r, _e in found])), audited=True
     )
+
+
+def check_typed_id_number(
+    session: Session,
+    estate_id: int,
+    id_number: str | None,
+    resident_id: int | None,
+    *,
+    may_reveal: bool,
+    account_id: int,
+) -> str | None:
+    """Whether a typed ID-card number may be saved for a resident; the reason if not.
+
+    Refusing a duplicate tells whether a full number is on the register, so for an
+    account that may not reveal numbers each such check counts against the number-search
+    limit, and a duplicate found is audited like a number search."""
+    if not id_number:
+        return None
+    if not may_reveal and not _within_limit(account_id):
+        return _("You have checked full ID-card numbers too often. Please try again later.")
+    taken = session.scalar(
+        select(Resident.id).where(
+            Resident.id.in_(matching_resident_ids(id_number, {estate_id}, exact_numbers=True)),
+            Resident.id != (resident_id or 0),
+        )
+    )
+    if taken is None:
+        return None
+    audit.record(
+        session, "read", "Resident", taken, estate_id=estate_id, field="id_number", search=True
+    )
+    session.flush()
+    return _("A resident with this ID-card number is already registered.")

@@ -81,13 +81,18 @@ class PermissionView:
     """For admin pages that are not model views: one permission for all their methods."""
 
     required_permission: str = ""
+    # Further permissions the page needs as well.
+    also_required: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
-        check_permission(self.required_permission, type(self).__name__)
+        for name in (self.required_permission, *self.also_required):
+            check_permission(name, type(self).__name__)
         super().__init__(*args, **kwargs)
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and can(self.required_permission)
+        return current_user.is_authenticated and all(
+            can(name) for name in (self.required_permission, *self.also_required)
+        )
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:

@@ -28,6 +28,9 @@ class ImportForm(FlaskForm):
 
 class RegisterImportView(PermissionView, BaseView):
     required_permission = "residents.edit"
+    # An import answers, row by row, whether a full ID-card number is on the register
+    # (a duplicate is refused): that is a reveal, for those who may reveal numbers.
+    also_required = ("residents.reveal",)
 
     @expose("/", methods=("GET", "POST"))
     def index(self):

@@ -20,13 +20,16 @@ from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
 from propadmin.services.households import resident_household
-from propadmin.services.number_search import RegisterSearch, register_search
+from propadmin.services.number_search import (
+    RegisterSearch,
+    check_typed_id_number,
+    register_search,
+)
 from propadmin.services.register_export import resident_export
 from propadmin.services.residents import (
     RegisterError,
     ResidentDetails,
     check_details,
-    id_number_taken,
     reveal,
     save_resident,
 )
@@ -167,13 +170,20 @@ class ResidentView(SecureModelView):
                 form[SENSITIVE_INPUTS.get(field, field)].errors.append(message)
             return False
         estate = form.estate.data
-        if estate is not None and id_number_taken(
-            db.session, estate.id, clean.id_number, existing.id if existing else None
-        ):
-            form.id_number_input.errors.append(
-                _("A resident with this ID-card number is already registered.")
+        typed = (form.id_number_input.data or "").strip()
+        if estate is not None and typed:
+            problem = check_typed_id_number(
+                db.session,
+                estate.id,
+                clean.id_number,
+                existing.id if existing else None,
+                may_reveal=can("residents.reveal"),
+                account_id=current_user.id,
             )
-            return False
+            if problem:
+                db.session.commit()  # the audit entry of a duplicate found
+                form.id_number_input.errors.append(problem)
+                return False
         return valid
 
     def on_model_change(self, form, model, is_created):
