@@ -3,6 +3,7 @@ and response headers."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import secrets
@@ -57,10 +58,18 @@ def _device_cookie() -> dict | None:
     return data
 
 
+def _device_mark(user: User) -> list:
+    """What the cookie holds for an account: its id and a stamp of its password, so a
+    browser that signed in with a password since changed (stolen, then reset) is no
+    longer a known device."""
+    stamp = hashlib.sha256(f"{user.id}:{user.password_changed_at}".encode()).hexdigest()[:16]
+    return [user.id, stamp]
+
+
 def known_device(user: User | None) -> str | None:
     """The id of this browser if it is a known device of ``user``, else None."""
     data = _device_cookie()
-    if user is None or data is None or user.id not in data.get("u", ()):
+    if user is None or data is None or _device_mark(user) not in data.get("u", ()):
         return None
     return data["d"]
 
@@ -68,7 +77,9 @@ def known_device(user: User | None) -> str | None:
 def remember_device(response, user: User) -> None:
     """After a successful sign-in: mark this browser as a known device of the user."""
     data = _device_cookie() or {"d": secrets.token_urlsafe(16), "u": []}
-    accounts = [u for u in data.get("u", ()) if u != user.id] + [user.id]
+    mark = _device_mark(user)
+    accounts = [u for u in data.get("u", ()) if not (isinstance(u, list) and u[0] == user.id)]
+    accounts.append(mark)
     value = _device_serializer().dumps({"d": data["d"], "u": accounts[-_DEVICE_ACCOUNTS:]})
     response.set_cookie(
         DEVICE_COOKIE,

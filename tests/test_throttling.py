@@ -227,3 +227,24 @@ def test_a_tampered_device_cookie_is_ignored(app, demo):
     device.set_cookie("propadmin_device", "eyJkIjoieCIsInUiOlsxLDIsMyw0LDUsNl19.forged.sig")
     spray(app, "finance", 3)
     assert attempt(device, "finance", DEMO_PASSWORD, address="10.6.6.6").status_code == 429
+
+
+@pytest.mark.config(LOGIN_LIMIT_PER_ACCOUNT_ANY_ADDRESS="8 per 15 minutes")
+def test_a_device_stops_being_known_once_the_password_changes(app, demo, db_session):
+    """A browser that signed in with a password since reset (say, a stolen one) is no
+    longer exempt from the account-wide limit."""
+    from sqlalchemy import select
+
+    from models import User
+    from propadmin.services.accounts import set_password
+
+    thief = app.test_client()
+    assert attempt(thief, "finance", DEMO_PASSWORD, address="10.4.4.4").status_code == 302
+    with app.app_context():
+        from propadmin.extensions import db
+
+        owner = db.session.scalar(select(User).where(User.username == "finance"))
+        set_password(db.session, owner, "Harbour-lights-2026", notify=False)
+        db.session.commit()
+    assert 429 in spray(app, "finance", 10)
+    assert attempt(thief, "finance", "guess-again-1", address="10.5.5.5").status_code == 429
