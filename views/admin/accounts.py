@@ -40,10 +40,6 @@ from .base import (
 )
 
 
-def _within_mine(perms) -> bool:
-    return may_grant(current_user, perms)
-
-
 class UserView(SecureModelView):
     permission_module = "users"
     delete_permission = None  # accounts are deactivated, keeping their history
@@ -104,7 +100,7 @@ class UserView(SecureModelView):
         form.roles.query_factory = lambda: [
             r
             for r in db.session.scalars(scoped(select(Role).order_by(Role.id), Role))
-            if _within_mine(r.permissions)
+            if may_grant(current_user, r.permissions)
         ]
         form.roles.get_label = role_label
         estates = select(Estate).order_by(Estate.name)
@@ -140,7 +136,7 @@ class UserView(SecureModelView):
     def on_model_change(self, form, model, is_created):
         if model.is_superuser and not current_user.is_superuser:
             raise ValidationError(_("Only a superuser can grant superuser rights."))
-        if not _within_mine(p for r in model.roles for p in r.permissions):
+        if not may_grant(current_user, {p for r in model.roles for p in r.permissions}):
             raise ValidationError(_("You can only grant roles within your own permissions."))
         # The editor manages every estate the account is in (get_one made sure), and
         # the choices hold only estates the editor manages.

@@ -68,9 +68,6 @@ def new_role_code(label: str) -> str:
     return code
 
 
-def _within_mine(perms) -> bool:
-    return may_grant(current_user, perms)
-
 
 class RoleView(SecureModelView):
     permission_module = "roles"
@@ -116,7 +113,9 @@ class RoleView(SecureModelView):
         ]
         form.name.flags.required = False
         form.permissions.choices = [
-            (name, str(label)) for name, label in PERMISSIONS.items() if _within_mine({name})
+            (name, str(label))
+            for name, label in PERMISSIONS.items()
+            if may_grant(current_user, {name})
         ]
         if obj is not None and request.method != "POST":
             form.permissions.data = sorted(obj.permissions)
@@ -140,14 +139,14 @@ class RoleView(SecureModelView):
             not role.builtin
             and estate is not None
             and estate.id in (estate_scope(current_user) or set())
-            and _within_mine(role.permissions)
+            and may_grant(current_user, role.permissions)
         )
 
     def on_model_change(self, form, model, is_created):
         # populate_obj has already written the choice; judge it, not the role's old set
         # (get_one checked that one before the form was shown or saved).
         chosen = set(form.permissions.data or [])
-        if not _within_mine(chosen):
+        if not may_grant(current_user, chosen):
             raise ValidationError(_("You can only grant permissions you hold yourself."))
         if model.builtin and form.name.object_data and form.name.data != form.name.object_data:
             raise ValidationError(_("The code of a built-in role cannot change."))
