@@ -263,3 +263,25 @@ def test_tenant_sees_only_their_own_household(app, demo, db_session):
     assert "王芳" in page
     owner = db_session.scalar(select(User).where(User.username == "owner"))
     assert owner.resident.name not in page
+
+
+def test_the_resident_list_says_how_each_person_lives_in_their_unit(login_as):
+    page = login_as("admin").get("/admin/resident/").text
+    assert "（业主）" in page and "（租户）" in page
+
+
+def test_a_row_opens_its_record_and_saving_lands_on_it(login_as, db_session):
+    admin = login_as("admin")
+    zhang = resident_named(db_session)
+    listing = admin.get("/admin/resident/").text
+    assert f'<a class="row-link" href="/admin/resident/details/?id={zhang.id}">张伟</a>' in listing
+    vehicle = zhang.vehicles[0] if zhang.vehicles else db_session.scalar(select(Vehicle))
+    url = f"/admin/vehicle/edit/?id={vehicle.id}"
+    saved = form_post(
+        admin,
+        url,
+        {"estate": str(vehicle.estate_id), "plate": vehicle.plate, "brand": "比亚迪",
+         "colour": vehicle.colour, "owner": str(vehicle.owner_id or "")},
+    )
+    assert saved.status_code == 302
+    assert saved.location.endswith(f"/admin/vehicle/details/?id={vehicle.id}")

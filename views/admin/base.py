@@ -24,6 +24,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
@@ -141,6 +142,33 @@ class SecureModelView(StreamedExport, ModelView):
             if col in (self.column_searchable_list or ()) or col in (self.column_filters or ()):
                 raise TypeError(f"{name}: sensitive column {col!r} in search")
         install_sensitive_formatters(self)
+        self._link_first_column()
+
+    # -- records that lead to each other ---------------------------------------------
+    # The column whose value opens the row's page; by default the first listed.
+    link_column: str | None = None
+
+    def _link_first_column(self) -> None:
+        """In the list, a row's name is the link to its page (not only the eye icon)."""
+        name = self.link_column or next(iter(self.column_list or ()), None)
+        if not self.can_view_details or not isinstance(name, str):
+            return
+        formatters = dict(self.column_formatters or {})
+        shown = formatters.get(name)
+
+        def linked(view, context, model, column):
+            value = shown(view, context, model, column) if shown else getattr(model, column, "")
+            url = view.get_url(".details_view", id=view.get_pk_value(model))
+            return Markup('<a class="row-link" href="{}">{}</a>').format(url, value)
+
+        formatters[name] = linked
+        self.column_formatters = formatters
+
+    def get_save_return_url(self, model, is_created=False):
+        """After saving, land on the record just saved."""
+        if self.can_view_details:
+            return self.get_url(".details_view", id=self.get_pk_value(model))
+        return super().get_save_return_url(model, is_created)
 
     # -- permissions ---------------------------------------------------------------
     def _permission(self, kind: str) -> str | None:

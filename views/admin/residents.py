@@ -45,7 +45,12 @@ SENSITIVE_INPUTS = {
 
 
 def _current_units(resident: Resident) -> str:
-    return "、".join(o.unit.label for o in resident.occupancies if o.is_current)
+    """``1-101（业主）、2-302（租户）``: where the person lives now, and as what."""
+    return "、".join(
+        f"{o.unit.label}（{RELATION_LABELS[o.relation]}）"
+        for o in resident.occupancies
+        if o.is_current
+    )
 
 
 class ResidentView(SecureModelView):
