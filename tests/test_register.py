@@ -285,3 +285,22 @@ def test_a_row_opens_its_record_and_saving_lands_on_it(login_as, db_session):
     )
     assert saved.status_code == 302
     assert saved.location.endswith(f"/admin/vehicle/details/?id={vehicle.id}")
+
+
+def test_the_resident_page_leads_to_units_and_adds_a_vehicle(login_as, db_session):
+    admin = login_as("admin")
+    zhang = resident_named(db_session)
+    page = admin.get(f"/admin/resident/details/?id={zhang.id}").text
+    unit_id = next(o.unit_id for o in zhang.occupancies if o.is_current)
+    assert f'href="/admin/unit/details/?id={unit_id}"' in page
+    assert "添加车辆" in page
+    form = admin.get(f"/admin/vehicle/new/?owner={zhang.id}").text
+    owner_input = form[form.index('id="owner"') - 300 : form.index('id="owner"') + 300]
+    assert f'value="{zhang.id}"' in owner_input  # the owner is filled in
+
+
+def test_the_vehicle_form_does_not_fill_in_another_estates_resident(login_as, make):
+    stranger = make.resident(estate=make.estate(), name="外人乙")
+    form = login_as("admin").get(f"/admin/vehicle/new/?owner={stranger.id}").text
+    owner_input = form[form.index('id="owner"') - 300 : form.index('id="owner"') + 300]
+    assert f'value="{stranger.id}"' not in owner_input

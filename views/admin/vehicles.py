@@ -2,9 +2,11 @@
 
 from flask import request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from models import Vehicle
+from models import Resident, Vehicle
 from propadmin.extensions import db
+from propadmin.permissions import scoped
 from propadmin.services.residents import RegisterError, check_vehicle
 
 from .base import SecureModelView, typed_ids
@@ -25,6 +27,19 @@ class VehicleView(SecureModelView):
         "owner": _l("Owner"),
         "estate": _l("Estate"),
     }
+
+    def prepare_form(self, form, obj=None):
+        """添加车辆 from a resident's page: ``?owner=<id>`` fills in the owner and estate."""
+        if obj is None and request.method == "GET" and request.args.get("owner"):
+            _pk, ids = typed_ids(Resident, [request.args["owner"]])
+            owner = (
+                db.session.scalar(scoped(select(Resident).where(Resident.id == ids[0]), Resident))
+                if ids
+                else None
+            )
+            if owner is not None:
+                form.owner.data, form.estate.data = owner, owner.estate
+        return form
 
     def validate_form(self, form):
         valid = super().validate_form(form)
