@@ -115,6 +115,8 @@ class Base(DeclarativeBase):
 
     # Models that must not produce audit rows themselves (the audit log, the outbox).
     __audited__ = True
+    # Relationships that str(row) reads, loaded together when many rows are named.
+    __label_loads__: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         ident = getattr(self, "id", None)

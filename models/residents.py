@@ -60,6 +60,7 @@ class Occupancy(TimestampMixin, Base):
 
     __tablename__ = "occupancy"
     __estate_scope__ = Through("unit")
+    __label_loads__ = ("resident", "unit")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
@@ -71,6 +72,9 @@ class Occupancy(TimestampMixin, Base):
 
     unit: Mapped[Unit] = relationship(back_populates="occupancies")
     resident: Mapped[Resident] = relationship(back_populates="occupancies")
+
+    def __str__(self) -> str:
+        return f"{self.resident} · {self.unit}"
 
     @property
     def is_current(self) -> bool:

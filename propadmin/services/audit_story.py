@@ -109,7 +109,10 @@ def _labels(session: Session, wanted: dict[str, set[str]]) -> dict[tuple[str, st
         if model is None or not keys:
             continue
         pk = inspect(model).primary_key[0]
-        for row in session.scalars(select(model).where(pk.in_(keys))):
+        # A label may name the rows a record points at (an occupancy: person · unit);
+        # such a model lists them in __label_loads__, read in one query each.
+        parents = [selectinload(getattr(model, name)) for name in model.__label_loads__]
+        for row in session.scalars(select(model).where(pk.in_(keys)).options(*parents)):
             found[(entity, str(row.id))] = str(row)
     return found
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -73,6 +74,16 @@ ACTION_KINDS = ("view", "create", "edit", "delete", "export", "action")
 MAX_PAGE = 1_000_000
 
 
+def yes_no(view, value, name=None) -> str:
+    """Booleans in words of the reader's language (Flask-Admin shows an icon titled
+    "name: true" in lists and "True" on detail pages and in exports)."""
+    return _("Yes") if value else _("No")
+
+
+# Every model's time stamps (TimestampMixin), named once for every screen.
+COMMON_LABELS = {"created_at": _l("Created"), "updated_at": _l("Last changed")}
+
+
 def local_time(attr: str):
     """Column formatter: a stored UTC time in the estate's time zone."""
     return lambda view, context, model, name: localtime(getattr(model, attr))
@@ -117,6 +128,9 @@ class SecureModelView(StreamedExport, ModelView):
     export_types = ["csv", "xlsx"]
 
     form_base_class = AdminForm
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, bool: yes_no}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: yes_no}
+    column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, bool: yes_no}
     can_view_details = True
     page_size = 20
     can_set_page_size = False
@@ -137,6 +151,7 @@ class SecureModelView(StreamedExport, ModelView):
                 raise TypeError(f"{name}: sensitive column {column!r} needs a Sensitive(...)")
             if rule.see is not None:
                 check_permission(rule.see, name)
+        self.column_labels = {**COMMON_LABELS, **(self.column_labels or {})}
         super().__init__(model, session, **kwargs)
         for col in self.sensitive_columns:
             if col in (self.column_searchable_list or ()) or col in (self.column_filters or ()):

@@ -119,6 +119,7 @@ class RoleView(SecureModelView):
         ]
         if obj is not None and request.method != "POST":
             form.permissions.data = sorted(obj.permissions)
+        form.estate.blank_text = _("All estates") if current_user.is_superuser else "—"
         if current_user.is_superuser:
             form.estate.description = _("Leave empty for a role every estate can use.")
         else:
