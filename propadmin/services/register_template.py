@@ -61,6 +61,7 @@ HELP = {
     "colour": "车辆颜色，如 白色",
     "notes": "备注",
 }
+WIDTHS = {"email": 24, "notes": 30}
 # The rows a sheet may have (data rows after the header) that dropdowns and formats cover.
 LAST_ROW = MAX_ROWS + 1
 BOLD = Font(bold=True)
@@ -97,6 +98,11 @@ def _instructions(sheet, max_mb: int) -> None:
         "第 2 行是示例：原样保留时导入会跳过它；可以直接覆盖它，或在它下面填写。",
     ):
         sheet.append([line])
+        # One paragraph across the table's width, wrapped: long lines stay readable.
+        row = sheet.max_row
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
+        sheet.cell(row=row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.row_dimensions[row].height = 34
     sheet.append([])
     sheet.append(["列名", "必填", "说明", "示例"])
     header_row = sheet.max_row
@@ -109,6 +115,7 @@ def _instructions(sheet, max_mb: int) -> None:
     for row in sheet.iter_rows(min_row=header_row + 1, max_col=4):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+    _fit_to_page_width(sheet)
 
 
 def _data_sheet(sheet) -> None:
@@ -118,7 +125,7 @@ def _data_sheet(sheet) -> None:
     for index, (key, _zh, _en, required) in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)
         dimension = sheet.column_dimensions[letter]
-        dimension.width = 22 if key in TEXT_COLUMNS else 14
+        dimension.width = WIDTHS.get(key, 22 if key in TEXT_COLUMNS else 14)
         if key in TEXT_COLUMNS:
             # The whole column, so what a clerk types or pastes below stays text too.
             dimension.number_format = "@"
@@ -128,6 +135,17 @@ def _data_sheet(sheet) -> None:
         sheet.cell(row=2, column=index).font = EXAMPLE_FONT
         if key in CHOICES:
             sheet.add_data_validation(_dropdown(key, f"{letter}2:{letter}{LAST_ROW}"))
+    _fit_to_page_width(sheet, landscape=True)
+
+
+def _fit_to_page_width(sheet, landscape: bool = False) -> None:
+    """Printed (or turned into a PDF), the sheet is as wide as the page."""
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    if landscape:
+        sheet.page_setup.orientation = "landscape"
 
 
 def _dropdown(key: str, cells: str) -> DataValidation:
