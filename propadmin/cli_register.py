@@ -58,6 +58,8 @@ def import_command(sheet: Path, estate_name: str, dry_run: bool) -> None:
         raise click.ClickException(
             f"{plan.problems} problem(s) in {sheet.name}; nothing was imported."
         )
+    for row in plan.examples:
+        click.echo(f"Row {row} is the template's example and was skipped.")
     click.echo(
         f"{len(plan.rows)} rows are valid: {plan.residents} residents, "
         f"{plan.vehicles} vehicles, {plan.new_units} new units."

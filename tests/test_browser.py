@@ -527,7 +527,7 @@ def test_pickers_and_date_picker_are_in_chinese(new_tab, width):
     sign_in(tab, "admin")
     tab.goto("/admin/occupancy/new/")
     unit_picker = page.locator("#s2id_unit")
-    expect(unit_picker).to_contain_text("输入文字查找，然后选择")
+    expect(unit_picker).to_contain_text("输入房屋，如 2-202 或 2栋202")
     unit_picker.locator("a.select2-choice").click()
     expect(page.locator(".select2-drop-active")).to_contain_text("请再输入 1 个字")
     page.keyboard.press("Escape")

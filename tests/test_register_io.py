@@ -105,7 +105,7 @@ def test_a_sheet_with_bad_rows_imports_nothing_and_reports_each(login_as, db_ses
     assert "未导入任何数据" in text
     report = [
         (2, "身份证号", "校验位不正确"),
-        (3, "关系", "请填写 业主、租户 或 家庭成员"),
+        (3, "关系", "请从下拉列表选择 业主、租户 或 家属"),
         (4, "手机号", "手机号为 11 位数字"),
         (5, "房号", "没有这套房屋"),
         (6, "姓名", "此列必填"),
@@ -163,10 +163,13 @@ def test_the_template_round_trips(login_as, db_session, demo):
     template = admin.get("/admin/register-import/template.xlsx")
     assert template.status_code == 200
     workbook = load_workbook(io.BytesIO(template.data))
-    assert [c.value for c in workbook.worksheets[0][1]] == HEADER
-    # The example row is a format example and its ID number is not valid: it is refused.
+    data = workbook["住户"]
+    assert [c.value.rstrip("*") for c in data[1]] == HEADER
+    # Left as it is, the example row is not imported, and the report says so.
+    before = count(db_session, Resident)
     response = upload(admin, template.data, estate=demo)
-    assert response.status_code == 200 and "身份证号" in response.text
+    assert response.status_code == 200 and "这是模板的示例行，不会导入" in response.text
+    assert count(db_session, Resident) == before
 
 
 def test_import_needs_edit_permission_and_a_managed_estate(login_as, db_session, demo):

@@ -22,6 +22,7 @@ from models import Resident
 from .. import audit
 from ..extensions import limiter
 from .identifiers import id_number_problem, mobile_problem, normalize_id_number, normalize_mobile
+from .naming import normalize_query
 from .residents import matching_resident_ids
 
 
@@ -34,7 +35,7 @@ class RegisterSearch:
 
 def exact_number_field(query: str) -> str | None:
     """``"mobile"`` or ``"id_number"`` when the query is a full such number, else None."""
-    text = (query or "").strip()
+    text = normalize_query(query)  # as matching_resident_ids reads it
     if not mobile_problem(normalize_mobile(text)):
         return "mobile"
     if not id_number_problem(normalize_id_number(text)):

@@ -22,6 +22,7 @@ from . import ServiceError
 from .identifiers import blind_index
 from .register_rows import Problem, SheetRow, read_row
 from .register_sheet import COLUMN_LABEL
+from .register_template import is_template_example
 from .residents import ResidentDetails
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class ImportPlan:
     new_units: int = 0
     residents: int = 0
     vehicles: int = 0
+    examples: list[int] = field(default_factory=list)  # rows that are the template's example
 
     @property
     def unreported(self) -> int:
@@ -131,12 +133,16 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
 
     Problems are counted in full but listed only up to MAX_REPORTED, and once one is
     found no more rows are kept, so a bad sheet costs little memory however long it is.
+    The template's example row, left as it was, is skipped (listed in ``examples``).
     """
     plan = ImportPlan()
     known = _Known.load(session, estate)
     seen = _SheetSoFar()
     count = 0
     for number, rec in rows:
+        if is_template_example(rec):
+            plan.examples.append(number)
+            continue
         count += 1
         row = read_row(session, estate.id, number, rec, known.buildings, known.plates)
         row.problems += _unit_problems(row, rec, known, seen)
@@ -146,7 +152,14 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
             plan.add_error(number, problem.key, problem.value, problem.reason)
         if not plan.problems:
             plan.rows.append(row)
-    if count == 0:
+    if count == 0 and plan.examples:
+        plan.add_error(
+            plan.examples[0],
+            "",
+            "",
+            _("This is the template's example row, which is not imported: add your own rows."),
+        )
+    elif count == 0:
         plan.add_error(1, "", "", _("The sheet has a header but no rows."))
     plan.new_units = len(seen.new_units)
     plan.residents = len({r.id_index or ("row", r.number) for r in plan.rows})

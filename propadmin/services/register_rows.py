@@ -5,6 +5,7 @@ checked against the register's rules. What needs the other rows or the estate's 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -105,7 +106,7 @@ def read_row(
             row.problem("area", rec["area"], exc.message)
     row.relation = RELATIONS.get(rec.get("relation", "").lower())
     if rec.get("relation") and row.relation is None:
-        row.problem("relation", rec["relation"], _("Write 业主, 租户 or 家庭成员."))
+        row.problem("relation", rec["relation"], _("Choose 业主, 租户 or 家属 from the list."))
     _read_dates(rec, row)
     payer = rec.get("is_payer", "").lower()
     if payer not in YES | NO:
@@ -183,7 +184,40 @@ def _read_details(rec: dict[str, str], row: SheetRow) -> None:
     except RegisterError as exc:
         for key, reason in exc.errors.items():
             if key != "name" or rec.get("name"):  # a missing name is reported once
+                reason = excel_number_problem(rec.get(key, ""), key) or reason
                 row.problem(key, rec.get(key, ""), reason)
+
+
+NUMBER_KEYS = ("id_number", "mobile", "emergency_phone")
+SCIENTIFIC_RE = re.compile(r"^\d+(\.\d+)?[eE][+-]?\d+$")
+DECIMAL_RE = re.compile(r"^\d+\.\d+$")
+# 15 significant digits kept: an 18-digit number ends in 000 (17 when one more was lost).
+ROUNDED_ID_RE = re.compile(r"^\d{13,15}000$")
+
+
+def excel_number_problem(value: str, key: str) -> str | None:
+    """Why an invalid ID-card or mobile number looks like Excel's doing, and how to fix
+    it; ``None`` when it does not. Excel keeps 15 significant digits of a number: an
+    ID-card number typed into a General cell shows as 1.10105E+17 and its last digits
+    become 000 (read back as 110105194912310000, or 11010519491231000 when a digit was
+    dropped too); a mobile comes back as 13812345678.0."""
+    value = (value or "").strip()
+    if key not in NUMBER_KEYS or not value:
+        return None
+    if SCIENTIFIC_RE.match(value) or (
+        key == "id_number" and ROUNDED_ID_RE.match(value)
+    ):
+        return _(
+            "Excel turned this number into a figure and lost its last digits (it shows as "
+            "1.10105E+17 or ends in zeros). Format the column as Text, type the number "
+            "again and upload the sheet again."
+        )
+    if DECIMAL_RE.match(value):
+        return _(
+            "Excel turned this number into a figure (it ends in .0). Format the column as "
+            "Text, type the number again and upload the sheet again."
+        )
+    return None
 
 
 def _read_vehicle(

@@ -1,5 +1,5 @@
-"""The register sheet as an office keeps it: its columns, reading .xlsx and .csv
-(UTF-8 or the GBK that Excel in China writes), and the template to fill in.
+"""The register sheet as an office keeps it: its columns, and reading .xlsx and .csv
+(UTF-8 or the GBK that Excel in China writes). The template is register_template.py.
 
 Sheets come from outside, so reading is bounded: the unpacked size is checked before a
 workbook is opened, rows are read lazily and reading stops at a row cap, and anything
@@ -47,6 +47,10 @@ COLUMNS: list[tuple[str, str, str, bool]] = [
     ("colour", "车辆颜色", "Vehicle colour", False),
     ("notes", "备注", "Notes", False),
 ]
+# The template's sheets: the instructions come first, the rows are on DATA_SHEET.
+INSTRUCTIONS_SHEET = "填写说明"
+DATA_SHEET = "住户"
+REQUIRED_MARK = "*"  # after a required column's header in the template
 HEADER_TO_KEY = {h.lower(): key for key, zh, en, _req in COLUMNS for h in (zh, en, key)}
 COLUMN_LABEL = {key: zh for key, zh, _en, _req in COLUMNS}
 
@@ -72,7 +76,7 @@ def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
     unknown = []
     for cell in header:
         title = str(cell or "").strip()
-        key = HEADER_TO_KEY.get(title.lower())
+        key = HEADER_TO_KEY.get(title.rstrip(REQUIRED_MARK + "＊ ").lower())
         if title and key is None:
             unknown.append(title)
         keys.append(key)
@@ -129,7 +133,11 @@ def _xlsx_rows(stream) -> Iterator[tuple]:
     # for the person uploading it, each is the same unreadable file.
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
-        worksheet = workbook.worksheets[0]
+        # The template's instructions come first; the rows are on the next sheet.
+        worksheet = next(
+            (ws for ws in workbook.worksheets if ws.title != INSTRUCTIONS_SHEET),
+            workbook.worksheets[0],
+        )
         # The stored dimension may be wrong either way; read the rows that are there.
         worksheet.reset_dimensions()
     except Exception as exc:
@@ -181,48 +189,3 @@ def _csv_rows(stream) -> Iterator[list[str]]:
         yield from csv.reader(io.StringIO(text, newline=""))
     except csv.Error as exc:
         raise SheetError(_("This CSV file cannot be read: %(reason)s", reason=exc)) from exc
-
-
-def template_xlsx() -> bytes:
-    """The sheet to fill in: the headers, one example row and a notes sheet."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "住户"
-    sheet.append([zh for _k, zh, _en, _r in COLUMNS])
-    sheet.append(
-        [
-            "1栋",
-            "1201",
-            "128.6",
-            "3室2厅",
-            "张三",
-            "110105199003071234",
-            "13812345678",
-            "业主",
-            "2020-05-01",
-            "",
-            "是",
-            "zhangsan@example.com",
-            "李四",
-            "13987654321",
-            "沪A12345",
-            "大众",
-            "白色",
-            "",
-        ]
-    )
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = 14
-    notes = workbook.create_sheet("说明")
-    for line in (
-        ["每行一位住户在一套房屋中的身份；同一人有多套房屋时写多行（身份证号相同）。"],
-        ["必填：楼栋、房号、姓名、关系（业主／租户／家庭成员）。"],
-        ["房屋不存在时填写面积即可新建；日期写作 2026-03-01；缴费人写 是 或 否。"],
-        ["示例行的身份证号仅为格式示例，导入前请删除。"],
-    ):
-        notes.append(line)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

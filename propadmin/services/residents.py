@@ -7,7 +7,6 @@ indexed by keyed HMAC so that exact lookups and uniqueness never need the plain 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Building, Occupancy, Resident, Unit, Vehicle
+from models import Occupancy, Resident, Unit, Vehicle
 
 from .. import audit
 from . import ServiceError
@@ -30,10 +29,10 @@ from .identifiers import (
     normalize_plate,
     plate_problem,
 )
+from .naming import normalize_query, plate_clause, unit_label_clause
 
 log = logging.getLogger(__name__)
 
-UNIT_QUERY_RE = re.compile(r"^(?P<building>[^\s\-－]+?)栋?\s*[-－]\s*(?P<number>\w+)$")
 REVEALABLE = ("id_number", "mobile", "emergency_phone")
 
 
@@ -273,23 +272,19 @@ def reveal(session: Session, resident: Resident, field: str) -> str:
 
 def matching_resident_ids(query: str, estate_ids: set[int] | None, *, exact_numbers: bool = False):
     """A select of resident ids matching what an office worker types in one box:
-    a name (or part of it), a unit as ``3-1201``, a licence plate, and with
+    a name (or part of it), a unit as the office writes it (``3-1201``, ``3栋1201``…,
+    see naming.py), a plate or part of one (``A12345``, ``12345``), and with
     ``exact_numbers`` a full mobile or ID-card number (exact, through the blind index).
     A number search is a reveal: people's searches go through
     ``number_search.register_search``, which decides who may."""
-    text = (query or "").strip()
+    text = normalize_query(query)
     conditions = [Resident.name.contains(text, autoescape=True)]
-    unit = UNIT_QUERY_RE.match(text)
-    if unit:
-        building = unit["building"]
+    unit = unit_label_clause(text)
+    if unit is not None:
         conditions.append(
             Resident.id.in_(
-                select(Occupancy.resident_id)
-                .join(Unit, Unit.id == Occupancy.unit_id)
-                .join(Building, Building.id == Unit.building_id)
-                .where(
-                    Building.name.in_([building, f"{building}栋"]),
-                    Unit.number == unit["number"],
+                select(Occupancy.resident_id).where(
+                    Occupancy.unit_id.in_(select(Unit.id).where(unit))
                 )
             )
         )
@@ -299,9 +294,9 @@ def matching_resident_ids(query: str, estate_ids: set[int] | None, *, exact_numb
     id_number = normalize_id_number(text)
     if exact_numbers and not id_number_problem(id_number):
         conditions.append(Resident.id_number_index == blind_index("id_number", id_number))
-    plate = normalize_plate(text)
-    if not plate_problem(plate):
-        conditions.append(Resident.id.in_(select(Vehicle.owner_id).where(Vehicle.plate == plate)))
+    plate = plate_clause(Vehicle.plate, text)
+    if plate is not None:
+        conditions.append(Resident.id.in_(select(Vehicle.owner_id).where(plate)))
     stmt = select(Resident.id).where(or_(*conditions))
     if estate_ids is not None:
         stmt = stmt.where(Resident.estate_id.in_(estate_ids))

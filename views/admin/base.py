@@ -40,7 +40,7 @@ from .export import StreamedExport
 from .fields import (
     AdminForm,
     FormOnly,
-    ScopedAjaxLoader,
+    ajax_loader_for,
     resolve_choices,
     typed_ids,
     unresolved_lookups,
@@ -281,7 +281,7 @@ class SecureModelView(StreamedExport, ModelView):
         options = {"placeholder": _l("Type to search, then choose"), **options}
         attr = getattr(self.model, name)
         remote = attr.property.mapper.class_
-        return ScopedAjaxLoader(name, self.session, remote, **options)
+        return ajax_loader_for(remote)(name, self.session, remote, **options)
 
     def _scope_relation_fields(self, form):
         """Limit every relationship dropdown to rows in the user's estates."""

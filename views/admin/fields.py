@@ -5,12 +5,17 @@ from __future__ import annotations
 from flask import request
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import SecureForm
+from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import inspect
 
+from models import Building, Unit, Vehicle
 from propadmin.permissions import scoped
+from propadmin.services.naming import normalize_query, plate_clause, unit_label_clause
 
 MAX_ID = 2**31 - 1
+UNIT_PLACEHOLDER = _l("Unit, e.g. 2-202 or 2栋202")
 
 
 def typed_ids(model, ids):
@@ -75,3 +80,42 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     def get_one(self, pk):
         key, values = typed_ids(self.model, [pk])
         return self.get_query().filter(key == values[0]).one_or_none() if values else None
+
+
+class UnitAjaxLoader(ScopedAjaxLoader):
+    """Units found as the office names them (``2-202``, ``2栋202``, ``2号楼202室``…,
+    see services/naming.py), or by part of their number; shown by their label."""
+
+    def get_list(self, term, offset=0, limit=DEFAULT_PAGE_SIZE):
+        clause = unit_label_clause(term)
+        if clause is None:
+            clause = Unit.number.contains(normalize_query(term), autoescape=True)
+        return (
+            self.get_query()
+            .filter(clause)
+            .join(Building, Building.id == Unit.building_id)
+            .order_by(Building.name, Unit.number)
+            .offset(offset)
+            .limit(limit)
+            .all()
+        )
+
+
+class VehicleAjaxLoader(ScopedAjaxLoader):
+    """Vehicles found by what a guard types: ``A12345``, ``12345`` find 沪A12345."""
+
+    def get_list(self, term, offset=0, limit=DEFAULT_PAGE_SIZE):
+        clause = plate_clause(Vehicle.plate, term)
+        if clause is None:
+            return []
+        query = self.get_query().filter(clause).order_by(Vehicle.plate)
+        return query.offset(offset).limit(limit).all()
+
+
+# Lookups of these models understand the office's names for them; others search the
+# view's ``form_ajax_refs`` fields.
+AJAX_LOADERS = {Unit: UnitAjaxLoader, Vehicle: VehicleAjaxLoader}
+
+
+def ajax_loader_for(model) -> type[ScopedAjaxLoader]:
+    return AJAX_LOADERS.get(model, ScopedAjaxLoader)

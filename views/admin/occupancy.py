@@ -6,6 +6,7 @@ from models import Relation
 from propadmin.services.residents import RegisterError, check_occupancy
 
 from .base import SecureModelView
+from .fields import UNIT_PLACEHOLDER
 from .register import RELATION_LABELS
 
 
@@ -17,7 +18,7 @@ class OccupancyView(SecureModelView):
     column_filters = ("relation", "is_payer")
     form_columns = ("unit", "resident", "relation", "start_date", "end_date", "is_payer")
     form_ajax_refs = {
-        "unit": {"fields": ("number",), "page_size": 20},
+        "unit": {"fields": ("number",), "page_size": 20, "placeholder": UNIT_PLACEHOLDER},
         "resident": {"fields": ("name",), "page_size": 20},
     }
     form_choices = {"relation": [(r.value, RELATION_LABELS[r]) for r in Relation]}

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from models import ParkingKind
 
 from .base import SecureModelView
+from .fields import UNIT_PLACEHOLDER
 from .register import PARKING_LABELS
 
 
@@ -17,7 +18,7 @@ class ParkingSpaceView(SecureModelView):
     column_default_sort = "code"
     form_columns = ("estate", "code", "kind", "unit", "resident", "rented_until")
     form_ajax_refs = {
-        "unit": {"fields": ("number",), "page_size": 20},
+        "unit": {"fields": ("number",), "page_size": 20, "placeholder": UNIT_PLACEHOLDER},
         "resident": {"fields": ("name",), "page_size": 20},
     }
     form_choices = {"kind": [(k.value, PARKING_LABELS[k]) for k in ParkingKind]}

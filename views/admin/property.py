@@ -1,5 +1,6 @@
 """Admin screens for estates, buildings and units."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DecimalField
@@ -9,6 +10,7 @@ from models import StaffEstate, UnitUse
 from propadmin.permissions import forget_estate_scope
 from propadmin.services import ServiceError
 from propadmin.services.fields import clean_area
+from propadmin.services.naming import unit_label_clause
 
 from .base import SecureModelView
 from .moves import MovesMixin
@@ -98,6 +100,20 @@ class UnitView(MovesMixin, SecureModelView):
         "building.estate": lambda v, c, m, n: m.building.estate.name,
     }
     form_overrides = {"area": DecimalField}
+
+    def search_placeholder(self):
+        return _("Unit (2-202 or 2栋202), number or layout")
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """A unit as the office names it (see services/naming.py); anything else is
+        looked for in the number and layout."""
+        clause = unit_label_clause(search)
+        if clause is None:
+            return super()._apply_search(query, count_query, joins, count_joins, search)
+        query = query.filter(clause)
+        if count_query is not None:
+            count_query = count_query.filter(clause)
+        return query, count_query, joins, count_joins
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:

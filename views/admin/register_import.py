@@ -16,9 +16,15 @@ from propadmin.extensions import db
 from propadmin.permissions import visible_estates
 from propadmin.services import register_sheet
 from propadmin.services.register_import import apply_import, plan_import
-from propadmin.services.register_sheet import COLUMNS, SheetError, read_sheet, template_xlsx
+from propadmin.services.register_sheet import COLUMNS, SheetError, read_sheet
+from propadmin.services.register_template import template_xlsx
 
 from .base import PermissionView
+
+
+def _max_mb() -> int:
+    """The upload limit, in MB, as the page and the template state it."""
+    return (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
 
 
 class ImportForm(FlaskForm):
@@ -59,6 +65,8 @@ class RegisterImportView(PermissionView, BaseView):
                         ),
                         "success",
                     )
+                    for row in plan.examples:
+                        flash(_("Row %(row)d, the template's example, was skipped.", row=row))
                     return redirect(url_for("resident.index_view"))
         return self.render(
             "admin/register_import.html",
@@ -67,14 +75,14 @@ class RegisterImportView(PermissionView, BaseView):
             problems=plan.problems if plan else 0,
             unreported=plan.unreported if plan else 0,
             columns=COLUMNS,
-            max_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
+            max_mb=_max_mb(),
             max_rows=register_sheet.MAX_ROWS,
         )
 
     @expose("/template.xlsx")
     def template(self):
         return send_file(
-            io.BytesIO(template_xlsx()),
+            io.BytesIO(template_xlsx(max_mb=_max_mb())),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             as_attachment=True,
             download_name="register-template.xlsx",

@@ -1,12 +1,14 @@
 """Admin screen of the residents' vehicles."""
 
-from flask import request
+from flask import flash, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from models import Resident, Vehicle
 from propadmin.extensions import db
 from propadmin.permissions import scoped
+from propadmin.services.naming import MIN_PLATE_PART, normalize_query, plate_clause
 from propadmin.services.residents import RegisterError, check_vehicle
 
 from .base import SecureModelView, typed_ids
@@ -40,6 +42,29 @@ class VehicleView(SecureModelView):
             if owner is not None:
                 form.owner.data, form.estate.data = owner, owner.estate
         return form
+
+    def search_placeholder(self):
+        return _("Plate (A12345 or 12345) or brand")
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """The plate as a guard types it (see services/naming.py), or the brand."""
+        text = normalize_query(search)
+        conditions = [Vehicle.brand.contains(text, autoescape=True)]
+        plate = plate_clause(Vehicle.plate, text)
+        if plate is not None:
+            conditions.append(plate)
+        elif text.isascii() and text.isalnum():
+            flash(
+                _(
+                    "Type at least %(n)d characters of a plate to search by plate.",
+                    n=MIN_PLATE_PART,
+                ),
+                "info",
+            )
+        query = query.filter(or_(*conditions))
+        if count_query is not None:
+            count_query = count_query.filter(or_(*conditions))
+        return query, count_query, joins, count_joins
 
     def validate_form(self, form):
         valid = super().validate_form(form)
