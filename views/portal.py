@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.security import check_password_hash
 
@@ -27,11 +28,22 @@ def _household():
     return resident, current_homes(db.session, resident)
 
 
+# What a resident can do from the home screen: (endpoint, label, icon). Each module adds
+# its own (缴费 with bills, 报修 with repairs, 公告 with notices) with add_entry().
+ENTRIES: list[tuple[str, object, str]] = [("portal.profile", _l("My household"), "☺")]
+
+
+def add_entry(endpoint: str, label, icon: str) -> None:
+    ENTRIES.append((endpoint, label, icon))
+
+
 @bp.route("/")
 @requires("portal.use")
 def home():
     resident, occupancies = _household()
-    return render_template("portal/home.html", resident=resident, occupancies=occupancies)
+    return render_template(
+        "portal/home.html", resident=resident, occupancies=occupancies, entries=ENTRIES
+    )
 
 
 def _render_profile(form=None, contact=None, status=200):
