@@ -633,3 +633,9 @@ def test_clerk_moves_a_tenant_in_with_a_car_and_parking_in_one_form(app, new_tab
     expect(people).to_contain_text("钱小敏")
     expect(page.locator("body")).to_contain_text(f"B-{width}")
     assert_looks_finished(tab, "unit-hub", width, data=(".list-group a",))
+    # The clerk finds the new tenant again as a guard or a neighbour would name them:
+    # by the unit written 栋-style, and by the digits of the plate.
+    building, number = label.split("-")
+    for query in (f"{building}栋{number}", f"{width % 1000:03d}"):
+        tab.goto(f"/admin/resident/?search={query}")
+        expect(page.locator("table")).to_contain_text("钱小敏")

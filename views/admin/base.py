@@ -172,7 +172,12 @@ class SecureModelView(StreamedExport, ModelView):
         shown = formatters.get(name)
 
         def linked(view, context, model, column):
-            value = shown(view, context, model, column) if shown else getattr(model, column, "")
+            if shown is not None:
+                value = shown(view, context, model, column)
+            else:  # as Flask-Admin shows it: dotted paths, type formatters
+                value = view._get_list_value(
+                    context, model, column, {}, view.column_type_formatters
+                )
             url = view.get_url(".details_view", id=view.get_pk_value(model))
             return Markup('<a class="row-link" href="{}">{}</a>').format(url, value)
 
