@@ -576,3 +576,57 @@ def test_role_form_saves_exactly_the_ticked_permissions(app, new_tab, width):
         role = db.session.scalars(select(Role).where(Role.label == f"前台{width}")).one()
         assert role.permissions == {"dashboard.view", "property.view", "residents.view"}
         db.session.remove()
+
+
+# -- portal accounts for residents -----------------------------------------------------
+@pytest.mark.parametrize("width", WIDTHS)
+def test_resident_activates_with_printed_code_and_signs_in_with_mobile(app, new_tab, width):
+    """The office invites 张伟 from his page and prints the code; he activates the
+    account with it, chooses a password, and signs in with his mobile number."""
+    from propadmin.extensions import db
+
+    with app.app_context():
+        # As in an estate that has just started with the portal: 张伟 has no account yet.
+        zhang = db.session.scalars(select(Resident).where(Resident.name == "张伟")).one()
+        zhang.user = None
+        mobile = zhang.mobile
+        db.session.commit()
+        db.session.remove()
+    zid = resident_id(app, "张伟")
+
+    office = new_tab(width=width)
+    sign_in(office, "admin")
+    office.goto(f"/admin/resident/details/?id={zid}")
+    invite = office.page.get_by_role("button", name=re.compile("邀请开通业主服务"))
+    expect(invite).to_be_visible()
+    assert_looks_finished(office, "resident-portal-invite", width, data=(".masked",))
+    with office.page.expect_navigation():
+        invite.click()
+    code = office.page.locator(".code").inner_text().strip()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code), code
+    expect(office.page.locator(".person")).to_have_text("张伟")
+    expect(office.page.locator(".estate")).to_have_text("示范小区")
+    assert office.page.locator(".address").inner_text().endswith("/activate")
+    assert_looks_finished(
+        office, "activation-code-sheet", width, data=(".code", ".username", ".address")
+    )
+
+    resident = new_tab(width=width)
+    resident.goto("/activate")
+    assert_looks_finished(resident, "activate", width, data=(".example",), tap_targets=True)
+    resident.page.locator("[name=code]").fill(code.lower().replace("-", " "))
+    with resident.page.expect_navigation():
+        resident.page.get_by_role("button", name="继续").click()
+    expect(resident.page.locator(".password-rules")).to_contain_text("至少 10 个字符")
+    assert_looks_finished(resident, "activate-password", width, data=(".username",))
+    resident.page.locator("[name=password]").fill("Lantern-orchid-58")
+    resident.page.locator("[name=confirm]").fill("Lantern-orchid-58")
+    with resident.page.expect_navigation():
+        resident.page.get_by_role("button", name="开通并登录").click()
+    assert resident.page.url.endswith("/portal/")
+    expect(resident.page.locator("body")).to_contain_text("账号已开通")
+
+    again = new_tab(width=width)
+    sign_in(again, f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}", "Lantern-orchid-58")
+    assert again.page.url.endswith("/portal/")
+    expect(again.page.locator(".who")).to_contain_text("张伟")
