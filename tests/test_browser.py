@@ -358,6 +358,7 @@ def test_portal_tab_bar_does_not_cover_content_on_phone(new_tab):
 # Where pages show a sign-in name (demo names are English words such as "owner").
 PORTAL_ACCOUNT = "table.resident-facts tr:has(th:text-is('业主服务账号')) td"
 USER_NAME = "dl.facts dt:text-is('用户名') + dd"
+PORTAL_USER_NAME = ".pa-portal-access .username"  # the portal card on a resident's page
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -400,7 +401,9 @@ def test_admin_reveals_id_number_once_on_resident_page(app, new_tab, width):
     # Only the one field was revealed: the mobile stays masked.
     mobile_row = page.locator("table.resident-facts tr", has=page.locator("th", has_text="手机号"))
     expect(mobile_row).to_contain_text(MASKED_MOBILE)
-    assert_looks_finished(tab, "admin-resident-revealed", width, data=(PORTAL_ACCOUNT,))
+    assert_looks_finished(
+        tab, "admin-resident-revealed", width, data=(PORTAL_ACCOUNT, PORTAL_USER_NAME)
+    )
 
 
 def test_finance_sees_resident_page_without_reveal_button(app, new_tab):

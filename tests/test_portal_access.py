@@ -489,3 +489,10 @@ def test_tenant_invited_after_the_lease_ended_is_refused(login_as, make, db_sess
     response = portal_action(login_as("admin"), gone.id, "invite_code")
     assert response.status_code == 302
     assert reread(db_session, Resident, gone.id).user is None
+
+
+def test_no_link_is_offered_to_an_address_another_account_uses(login_as, make, db_session, demo):
+    resident = resident_in_demo(make, db_session, demo, email="owner@example.com")
+    page = login_as("admin").get(f"/admin/resident/details/?id={resident.id}")
+    assert "邀请开通业主服务" in page.text
+    assert "发送链接到" not in page.text

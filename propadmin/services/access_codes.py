@@ -251,6 +251,17 @@ def _free_username(session: Session, resident: Resident) -> str:
     return name
 
 
+def invitation_address(session: Session, resident: Resident) -> str | None:
+    """Where an invitation link can be mailed: the account's address, or for a new
+    account the resident's, unless another account already uses it."""
+    if resident.user is not None:
+        return resident.user.email
+    email = (resident.email or "").strip().lower() or None
+    if email and session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        return None
+    return email
+
+
 def invite_resident(
     session: Session, resident: Resident, *, by_mail: bool, actor=None
 ) -> IssuedCode:
@@ -269,9 +280,8 @@ def invite_resident(
         role = session.scalar(select(Role).where(Role.name == role_name, Role.builtin.is_(True)))
         if role is None:
             raise ServiceError(_("There is no role %(value)s.", value=role_name), field="resident")
-        email = (resident.email or "").strip().lower() or None
-        if email and session.scalar(select(User.id).where(func.lower(User.email) == email)):
-            email = None  # the address is another account's: the code still works
+        # An address another account uses stays off this one: the code still works.
+        email = invitation_address(session, resident)
         user = User(
             username=_free_username(session, resident),
             email=email,

@@ -14,6 +14,7 @@ from propadmin.permissions import can, may_manage_account
 from propadmin.services import ServiceError
 from propadmin.services.access_codes import (
     IssuedCode,
+    invitation_address,
     invite_resident,
     issue_code,
     portal_status,
@@ -48,6 +49,7 @@ class PortalAccessMixin:
     def portal_access_context(self, resident: Resident) -> dict:
         return {
             "portal_status": portal_status(resident),
+            "invitation_address": invitation_address(db.session, resident),
             "can_invite": can("users.edit")
             and (resident.user is None or may_manage_account(current_user, resident.user)),
         }
