@@ -2,6 +2,8 @@
 
 from .accounts import (
     UNUSABLE_PASSWORD,
+    AccessCode,
+    AccessPurpose,
     Role,
     RolePermission,
     StaffEstate,
@@ -39,6 +41,8 @@ from .scope import (
 __all__ = [
     "GLOBAL",
     "UNUSABLE_PASSWORD",
+    "AccessCode",
+    "AccessPurpose",
     "AuditLog",
     "Base",
     "Building",

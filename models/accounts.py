@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, sensitive, utcnow
+from .base import Base, sensitive, str_enum, utcnow
 from .scope import Custom, EstateColumn, Through
 
 if TYPE_CHECKING:
@@ -100,7 +101,9 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Most residents have no e-mail: NULL then (never ""), so the unique constraint
+    # holds for real addresses only (NULLs are distinct on SQLite and PostgreSQL).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(64), default="")
     password_hash: Mapped[str] = mapped_column(String(255), info=sensitive())
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -131,6 +134,34 @@ class User(Base):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+
+class AccessPurpose(enum.StrEnum):
+    activate = "activate"  # the first password of an invited account
+    reset = "reset"  # a new password, issued by the office
+
+
+class AccessCode(Base):
+    """A one-time secret that lets a person set their password: a short code the office
+    hands over in person, or a long token mailed as a link. Only a keyed hash is stored;
+    it expires, and using it (or issuing a newer one) ends it."""
+
+    __tablename__ = "access_code"
+    # The account's estates: staff see the codes of accounts they can see.
+    __estate_scope__ = Through("user")
+    # Issuing and using a code are audited as events; the hash is nobody's business.
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[AccessPurpose] = mapped_column(str_enum(AccessPurpose))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True, info=sensitive())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class StaffEstate(Base):

@@ -23,6 +23,10 @@ class DefaultConfig:
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 — a hash method name
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
+    # One-time codes the office hands over (and links it mails) to set a password.
+    ACTIVATION_CODE_MAX_AGE = timedelta(hours=72)
+    # Guesses at a code, per client address (codes name no account to key on).
+    ACCESS_CODE_LIMIT_PER_ADDRESS = "10 per 15 minutes"
 
     # Flask-Limiter: storage from PROPADMIN_RATELIMIT_STORAGE_URI (redis://... in production).
     RATELIMIT_STORAGE_URI = "memory://"

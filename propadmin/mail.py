@@ -48,18 +48,22 @@ def queue_mail(
     locale: str | None = None,
     secrets: list[str] | tuple[str, ...] = (),
     **context,
-) -> OutboxMessage:
+) -> OutboxMessage | None:
     """Render ``email/<template>.txt`` and ``.html`` and add the message to the outbox.
 
     ``subject`` is a lazy string, rendered in the reader's language. ``secrets`` (a
     reset link, say) are in the message only until it is sent: the stored bodies then
-    show ``LINK_REMOVED`` in their place.
+    show ``LINK_REMOVED`` in their place. An account without an e-mail address gets
+    nothing (``None``): most residents have none, and the office tells them in person.
     """
     user = recipient if isinstance(recipient, User) else None
     if user is None:
         # The recipient's account, if any, says whose estates' staff may see the message.
         user = session.scalar(select(User).where(User.email == recipient.strip().lower()))
     address = user.email if user else recipient
+    if not address:
+        log.info("no mail %r for %r: no e-mail address", template, user)
+        return None
     with force_locale(locale or reader_locale(user)):
         context.setdefault("user", user)
         context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))

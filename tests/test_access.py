@@ -44,6 +44,11 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     "auth.logout": EVERYONE,
     "auth.forgot_password": EVERYONE,
     "auth.reset_password": EVERYONE,
+    # one-time codes: activating an invited account, resets handed out by the office
+    "auth.activate": EVERYONE,
+    "auth.activate_link": EVERYONE,
+    "auth.reset_code": EVERYONE,
+    "auth.set_password": EVERYONE,
     "auth.language": EVERYONE,
     # the staff dashboard
     "admin.index": STAFF,
@@ -59,13 +64,24 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     # residents and who lives where: finance reads them (masked), repair sees no residents;
     # only the admin reveals a full number or imports a register
     # exporting the register is the admin's (residents.export), apart from reading it
-    **model_view("resident", read=OFFICE, change=ADMIN, export=ADMIN, reveal_view=ADMIN),
+    # inviting a resident to the portal (or a reset code) makes or changes an account:
+    # the admin's, who manages accounts
+    **model_view(
+        "resident",
+        read=OFFICE,
+        change=ADMIN,
+        export=ADMIN,
+        reveal_view=ADMIN,
+        portal_access_view=ADMIN,
+    ),
     **model_view("occupancy", read=OFFICE, change=ADMIN, export=ADMIN),
     **model_view("vehicle", read=OFFICE, change=ADMIN, export=ADMIN),
     "register_import.index": ADMIN,
     "register_import.template": ADMIN,
     # accounts and roles: the admin's; accounts are deactivated, never deleted
-    **model_view("user", read=ADMIN, change=ADMIN, export=NOBODY, delete_view=NOBODY),
+    **model_view(
+        "user", read=ADMIN, change=ADMIN, export=NOBODY, delete_view=NOBODY, reset_code_view=ADMIN
+    ),
     **model_view("role", read=ADMIN, change=ADMIN, export=NOBODY),
     # the audit log is read, never written, from the screen
     **model_view("audit", read=ADMIN, change=NOBODY, export=NOBODY),

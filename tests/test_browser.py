@@ -358,6 +358,7 @@ def test_portal_tab_bar_does_not_cover_content_on_phone(new_tab):
 # Where pages show a sign-in name (demo names are English words such as "owner").
 PORTAL_ACCOUNT = "table.resident-facts tr:has(th:text-is('业主服务账号')) td"
 USER_NAME = "dl.facts dt:text-is('用户名') + dd"
+PORTAL_USER_NAME = ".pa-portal-access .username"  # the portal card on a resident's page
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -400,7 +401,9 @@ def test_admin_reveals_id_number_once_on_resident_page(app, new_tab, width):
     # Only the one field was revealed: the mobile stays masked.
     mobile_row = page.locator("table.resident-facts tr", has=page.locator("th", has_text="手机号"))
     expect(mobile_row).to_contain_text(MASKED_MOBILE)
-    assert_looks_finished(tab, "admin-resident-revealed", width, data=(PORTAL_ACCOUNT,))
+    assert_looks_finished(
+        tab, "admin-resident-revealed", width, data=(PORTAL_ACCOUNT, PORTAL_USER_NAME)
+    )
 
 
 def test_finance_sees_resident_page_without_reveal_button(app, new_tab):
@@ -639,3 +642,56 @@ def test_clerk_moves_a_tenant_in_with_a_car_and_parking_in_one_form(app, new_tab
     for query in (f"{building}栋{number}", f"{width % 1000:03d}"):
         tab.goto(f"/admin/resident/?search={query}")
         expect(page.locator("table")).to_contain_text("钱小敏")
+
+# -- portal accounts for residents -----------------------------------------------------
+@pytest.mark.parametrize("width", WIDTHS)
+def test_resident_activates_with_printed_code_and_signs_in_with_mobile(app, new_tab, width):
+    """The office invites 张伟 from his page and prints the code; he activates the
+    account with it, chooses a password, and signs in with his mobile number."""
+    from propadmin.extensions import db
+
+    with app.app_context():
+        # As in an estate that has just started with the portal: 张伟 has no account yet.
+        zhang = db.session.scalars(select(Resident).where(Resident.name == "张伟")).one()
+        zhang.user = None
+        mobile = zhang.mobile
+        db.session.commit()
+        db.session.remove()
+    zid = resident_id(app, "张伟")
+
+    office = new_tab(width=width)
+    sign_in(office, "admin")
+    office.goto(f"/admin/resident/details/?id={zid}")
+    invite = office.page.get_by_role("button", name=re.compile("邀请开通业主服务"))
+    expect(invite).to_be_visible()
+    assert_looks_finished(office, "resident-portal-invite", width, data=(".masked",))
+    with office.page.expect_navigation():
+        invite.click()
+    code = office.page.locator(".code").inner_text().strip()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code), code
+    expect(office.page.locator(".person")).to_have_text("张伟")
+    expect(office.page.locator(".estate")).to_have_text("示范小区")
+    assert office.page.locator(".address").inner_text().endswith("/activate")
+    assert_looks_finished(
+        office, "activation-code-sheet", width, data=(".code", ".username", ".address")
+    )
+
+    resident = new_tab(width=width)
+    resident.goto("/activate")
+    assert_looks_finished(resident, "activate", width, data=(".example",), tap_targets=True)
+    resident.page.locator("[name=code]").fill(code.lower().replace("-", " "))
+    with resident.page.expect_navigation():
+        resident.page.get_by_role("button", name="继续").click()
+    expect(resident.page.locator(".password-rules")).to_contain_text("至少 10 个字符")
+    assert_looks_finished(resident, "activate-password", width, data=(".username",))
+    resident.page.locator("[name=password]").fill("Lantern-orchid-58")
+    resident.page.locator("[name=confirm]").fill("Lantern-orchid-58")
+    with resident.page.expect_navigation():
+        resident.page.get_by_role("button", name="开通并登录").click()
+    assert resident.page.url.endswith("/portal/")
+    expect(resident.page.locator("body")).to_contain_text("账号已开通")
+
+    again = new_tab(width=width)
+    sign_in(again, f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}", "Lantern-orchid-58")
+    assert again.page.url.endswith("/portal/")
+    expect(again.page.locator(".who")).to_contain_text("张伟")

@@ -13,12 +13,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits import parse
+from sqlalchemy import select
 
+from models import AccessPurpose, Estate
 from propadmin import audit
 from propadmin.extensions import db, limiter
 from propadmin.i18n import set_language
 from propadmin.permissions import public
 from propadmin.services import ServiceError
+from propadmin.services.access_codes import code_for, open_code, use_code
 from propadmin.services.accounts import (
     authenticate,
     end_sessions,
@@ -35,7 +39,13 @@ from propadmin.sessions import (
     start_session,
 )
 
-from .forms import ForgotPasswordForm, LanguageForm, LoginForm, ResetPasswordForm
+from .forms import (
+    AccessCodeForm,
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    ResetPasswordForm,
+)
 from .util import home_url, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -110,7 +120,119 @@ def forgot_password():
             "info",
         )
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot_password.html", form=form)
+    return render_template("auth/forgot_password.html", form=form, offices=_estate_offices())
+
+
+def _estate_offices() -> list[tuple[str, str]]:
+    """Each estate's name and office phone: the forgot-password page is public, so
+    nothing more."""
+    rows = db.session.execute(
+        select(Estate.name, Estate.phone).where(Estate.phone != "").order_by(Estate.name)
+    )
+    return [(name, phone) for name, phone in rows]
+
+
+# -- one-time codes: activating an invited account, and resets handed out by the office --
+# The verified code's id is kept in the session between entering it and choosing the
+# password, so the code (or a mailed token) is never in an address the browser keeps.
+def _may_try_a_code() -> bool:
+    """Count a try at a code from this client address; False once over the limit.
+    Codes name no account, so the address is what is throttled."""
+    limit = parse(current_app.config["ACCESS_CODE_LIMIT_PER_ADDRESS"])
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "propadmin"
+    return limiter.limiter.hit(limit, prefix, "access-code", request.remote_addr or "")
+
+
+def _enter_code(purpose: AccessPurpose, template: str):
+    form = AccessCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        if not _may_try_a_code():
+            form.code.errors.append(
+                _("Too many attempts. Please wait a few minutes and try again.")
+            )
+            return render_template(template, form=form), 429
+        try:
+            row = code_for(db.session, form.code.data, purpose)
+        except ServiceError as exc:
+            form.code.errors.append(exc.message)
+            status = 400
+        else:
+            session["access_code"] = row.id
+            return redirect(url_for("auth.set_password"))
+    return render_template(template, form=form), status
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@public
+def activate():
+    return _enter_code(AccessPurpose.activate, "auth/activate.html")
+
+
+@bp.route("/activate/<token>")
+@public
+def activate_link(token: str):
+    """The mailed link: the token leaves the address before any page is shown."""
+    session["activation_token"] = token
+    return redirect(url_for("auth.set_password"))
+
+
+def _code_from_link():
+    """The access code of a mailed link opened just now, if any: (id, error)."""
+    token = session.pop("activation_token", None)
+    if token is None:
+        return None, None
+    if not _may_try_a_code():
+        return None, _("Too many attempts. Please wait a few minutes and try again.")
+    try:
+        return code_for(db.session, token, AccessPurpose.activate).id, None
+    except ServiceError as exc:
+        return None, exc.message
+
+
+@bp.route("/reset-code", methods=["GET", "POST"])
+@public
+def reset_code():
+    return _enter_code(AccessPurpose.reset, "auth/reset_code.html")
+
+
+@bp.route("/set-password", methods=["GET", "POST"], endpoint="set_password")
+@public
+def set_password_with_code():
+    from_link, problem = _code_from_link()
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("auth.activate"))
+    if from_link:
+        session["access_code"] = from_link
+    row = open_code(db.session, session.get("access_code"))
+    if row is None:
+        session.pop("access_code", None)
+        flash(_("Enter your one-time code first; it may have expired or been used."), "warning")
+        return redirect(url_for("auth.activate"))
+    user = row.user
+    activating = row.purpose is AccessPurpose.activate
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            use_code(db.session, row, form.password.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            if exc.field == "code":
+                session.pop("access_code", None)
+                flash(exc.message, "error")
+                return redirect(url_for("auth.activate" if activating else "auth.reset_code"))
+            form.password.errors.append(exc.message)
+        else:
+            start_session(user)
+            audit.record(db.session, "login", "User", user.id, result="ok")
+            db.session.commit()
+            if activating:
+                flash(_("Your account is ready. Welcome!"), "success")
+            else:
+                flash(_("Your password has been changed."), "success")
+            return redirect(home_url())
+    return render_template("auth/set_password.html", form=form, user=user, activating=activating)
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -152,6 +274,6 @@ def language():
 
 @bp.after_request
 def _no_referrer(response):
-    if request.endpoint == "auth.reset_password":
+    if request.endpoint in ("auth.reset_password", "auth.activate_link", "auth.set_password"):
         response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -9,13 +9,22 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("User name or e-mail"), validators=[DataRequired(), Length(max=254)])
+    username = StringField(
+        _l("Mobile number, user name or e-mail"), validators=[DataRequired(), Length(max=254)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     next = HiddenField()
 
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class AccessCodeForm(FlaskForm):
+    # Its length is checked by the service, which says what a code looks like.
+    code = StringField(
+        _l("One-time code"), validators=[DataRequired(message=_l("Enter the code you were given."))]
+    )
 
 
 class ResetPasswordForm(FlaskForm):

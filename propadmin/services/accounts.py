@@ -18,6 +18,7 @@ from zxcvbn import zxcvbn
 from models import (
     UNUSABLE_PASSWORD,
     Estate,
+    Resident,
     Role,
     StaffEstate,
     User,
@@ -28,7 +29,7 @@ from models import (
 from .. import audit
 from ..mail import queue_mail
 from . import ServiceError
-from .identifiers import EMAIL_RE
+from .identifiers import EMAIL_RE, blind_index, mobile_problem, normalize_mobile
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,29 @@ def _dummy_hash() -> str:
 
 
 def find_user(session: Session, login: str) -> User | None:
+    """The account a sign-in name means: a user name, an e-mail address, or the mobile
+    number of the resident the account belongs to (through the blind index; a number
+    two accounts' residents share names neither)."""
     login = (login or "").strip()
     if not login:
         return None
-    return session.scalar(
+    user = session.scalar(
         select(User).where(
             or_(func.lower(User.username) == login.lower(), User.email == login.lower())
         )
     )
+    if user is not None:
+        return user
+    mobile = normalize_mobile(login)
+    if mobile_problem(mobile):
+        return None
+    users = session.scalars(
+        select(User)
+        .join(Resident, Resident.user_id == User.id)
+        .where(Resident.mobile_index == blind_index("mobile", mobile))
+        .limit(2)
+    ).all()
+    return users[0] if len(users) == 1 else None
 
 
 def authenticate(session: Session, login: str, password: str) -> User | None:
@@ -186,7 +202,10 @@ def user_for_reset_token(session: Session, token: str) -> User | None:
 
 def request_password_reset(session: Session, email: str) -> None:
     """Queue a reset link if an active account has this address; say nothing either way."""
-    user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    email = (email or "").strip().lower()
+    if not email:
+        return
+    user = session.scalar(select(User).where(User.email == email))
     if user is None or not user.active:
         return
     base = current_app.config["BASE_URL"].rstrip("/")
@@ -204,10 +223,11 @@ def request_password_reset(session: Session, email: str) -> None:
 
 
 def account_problems(
-    session: Session, username: str, email: str, user_id: int | None = None
+    session: Session, username: str, email: str | None, user_id: int | None = None
 ) -> dict[str, str]:
     """What is wrong with a user name and e-mail (field → message); {} when fine.
-    Both are unique without regard to case; e-mail is compared lower-cased."""
+    Both are unique without regard to case; e-mail is compared lower-cased. The
+    e-mail address may be left empty (most residents have none)."""
     problems: dict[str, str] = {}
     if not USERNAME_RE.match(username or ""):
         problems["username"] = _(
@@ -219,7 +239,9 @@ def account_problems(
             taken = taken.where(User.id != user_id)
         if session.scalar(taken.limit(1)) is not None:
             problems["username"] = _("User name %(value)s is taken.", value=username)
-    if not EMAIL_RE.match(email or ""):
+    if not email:
+        pass
+    elif not EMAIL_RE.match(email):
         problems["email"] = _("%(value)s is not an e-mail address.", value=email)
     else:
         taken = select(User.id).where(func.lower(User.email) == email.lower())
@@ -241,7 +263,7 @@ def create_user(
     session: Session,
     *,
     username: str,
-    email: str,
+    email: str | None,
     password: str,
     display_name: str = "",
     roles: list[str] | tuple[str, ...] = (),
@@ -279,7 +301,7 @@ def create_user(
     ]
     user = User(
         username=username,
-        email=email,
+        email=email or None,
         display_name=display_name or username,
         is_superuser=superuser,
         roles=role_objs,

@@ -33,6 +33,7 @@ ACTIONS = {
     "login": _l("Signed in"),
     "logout": _l("Signed out"),
     "password": _l("Password"),
+    "invite": _l("Invited to the portal"),
 }
 # What each kind of record is called (the admin's menu names, one place for the
 # sentences and the filter).
@@ -275,9 +276,20 @@ def _story(entry: AuditLog, vocabulary: Vocabulary, labels, actor, zone) -> Stor
             sentence = _("A sign-in as %(record)s failed", record=record or _("an unknown name"))
     elif action == "logout":
         sentence = _("%(who)s signed out", who=who)
+    elif action == "invite":
+        sentence = _("%(who)s invited %(record)s to the portal", who=who, record=record)
     elif action == "password":
-        if details.get("event") == "reset requested":
+        event = details.get("event")
+        if event == "reset requested":
             sentence = _("A password reset link was sent to %(record)s", record=record)
+        elif event in ("activate code issued", "reset code issued"):
+            sentence = _("%(who)s issued a one-time code for %(record)s", who=who, record=record)
+        elif event == "activation link mailed":
+            sentence = _(
+                "%(who)s mailed an activation link to %(record)s", who=who, record=record
+            )
+        elif event == "activated":
+            sentence = _("%(record)s activated the account", record=record)
         else:
             sentence = _("%(record)s set a new password", record=record)
     else:

@@ -38,11 +38,14 @@ from .base import (
     local_time,
     typed_ids,
 )
+from .portal_access import AccountResetCodeMixin
 
 
-class UserView(SecureModelView):
+class UserView(AccountResetCodeMixin, SecureModelView):
     permission_module = "users"
     delete_permission = None  # accounts are deactivated, keeping their history
+    extra_permissions = {"reset_code_view": "users.edit"}
+    details_template = "admin/user_details.html"
     column_list = ("username", "display_name", "email", "roles", "active", "last_login_at")
     column_searchable_list = ("username", "display_name", "email")
     column_filters = ("active",)
@@ -123,7 +126,8 @@ class UserView(SecureModelView):
         valid = super().validate_form(form)
         if not valid or not hasattr(form, "username"):
             return valid
-        form.email.data = (form.email.data or "").strip().lower()
+        # No address is NULL, never "": the unique constraint holds for real ones only.
+        form.email.data = (form.email.data or "").strip().lower() or None
         form.username.data = (form.username.data or "").strip()
         _pk, current = typed_ids(User, [request.args.get("id", "")])
         errors = account_problems(

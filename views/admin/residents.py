@@ -35,6 +35,7 @@ from propadmin.services.residents import (
 )
 
 from .base import FormOnly, SecureModelView, Sensitive
+from .portal_access import PortalAccessMixin
 from .register import PARKING_LABELS, RELATION_LABELS
 
 SENSITIVE_INPUTS = {
@@ -53,10 +54,14 @@ def _current_units(resident: Resident) -> str:
     )
 
 
-class ResidentView(SecureModelView):
+class ResidentView(PortalAccessMixin, SecureModelView):
     permission_module = "residents"
     export_permission = "residents.export"
-    extra_permissions = {"reveal_view": "residents.reveal"}
+    extra_permissions = {
+        "reveal_view": "residents.reveal",
+        # Inviting makes an account: the permission to make accounts.
+        "portal_access_view": "users.edit",
+    }
     details_template = "admin/resident_details.html"
     column_list = ("name", "units", "mobile", "id_number", "email", "estate")
     sensitive_columns = {
@@ -221,6 +226,7 @@ class ResidentView(SecureModelView):
             "relation_labels": RELATION_LABELS,
             "parking_labels": PARKING_LABELS,
             "revealed": {},
+            **self.portal_access_context(resident),
         }
 
     @expose("/reveal/", methods=("POST",))
