@@ -45,3 +45,26 @@ def test_figures_open_their_lists_for_those_who_may(login_as):
     repair_home = login_as("repair").get("/admin/").text
     assert 'href="/admin/resident/"' not in repair_home
     assert 'class="figure" href="/admin/unit/"' in repair_home
+
+
+def test_leases_ending_soon_open_the_tenants_to_call(login_as, db_session, make, demo):
+    from datetime import date, timedelta
+
+    from models import Estate, Relation
+
+    estate = db_session.get(Estate, demo)
+    unit = make.unit(building=estate.buildings[0], number="5501")
+    soon = make.resident(estate, unit=unit, relation=Relation.tenant, name="租约将满")
+    later = make.resident(estate, unit=make.unit(building=estate.buildings[0], number="5502"),
+                          relation=Relation.tenant, name="租约还长")
+    soon.occupancies[0].end_date = date.today() + timedelta(days=10)
+    later.occupancies[0].end_date = date.today() + timedelta(days=200)
+    db_session.commit()
+    admin = login_as("admin")
+    home = admin.get("/admin/").text
+    start = home.index('data-tile="leases_ending"')
+    tile = home[home.rindex("<a", 0, start) : home.index("</a>", start)]
+    assert "30 天内到期的租约" in tile and '<span class="n">0</span>' not in tile
+    url = tile.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    listed = admin.get(url).text
+    assert "租约将满" in listed and "租约还长" not in listed

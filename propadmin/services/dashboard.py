@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from models import (
     Occupancy,
     OutboxMessage,
     ParkingSpace,
+    Relation,
     Resident,
     Unit,
     Vehicle,
@@ -105,3 +106,28 @@ def failed_mail(session: Session, user) -> int:
     """Messages that could not be delivered after every retry, in the user's scope."""
     stmt = select(func.count(OutboxMessage.id)).where(OutboxMessage.status == MailStatus.failed)
     return session.scalar(scoped(stmt, OutboxMessage, user)) or 0
+
+
+LEASE_WARNING_DAYS = 30
+
+
+def _lease_window() -> tuple[date, date]:
+    today = date.today()
+    return today, today + timedelta(days=LEASE_WARNING_DAYS)
+
+
+def lease_window_text() -> str:
+    """The window as the occupancy list's date filter reads it."""
+    start, end = _lease_window()
+    return f"{start.isoformat()} to {end.isoformat()}"
+
+
+def leases_ending(session: Session, user) -> int:
+    """Tenants whose lease ends within the next 30 days, in the user's scope: the office
+    calls them about renewing or moving out."""
+    start, end = _lease_window()
+    stmt = select(func.count(Occupancy.id)).where(
+        Occupancy.relation == Relation.tenant,
+        Occupancy.end_date.between(start, end),
+    )
+    return session.scalar(scoped(stmt, Occupancy, user)) or 0

@@ -3,11 +3,13 @@
 from flask_babel import lazy_gettext as _l
 
 from models import Relation
+from propadmin.services.dashboard import lease_window_text, leases_ending
 from propadmin.services.residents import RegisterError, check_occupancy
 
 from .base import SecureModelView
 from .fields import UNIT_PLACEHOLDER
 from .register import RELATION_LABELS
+from .worklist import Filter, Tile, register_tile
 
 
 class OccupancyView(SecureModelView):
@@ -15,7 +17,7 @@ class OccupancyView(SecureModelView):
     export_permission = "residents.export"
     column_list = ("unit", "resident", "relation", "start_date", "end_date", "is_payer")
     column_default_sort = [("unit_id", False), ("id", False)]
-    column_filters = ("relation", "is_payer")
+    column_filters = ("relation", "is_payer", "end_date")
     form_columns = ("unit", "resident", "relation", "start_date", "end_date", "is_payer")
     form_ajax_refs = {
         "unit": {"fields": ("number",), "page_size": 20, "placeholder": UNIT_PLACEHOLDER},
@@ -46,3 +48,17 @@ class OccupancyView(SecureModelView):
                 form[field].errors.append(message)
             return False
         return valid
+
+
+register_tile(
+    Tile(
+        key="leases_ending",
+        label=_l("Leases ending within 30 days"),
+        endpoint="occupancy",
+        count=leases_ending,
+        filters=(
+            Filter("relation", "equals", Relation.tenant.value),
+            Filter("end_date", "between", lambda: lease_window_text()),
+        ),
+    )
+)

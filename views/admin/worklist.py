@@ -23,7 +23,7 @@ class Filter:
 
     column: str
     operation: str
-    value: str
+    value: str | Callable[[], str]  # a callable for values of the day (date ranges)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def list_url(view, filters) -> str:
         for index, flt in enumerate(view._filters or ()):
             column = getattr(flt.column, "key", None)
             if column == wanted.column and _operation(flt) == wanted.operation:
-                args[f"flt{position}_{view.get_filter_arg(index, flt)}"] = wanted.value
+                value = wanted.value() if callable(wanted.value) else wanted.value
+                args[f"flt{position}_{view.get_filter_arg(index, flt)}"] = value
                 break
         else:
             raise LookupError(f"{view.endpoint}: no {wanted.operation!r} filter on {wanted.column}")
