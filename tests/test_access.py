@@ -58,7 +58,8 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view("building", read=STAFF, change=ADMIN, export=NOBODY),
     # moving people in and out from the unit page is register work: the admin's
     **model_view(
-        "unit", read=STAFF, change=ADMIN, export=STAFF, move_in_view=ADMIN, move_out_view=ADMIN
+        "unit", read=STAFF, change=ADMIN, export=STAFF, move_in_view=ADMIN, move_out_view=ADMIN,
+        assign_space_view=ADMIN,
     ),
     **model_view("parking", read=STAFF, change=ADMIN, export=STAFF),
     # residents and who lives where: finance reads them (masked), repair sees no residents;
@@ -110,7 +111,9 @@ STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/
 
 
 def endpoint_opens_a_record(endpoint: str) -> bool:
-    return endpoint.endswith((".details_view", ".edit_view", ".move_in_view"))
+    return endpoint.endswith(
+        (".details_view", ".edit_view", ".move_in_view", ".assign_space_view")
+    )
 
 
 def all_rules(app, record_ids=None):

@@ -199,3 +199,38 @@ def test_a_move_in_on_a_later_day_shows_as_moving_in(login_as, empty_unit):
     assert "吴未来 将于" in page  # the flash
     row = page[page.rindex("吴未来") : page.rindex("吴未来") + 300]
     assert "即将入住" in row
+
+
+def test_a_free_space_is_assigned_to_a_unit_and_someone_living_there(
+    login_as, db_session, empty_unit, free_space
+):
+    admin = login_as("admin")
+    move_in(admin, empty_unit.id, name="冯停车")
+    feng = db_session.scalar(select(Resident).where(Resident.name == "冯停车"))
+    url = f"/admin/unit/assign-space/?id={empty_unit.id}"
+    page = admin.get(url)
+    assert "P-088" in page.text and "冯停车" in page.text
+    response = admin.post(
+        url,
+        data={"space": str(free_space.id), "resident": str(feng.id),
+              "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302
+    db_session.refresh(free_space)
+    assert (free_space.unit_id, free_space.resident_id) == (empty_unit.id, feng.id)
+
+
+def test_a_taken_or_foreign_space_is_not_assigned(login_as, db_session, empty_unit, make):
+    taken = db_session.scalar(select(ParkingSpace).where(ParkingSpace.unit_id.is_not(None)))
+    foreign = ParkingSpace(estate_id=make.estate().id, code="X-1")
+    db_session.add(foreign)
+    db_session.commit()
+    admin = login_as("admin")
+    url = f"/admin/unit/assign-space/?id={empty_unit.id}"
+    for space in (taken, foreign):
+        page = admin.get(url)
+        response = admin.post(url, data={"space": str(space.id), "resident": "",
+                                         "csrf_token": csrf_from(page.text)})
+        assert response.status_code == 200 and "该车位已被占用" in response.text
+    db_session.refresh(foreign)
+    assert foreign.unit_id is None

@@ -187,3 +187,22 @@ def move_out(session: Session, occupancy: Occupancy, last_day: date) -> MoveOut:
     session.flush()
     log.info("%r moved out of unit %s on %s", resident, occupancy.unit_id, last_day)
     return MoveOut(occupancy, spaces, closed)
+
+
+def assign_space(
+    session: Session, unit: Unit, space: ParkingSpace, resident: Resident | None = None
+) -> ParkingSpace:
+    """分配车位: give a free parking space of the unit's estate to the unit (and to one of
+    the people living there). Raises RegisterError naming the bad field."""
+    estate_id = unit.building.estate_id
+    if space.estate_id != estate_id or space.unit_id is not None or space.resident_id:
+        raise RegisterError({"space": _("Parking space %(code)s is not free.", code=space.code)})
+    if resident is not None and not any(
+        o.is_current for o in resident.occupancies if o.unit_id == unit.id
+    ):
+        raise RegisterError({"resident": _("%(name)s does not live here.", name=resident.name)})
+    space.unit_id = unit.id
+    space.resident = resident
+    session.flush()
+    log.info("parking space %s assigned to %r", space.code, unit)
+    return space

@@ -17,7 +17,7 @@ from wtforms.validators import Length, Optional
 from models import Occupancy, ParkingSpace, Relation, Resident
 from propadmin.extensions import db
 from propadmin.permissions import scoped
-from propadmin.services.moves import MoveIn, free_spaces, move_in, move_out
+from propadmin.services.moves import MoveIn, assign_space, free_spaces, move_in, move_out
 from propadmin.services.residents import RegisterError, ResidentDetails
 
 from .fields import typed_ids
@@ -48,6 +48,11 @@ class MoveInForm(FlaskForm):
     space = SelectField(_l("Parking space"), choices=[], validate_choice=False)
 
 
+class AssignSpaceForm(FlaskForm):
+    space = SelectField(_l("Parking space"), choices=[], validate_choice=False)
+    resident = SelectField(_l("For"), choices=[], validate_choice=False)
+
+
 class MoveOutForm(FlaskForm):
     last_day = DateField(_l("Last day"), default=date.today)
 
@@ -59,7 +64,11 @@ def _plates(text: str) -> list[str]:
 class MovesMixin:
     """Pages of the unit view: ``move_in_view`` and ``move_out_view``."""
 
-    extra_permissions = {"move_in_view": "residents.edit", "move_out_view": "residents.edit"}
+    extra_permissions = {
+        "move_in_view": "residents.edit",
+        "move_out_view": "residents.edit",
+        "assign_space_view": "property.edit",
+    }
 
     def _unit_or_404(self):
         unit = self.get_one(request.args.get("id", ""), action="edit")
@@ -171,3 +180,33 @@ class MovesMixin:
             spaces=held,
             relation_labels=RELATION_LABELS,
         )
+
+    @expose("/assign-space/", methods=("GET", "POST"))
+    def assign_space_view(self):
+        unit = self._unit_or_404()
+        form = AssignSpaceForm()
+        spaces = free_spaces(db.session, unit.building.estate_id)
+        people = [o.resident for o in unit.occupancies if o.is_current]
+        form.space.choices = [(str(s.id), s.code) for s in spaces]
+        form.resident.choices = [("", _("The unit"))] + [(str(p.id), p.name) for p in people]
+        if form.validate_on_submit():
+            space = next((s for s in spaces if str(s.id) == form.space.data), None)
+            person = next((p for p in people if str(p.id) == form.resident.data), None)
+            if space is None:
+                form.space.errors.append(_("That parking space is not free any more."))
+            else:
+                try:
+                    assign_space(db.session, unit, space, person)
+                except RegisterError as exc:
+                    db.session.rollback()
+                    for name, message in exc.errors.items():
+                        getattr(form, name, form.space).errors.append(message)
+                else:
+                    db.session.commit()
+                    flash(
+                        _("Parking space %(code)s now belongs to %(unit)s.", code=space.code,
+                          unit=unit.label),
+                        "success",
+                    )
+                    return redirect(self.get_url(".details_view", id=unit.id))
+        return self.render("admin/assign_space.html", unit=unit, form=form, spaces=spaces)
