@@ -285,3 +285,27 @@ def test_a_production_install_can_create_its_first_admin_without_the_demo(
             with server.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             server.dispose()
+
+
+def test_a_database_refusal_reads_as_a_sentence_not_the_databases_english(
+    app, login_as, db_session, demo, monkeypatch
+):
+    from sqlalchemy.exc import DataError
+
+    from views.admin.property import BuildingView
+
+    def refuse(self, form, model, is_created):
+        raise DataError("INSERT ...", {}, Exception("value too long for type varchar(32)"))
+
+    monkeypatch.setattr(BuildingView, "on_model_change", refuse)
+    admin = login_as("admin")
+    page = admin.get("/admin/building/new/")
+    response = admin.post(
+        "/admin/building/new/",
+        data={
+            "estate": str(demo), "name": "9栋", "floors": "9", "csrf_token": csrf_from(page.text)
+        },
+        follow_redirects=True,
+    )
+    assert "无法保存此记录" in response.text
+    assert "varchar" not in response.text and "INSERT" not in response.text

@@ -19,7 +19,7 @@ Every admin model view inherits ``SecureModelView``; none re-implements these ch
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_babel import gettext as _
@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from wtforms.validators import ValidationError
 
 from models import scope_of
@@ -380,6 +380,16 @@ class SecureModelView(StreamedExport, ModelView):
         if isinstance(exc, ValidationError):
             db.session.rollback()
             flash(str(exc), "error")
+            return True
+        if isinstance(exc, SQLAlchemyError):
+            # Flask-Admin would flash "创建记录失败。" followed by the database's own
+            # English message; the person gets a sentence they can act on, the log the rest.
+            db.session.rollback()
+            current_app.logger.exception("saving a %s failed", self.model.__name__)
+            flash(
+                _("The record could not be saved: a value is too long or of the wrong kind."),
+                "error",
+            )
             return True
         return super().handle_view_exception(exc)
 
