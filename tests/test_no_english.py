@@ -6,6 +6,7 @@ Every GET page of the app is opened as each demo account, with real records behi
 record pages, and the text a person sees (plus placeholders, titles and labels for screen
 readers) is checked. A new screen is checked as soon as it exists."""
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -38,6 +39,8 @@ class VisibleText(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         hidden_data = "d-none" in (attrs.get("class") or "").split()  # JSON for scripts
+        if attrs.get("id") == "filter-groups-data":
+            self._filters = True  # ...except the filters' choices, which a person picks
         if self._hidden or tag in ("script", "style", "template") or hidden_data:
             self._hidden.append(tag)
             return
@@ -57,6 +60,12 @@ class VisibleText(HTMLParser):
             self._hidden.pop()
 
     def handle_data(self, data):
+        if getattr(self, "_filters", False):
+            self._filters = False
+            for groups in json.loads(data).values():
+                for group in groups:
+                    self.words += [label for _value, label in group.get("options") or ()]
+                    self.words.append(group.get("operation") or "")
         if not self._hidden and data.strip():
             self.words.append(data)
 

@@ -4,6 +4,7 @@ list behind it, and a role sees no tile for a list it cannot open."""
 from sqlalchemy import select
 
 from models import MailStatus, OutboxMessage
+from views.admin.worklist import Filter
 
 TILE = 'data-tile="failed_mail"'
 
@@ -68,3 +69,21 @@ def test_leases_ending_soon_open_the_tenants_to_call(login_as, db_session, make,
     url = tile.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     listed = admin.get(url).text
     assert "租约将满" in listed and "租约还长" not in listed
+
+
+def test_choice_filters_offer_labels_and_filter_by_them(app, login_as, db_session, demo):
+    from models import ParkingKind, ParkingSpace
+    from views.admin.worklist import list_url
+
+    db_session.add_all([
+        ParkingSpace(estate_id=demo, code="OWN-1", kind=ParkingKind.owned),
+        ParkingSpace(estate_id=demo, code="RENT-1", kind=ParkingKind.rented),
+    ])
+    db_session.commit()
+    admin = login_as("admin")
+    view = next(v for v in app.extensions["propadmin.admin"]._views if v.endpoint == "parking")
+    with app.test_request_context():
+        url = list_url(view, [Filter("kind", "equals", "owned")])
+    listed = admin.get(url).text
+    assert "OWN-1" in listed and "RENT-1" not in listed
+    assert '["owned", "\\u81ea\\u6709"]' in listed  # the choice reads 自有

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -183,6 +184,15 @@ class SecureModelView(StreamedExport, ModelView):
 
         formatters[name] = linked
         self.column_formatters = formatters
+
+    def scaffold_filters(self, name):
+        """A filter on a column with labelled choices (``column_choices`` or
+        ``form_choices``) offers those labels, not the stored codes (owned, rented)."""
+        choices = (self.column_choices or {}).get(name) or (self.form_choices or {}).get(name)
+        if isinstance(name, str) and choices and "." not in name:
+            column = getattr(self.model, name)
+            return [FilterEqual(column, self.get_column_name(name), options=list(choices))]
+        return super().scaffold_filters(name)
 
     def get_save_return_url(self, model, is_created=False):
         """After saving, land on the record just saved."""

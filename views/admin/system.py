@@ -133,6 +133,7 @@ class OutboxView(ReadOnlyModelView):
         MailStatus.sent: _l("Sent"),
         MailStatus.failed: _l("Failed"),
     }
+    column_choices = {"status": [(s.value, label) for s, label in STATUS_LABELS.items()]}
     column_formatters = {
         "created_at": local_time("created_at"),
         "next_attempt_at": local_time("next_attempt_at"),
