@@ -127,3 +127,11 @@ def test_a_search_by_full_number_reads_as_who_found_whom(login_as, db_session):
     assert "物业管理员 陈静 按完整手机号查找到 张伟" in log
     assert "物业管理员 陈静 按完整手机号查找，未找到任何人" in log
     assert zhang.mobile not in log
+
+
+def test_an_export_stands_out_in_the_log(login_as):
+    admin = login_as("admin")
+    admin.get("/admin/resident/export/csv/").close()
+    log = " ".join(admin.get("/admin/audit/?flt0_1=export").text.split())
+    assert "物业管理员 陈静 导出了住户列表" in log
+    assert "audit-notable" in log
