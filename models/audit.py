@@ -14,20 +14,23 @@ from .scope import Custom, scope_of
 
 
 def _audit_in_estates(estate_ids):
-    """What happened in these estates, and the estate-less entries (sign-ins, accounts,
-    roles) made by or about people of these estates."""
+    """What happened in these estates, and the estate-less entries: those about an
+    account (sign-ins, changes) when the account is of these estates — whoever made them,
+    so a colleague who also works elsewhere does not carry another estate's accounts in —
+    and other estate-less entries made by people of these estates."""
     people = scope_of(User).clause(User, estate_ids)
+    about_an_account = AuditLog.entity == "User"
     return or_(
         AuditLog.estate_id.in_(estate_ids),
         and_(
             AuditLog.estate_id.is_(None),
-            or_(
-                AuditLog.actor_id.in_(select(User.id).where(people)),
-                and_(
-                    AuditLog.entity == "User",
-                    AuditLog.entity_id.in_(select(cast(User.id, String)).where(people)),
-                ),
-            ),
+            about_an_account,
+            AuditLog.entity_id.in_(select(cast(User.id, String)).where(people)),
+        ),
+        and_(
+            AuditLog.estate_id.is_(None),
+            ~about_an_account,
+            AuditLog.actor_id.in_(select(User.id).where(people)),
         ),
     )
 

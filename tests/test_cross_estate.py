@@ -333,3 +333,35 @@ def test_an_estate_admin_creates_an_estate_and_manages_it(login_as, db_session):
     estate = db_session.scalar(select(Estate).where(Estate.name == "新小区甲"))
     assert estate is not None
     assert "新小区甲" in admin.get("/admin/estate/").text
+
+
+def test_a_colleague_of_both_estates_does_not_carry_the_others_accounts_into_our_log(
+    app, login_as, estate_b, db_session, make
+):
+    """An admin of both estates edits an account of estate B: estate A's own admin does
+    not see that account's name or changes in A's audit log."""
+    both = make.user(roles=["admin"], estates=[
+        db_session.get(Estate, estate_b["estate"]),
+        db_session.scalar(select(Estate).where(Estate.name == "示范小区")),
+    ])
+    colleague = app.test_client()
+    from .factories import FACTORY_PASSWORD
+
+    assert login(colleague, both.username, FACTORY_PASSWORD).status_code == 302
+    url = f"/admin/user/edit/?id={estate_b['user']}"
+    page = colleague.get(url)
+    assert page.status_code == 200
+    saved = colleague.post(
+        url,
+        data={"username": "cuihu_admin", "display_name": "翠湖新名字", "email":
+              "cuihu_admin@example.com", "active": "y", "locale": "",
+              "estates": str(estate_b["estate"]),
+              "roles": str(db_session.scalar(select(Role.id).where(Role.name == "admin"))),
+              "csrf_token": csrf_from(page.text, "model_form") if 'id="model_form"' in page.text
+              else csrf_from(page.text)},
+    )
+    assert saved.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(User, estate_b["user"]).display_name == "翠湖新名字"
+    ours = login_as("admin").get("/admin/audit/").text
+    assert "翠湖新名字" not in ours and "翠湖管理员" not in ours
