@@ -183,7 +183,7 @@ def test_the_row_rule_guards_delete_mass_actions_and_inline_edits(sealed, db_ses
         data={"action": "delete", "rowid": str(building.id), "csrf_token": token},
         follow_redirects=True,
     )
-    assert "您无权删除这条记录" in mass.text
+    assert "1 条所选记录您无权修改，已保持原样" in mass.text
     inline = admin.post(
         "/admin/sealed/ajax/update/",
         data={"list_form_pk": str(building.id), "floors": "77", "csrf_token": token},
@@ -309,3 +309,33 @@ def test_a_database_refusal_reads_as_a_sentence_not_the_databases_english(
     )
     assert "无法保存此记录" in response.text
     assert "varchar" not in response.text and "INSERT" not in response.text
+
+
+def test_a_views_own_mass_action_only_gets_rows_it_may_act_on(
+    app, login_as, make, demo, db_session
+):
+    """An @action that forgets scoped_rows() still cannot touch a sealed or foreign row."""
+    from flask_admin.actions import action
+
+    touched = []
+
+    class Stamping(SealedBuildingView):
+        @action("stamp", "Stamp")
+        def action_stamp(self, ids):
+            touched.extend(ids)
+
+    app.extensions["propadmin.admin"].add_view(
+        Stamping(Building, db, endpoint="stamping", url="/admin/stamping")
+    )
+    estate = db_session.get(Estate, demo)
+    sealed = make.building(estate=estate, name="封存楼2")
+    open_one = make.building(estate=estate, name="开放楼2")
+    foreign = make.building()  # another estate's
+    admin = login_as("admin")
+    token = csrf_from(admin.get("/admin/stamping/").text)
+    admin.post(
+        "/admin/stamping/action/",
+        data={"action": "stamp", "rowid": [str(sealed.id), str(open_one.id), str(foreign.id)],
+              "csrf_token": token},
+    )
+    assert touched == [str(open_one.id)]

@@ -159,6 +159,27 @@ class SecureModelView(StreamedExport, ModelView):
                 raise TypeError(f"{name}: sensitive column {col!r} in search")
         install_sensitive_formatters(self)
         self._link_first_column()
+        self._scope_actions()
+
+    def _scope_actions(self) -> None:
+        """Every mass action — Flask-Admin's and a view's own ``@action`` — receives only
+        the selected ids of rows inside the user's estates that ``may()`` allows, so no
+        action can forget to check."""
+        for name, (handler, text, confirm) in list(self._actions_data.items()):
+            kind = "delete" if name == "delete" else "edit"
+
+            def scoped_handler(ids, handler=handler, kind=kind):
+                rows = self.scoped_rows(ids, kind)
+                skipped = len(set(ids)) - len(rows)
+                if skipped:
+                    flash(
+                        _("%(n)d of the chosen records may not be changed by you and were left "
+                          "as they are.", n=skipped),
+                        "warning",
+                    )
+                return handler([str(self.get_pk_value(row)) for row in rows])
+
+            self._actions_data[name] = (scoped_handler, text, confirm)
 
     # -- records that lead to each other ---------------------------------------------
     # The column whose value opens the row's page; by default the first listed.
