@@ -19,16 +19,12 @@ Every admin model view inherits ``SecureModelView``; none re-implements these ch
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import FilterEqual
-from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from wtforms.validators import ValidationError
 
 from models import scope_of
@@ -46,6 +42,7 @@ from .fields import (
     typed_ids,
     unresolved_lookups,
 )
+from .presentation import COMMON_LABELS, Presentation
 
 __all__ = [
     "FormOnly",
@@ -73,16 +70,6 @@ ACTION_KINDS = ("view", "create", "edit", "delete", "export", "action")
 
 # Beyond this a list page is empty anyway; larger numbers overflow the database's offset.
 MAX_PAGE = 1_000_000
-
-
-def yes_no(view, value, name=None) -> str:
-    """Booleans in words of the reader's language (Flask-Admin shows an icon titled
-    "name: true" in lists and "True" on detail pages and in exports)."""
-    return _("Yes") if value else _("No")
-
-
-# Every model's time stamps (TimestampMixin), named once for every screen.
-COMMON_LABELS = {"created_at": _l("Created"), "updated_at": _l("Last changed")}
 
 
 def local_time(attr: str):
@@ -113,7 +100,7 @@ class PermissionView:
         abort(403)
 
 
-class SecureModelView(StreamedExport, ModelView):
+class SecureModelView(Presentation, StreamedExport, ModelView):
     permission_module: str = ""
     # Override to use another permission for one kind of action; None disables it.
     view_permission: str = "view"
@@ -129,9 +116,6 @@ class SecureModelView(StreamedExport, ModelView):
     export_types = ["csv", "xlsx"]
 
     form_base_class = AdminForm
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, bool: yes_no}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: yes_no}
-    column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, bool: yes_no}
     can_view_details = True
     page_size = 20
     can_set_page_size = False
@@ -180,46 +164,6 @@ class SecureModelView(StreamedExport, ModelView):
                 return handler([str(self.get_pk_value(row)) for row in rows])
 
             self._actions_data[name] = (scoped_handler, text, confirm)
-
-    # -- records that lead to each other ---------------------------------------------
-    # The column whose value opens the row's page; by default the first listed.
-    link_column: str | None = None
-
-    def _link_first_column(self) -> None:
-        """In the list, a row's name is the link to its page (not only the eye icon)."""
-        name = self.link_column or next(iter(self.column_list or ()), None)
-        if not self.can_view_details or not isinstance(name, str):
-            return
-        formatters = dict(self.column_formatters or {})
-        shown = formatters.get(name)
-
-        def linked(view, context, model, column):
-            if shown is not None:
-                value = shown(view, context, model, column)
-            else:  # as Flask-Admin shows it: dotted paths, type formatters
-                value = view._get_list_value(
-                    context, model, column, {}, view.column_type_formatters
-                )
-            url = view.get_url(".details_view", id=view.get_pk_value(model))
-            return Markup('<a class="row-link" href="{}">{}</a>').format(url, value)
-
-        formatters[name] = linked
-        self.column_formatters = formatters
-
-    def scaffold_filters(self, name):
-        """A filter on a column with labelled choices (``column_choices`` or
-        ``form_choices``) offers those labels, not the stored codes (owned, rented)."""
-        choices = (self.column_choices or {}).get(name) or (self.form_choices or {}).get(name)
-        if isinstance(name, str) and choices and "." not in name:
-            column = getattr(self.model, name)
-            return [FilterEqual(column, self.get_column_name(name), options=list(choices))]
-        return super().scaffold_filters(name)
-
-    def get_save_return_url(self, model, is_created=False):
-        """After saving, land on the record just saved."""
-        if self.can_view_details:
-            return self.get_url(".details_view", id=self.get_pk_value(model))
-        return super().get_save_return_url(model, is_created)
 
     # -- permissions ---------------------------------------------------------------
     def _permission(self, kind: str) -> str | None:
@@ -395,35 +339,6 @@ class SecureModelView(StreamedExport, ModelView):
     _list_columns = VisibleColumns()
     _details_columns = VisibleColumns()
     _export_columns = VisibleColumns()
-
-    # -- errors a person can act on --------------------------------------------------
-    def handle_view_exception(self, exc):
-        if isinstance(exc, IntegrityError):
-            db.session.rollback()
-            flash(
-                _(
-                    "This conflicts with other records: a name or number is already used, "
-                    "or other records still refer to this one."
-                ),
-                "error",
-            )
-            return True
-        if isinstance(exc, ValidationError):
-            db.session.rollback()
-            flash(str(exc), "error")
-            return True
-        if isinstance(exc, SQLAlchemyError):
-            # Flask-Admin would flash "创建记录失败。" followed by the database's own
-            # English message; the person gets a sentence they can act on, the log the rest.
-            db.session.rollback()
-            current_app.logger.exception("saving a %s failed", self.model.__name__)
-            flash(
-                _("The record could not be saved: a value is too long or of the wrong kind."),
-                "error",
-            )
-            return True
-        return super().handle_view_exception(exc)
-
 
 class ReadOnlyModelView(SecureModelView):
     create_permission = None
