@@ -68,3 +68,24 @@ def test_the_import_is_for_those_who_may_reveal_numbers(clerk, login_as, demo):
     )
     assert blocked.status_code == 403
     assert login_as("admin").get("/admin/register-import/").status_code == 200
+
+
+def test_a_registered_number_typed_into_the_move_in_form_is_a_number_check_too(
+    clerk, demo, db_session, make
+):
+    """办理入住 with a new person refuses a duplicate ID-card number: audited, and limited
+    for a clerk who may not reveal, like the resident form."""
+    estate = db_session.get(Estate, demo)
+    unit = make.unit(building=estate.buildings[0], number="6601")
+    url = f"/admin/unit/move-in/?id={unit.id}"
+    page = clerk.get(url)
+    response = clerk.post(
+        url,
+        data={"who": "new", "name": "某人", "id_number": TARGET, "relation": "tenant",
+              "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 200 and "已有住户使用此身份证号登记" in response.text
+    entry = db_session.scalar(
+        select(AuditLog).where(AuditLog.action == "read", AuditLog.entity == "Resident")
+    )
+    assert entry is not None and entry.changes == {"field": "id_number", "search": True}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
@@ -96,6 +97,7 @@ class Story:
     notable: bool
 
 
+@cache  # the mapped models are fixed once the app has started
 def _models() -> dict[str, type]:
     return {m.class_.__name__: m.class_ for m in Base.registry.mappers}
 
@@ -118,6 +120,7 @@ def _labels(session: Session, wanted: dict[str, set[str]]) -> dict[tuple[str, st
     return found
 
 
+@cache
 def _targets(entity: str) -> dict[str, str]:
     """Foreign-key columns and many-to-many relationships of a model → the entity their
     values (ids) point at."""

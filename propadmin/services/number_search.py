@@ -23,7 +23,7 @@ from .. import audit
 from ..extensions import limiter
 from .identifiers import id_number_problem, mobile_problem, normalize_id_number, normalize_mobile
 from .naming import normalize_query
-from .residents import matching_resident_ids
+from .residents import matching_resident_ids, resident_with_id_number
 
 
 @dataclass
@@ -104,21 +104,18 @@ def check_typed_id_number(
     may_reveal: bool,
     account_id: int,
 ) -> str | None:
-    """Whether a typed ID-card number may be saved for a resident; the reason if not.
+    """Whether a typed ID-card number may be saved for a new or changed resident (the
+    resident form, 办理入住); the reason if not.
 
     Refusing a duplicate tells whether a full number is on the register, so for an
     account that may not reveal numbers each such check counts against the number-search
     limit, and a duplicate found is audited like a number search."""
+    id_number = normalize_id_number(id_number or "")
     if not id_number:
         return None
     if not may_reveal and not _within_limit(account_id):
         return _("You have checked full ID-card numbers too often. Please try again later.")
-    taken = session.scalar(
-        select(Resident.id).where(
-            Resident.id.in_(matching_resident_ids(id_number, {estate_id}, exact_numbers=True)),
-            Resident.id != (resident_id or 0),
-        )
-    )
+    taken = resident_with_id_number(session, estate_id, id_number, resident_id)
     if taken is None:
         return None
     audit.record(

@@ -134,21 +134,28 @@ def check_details(details: ResidentDetails) -> ResidentDetails:
     return clean
 
 
-def id_number_taken(
+def resident_with_id_number(
     session: Session, estate_id: int | None, id_number: str | None, resident_id: int | None
-) -> bool:
-    """Whether another resident of the estate has this ID number — found through the
-    blind index, without decrypting anything."""
+) -> int | None:
+    """The id of another resident of the estate with this (normalized) ID number — found
+    through the blind index, without decrypting anything."""
     index = blind_index("id_number", id_number)
     if index is None:
-        return False
+        return None
     query = select(Resident.id).where(
         Resident.estate_id == estate_id, Resident.id_number_index == index
     )
     if resident_id is not None:
         query = query.where(Resident.id != resident_id)
     with session.no_autoflush:  # a half-filled new resident must not be written early
-        return session.scalar(query.limit(1)) is not None
+        return session.scalar(query.limit(1))
+
+
+def id_number_taken(
+    session: Session, estate_id: int | None, id_number: str | None, resident_id: int | None
+) -> bool:
+    """Whether another resident of the estate has this ID number."""
+    return resident_with_id_number(session, estate_id, id_number, resident_id) is not None
 
 
 def save_resident(session: Session, resident: Resident, details: ResidentDetails) -> Resident:

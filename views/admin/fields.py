@@ -8,9 +8,10 @@ from flask_admin.form import SecureForm
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from models import Building, Unit, Vehicle
+from propadmin.extensions import db
 from propadmin.permissions import scoped
 from propadmin.services.naming import normalize_query, plate_clause, unit_label_clause
 
@@ -63,6 +64,15 @@ def unresolved_lookups(form):
         raw = (field.raw_data or [""])[0] if field.raw_data is not None else ""
         if raw and raw != "__None" and field.data is None:
             yield field
+
+
+def scoped_row(model, raw_id):
+    """The row of ``model`` with this id (from a form or the address), only if it is in
+    the current user's estates; ``None`` otherwise or for an id that cannot be one."""
+    pk, values = typed_ids(model, [raw_id])
+    if not values:
+        return None
+    return db.session.scalar(scoped(select(model).where(pk == values[0]), model))
 
 
 class AdminForm(SecureForm):

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField
@@ -16,11 +17,12 @@ from wtforms.validators import Length, Optional
 
 from models import Occupancy, ParkingSpace, Relation, Resident
 from propadmin.extensions import db
-from propadmin.permissions import scoped
+from propadmin.permissions import can
 from propadmin.services.moves import MoveIn, assign_space, free_spaces, move_in, move_out
+from propadmin.services.number_search import check_typed_id_number
 from propadmin.services.residents import RegisterError, ResidentDetails
 
-from .fields import typed_ids
+from .fields import scoped_row, typed_ids
 from .register import RELATION_LABELS
 
 
@@ -76,12 +78,6 @@ class MovesMixin:
             abort(404)
         return unit
 
-    def _resident_in_scope(self, raw: str) -> Resident | None:
-        _pk, ids = typed_ids(Resident, [raw])
-        if not ids:
-            return None
-        return db.session.scalar(scoped(select(Resident).where(Resident.id == ids[0]), Resident))
-
     @expose("/move-in/", methods=("GET", "POST"))
     def move_in_view(self):
         unit = self._unit_or_404()
@@ -92,7 +88,7 @@ class MovesMixin:
             chosen = form.space.data
             space = next((s for s in spaces if str(s.id) == chosen), None)
             existing = form.who.data == "existing"
-            resident = self._resident_in_scope(form.resident.data) if existing else None
+            resident = scoped_row(Resident, form.resident.data) if existing else None
             move = MoveIn(
                 unit=unit,
                 relation=Relation(form.relation.data),
@@ -111,6 +107,20 @@ class MovesMixin:
                 space=space,
             )
             errors: dict[str, str] = {}
+            if not existing:
+                # A duplicate refused tells whether a full number is registered: the same
+                # limited, audited check as the resident form.
+                problem = check_typed_id_number(
+                    db.session,
+                    unit.building.estate_id,
+                    form.id_number.data,
+                    None,
+                    may_reveal=can("residents.reveal"),
+                    account_id=current_user.id,
+                )
+                if problem:
+                    db.session.commit()  # the audit entry of a duplicate found
+                    errors["id_number"] = problem
             if existing and resident is None:
                 errors["resident"] = _("Choose the resident from the list.")
             if chosen and space is None:

@@ -3,15 +3,15 @@
 from flask import flash, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 
 from models import Resident, Vehicle
 from propadmin.extensions import db
-from propadmin.permissions import scoped
 from propadmin.services.naming import MIN_PLATE_PART, normalize_query, plate_clause
 from propadmin.services.residents import RegisterError, check_vehicle
 
 from .base import SecureModelView, typed_ids
+from .fields import scoped_row
 
 
 class VehicleView(SecureModelView):
@@ -33,12 +33,7 @@ class VehicleView(SecureModelView):
     def prepare_form(self, form, obj=None):
         """添加车辆 from a resident's page: ``?owner=<id>`` fills in the owner and estate."""
         if obj is None and request.method == "GET" and request.args.get("owner"):
-            _pk, ids = typed_ids(Resident, [request.args["owner"]])
-            owner = (
-                db.session.scalar(scoped(select(Resident).where(Resident.id == ids[0]), Resident))
-                if ids
-                else None
-            )
+            owner = scoped_row(Resident, request.args["owner"])
             if owner is not None:
                 form.owner.data, form.estate.data = owner, owner.estate
         return form
