@@ -23,6 +23,29 @@ from .base import (
     str_enum,
     utcnow,
 )
+from .billing import (
+    OPEN_STATUSES,
+    AdjustmentKind,
+    Bill,
+    BillAdjustment,
+    BillingMethod,
+    BillLine,
+    BillReminder,
+    BillStatus,
+    Cycle,
+    FeeItem,
+    FeeKind,
+    FeeRate,
+    LateFeePolicy,
+    Meter,
+    MeterReading,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    PrepaidAccount,
+    RateTier,
+    ReceiptCounter,
+)
 from .mail import MailStatus, OutboxMessage
 from .property import Building, Estate, ParkingKind, ParkingSpace, Unit, UnitUse, unit_label
 from .residents import Occupancy, Relation, Resident, Vehicle
@@ -39,6 +62,27 @@ from .scope import (
 )
 
 __all__ = [
+    "OPEN_STATUSES",
+    "AdjustmentKind",
+    "Bill",
+    "BillAdjustment",
+    "BillingMethod",
+    "BillLine",
+    "BillReminder",
+    "BillStatus",
+    "Cycle",
+    "FeeItem",
+    "FeeKind",
+    "FeeRate",
+    "LateFeePolicy",
+    "Meter",
+    "MeterReading",
+    "Payment",
+    "PaymentMethod",
+    "PaymentStatus",
+    "PrepaidAccount",
+    "RateTier",
+    "ReceiptCounter",
     "GLOBAL",
     "UNUSABLE_PASSWORD",
     "AccessCode",

@@ -69,6 +69,8 @@ class Occupancy(TimestampMixin, Base):
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     is_payer: Mapped[bool] = mapped_column(default=False)
+    # Set by the payer: the rest of the household may see the unit's bills in the portal.
+    shares_bills: Mapped[bool] = mapped_column(default=False)
 
     unit: Mapped[Unit] = relationship(back_populates="occupancies")
     resident: Mapped[Resident] = relationship(back_populates="occupancies")

@@ -32,6 +32,13 @@ PERMISSIONS: dict[str, str] = {
     "audit.view": _l("Read the audit log"),
     "mail.view": _l("View the mail outbox"),
     "mail.edit": _l("Retry and cancel outgoing mail"),
+    "billing.view": _l("View fee items, meter readings, bills and payments"),
+    "billing.edit": _l("Edit fee items, rates, meters, readings and the late-fee policy"),
+    "billing.generate": _l("Generate bills for a period"),
+    "billing.collect": _l("Record payments and prepayments"),
+    "billing.adjust": _l("Give discounts and waivers, void and refund payments"),
+    "billing.remind": _l("Send payment reminders"),
+    "billing.export": _l("Export bills and payments"),
     "portal.use": _l("Use the resident portal"),
 }
 
@@ -45,6 +52,7 @@ MODULES: dict[str, str] = {
     "roles": _l("Roles"),
     "audit": _l("Audit log"),
     "mail": _l("Mail outbox"),
+    "billing": _l("Fees and bills"),
     "portal": _l("Resident portal"),
 }
 
@@ -56,7 +64,10 @@ SELF_SERVICE = {"portal.use"}
 # name → (label, default permissions). Seeded by `seed-demo` and `sync_builtin_roles`.
 BUILTIN_ROLES: dict[str, tuple[str, set[str]]] = {
     "admin": (_l("Estate administrator"), set(PERMISSIONS) - {"portal.use"}),
-    "finance": (_l("Finance staff"), STAFF_BASE | {"residents.view"}),
+    "finance": (
+        _l("Finance staff"),
+        STAFF_BASE | {"residents.view"} | {p for p in PERMISSIONS if p.startswith("billing.")},
+    ),
     "repair": (_l("Repair staff"), set(STAFF_BASE)),
     "owner": (_l("Owner"), {"portal.use"}),
     "tenant": (_l("Tenant"), {"portal.use"}),

@@ -9,16 +9,26 @@ in ``@pytest.mark.committed`` tests, other connections) see it at once.
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from models import (
+    Bill,
+    BillingMethod,
+    BillLine,
     Building,
+    Cycle,
     Estate,
+    FeeItem,
+    FeeKind,
+    FeeRate,
     MailStatus,
+    Meter,
     Occupancy,
     OutboxMessage,
+    RateTier,
     Relation,
     Resident,
     Role,
@@ -49,6 +59,8 @@ RESIDENT_SERIAL = Sequence("{:03d}")
 MOBILE_SERIAL = Sequence("{:04d}")
 USERNAME = Sequence("staff{}")
 ROLE_NAME = Sequence("custom{}")
+FEE_NAME = Sequence("测试费{}")
+METER_CODE = Sequence("M{:05d}")
 
 
 def resident_id_number() -> str:
@@ -159,3 +171,86 @@ class Factories:
             "user", self.session.scalar(select(User).where(User.email == recipient))
         )
         return self._save(OutboxMessage(recipient=recipient, **fields))
+
+    # -- money ----------------------------------------------------------------------------
+    def fee_item(
+        self,
+        estate: Estate | None = None,
+        *,
+        method: BillingMethod = BillingMethod.per_area,
+        price: str | Decimal | None = "2.50",
+        effective_from: date = date(2020, 1, 1),
+        tiers: list[tuple[str | None, str]] | None = None,
+        **fields,
+    ) -> FeeItem:
+        """A fee item with one rate (``price`` from ``effective_from``; none if None).
+        ``tiers`` = [(up_to, price), ..., (None, price)] for a tiered item."""
+        fields.setdefault("name", FEE_NAME())
+        fields.setdefault("kind", FeeKind.property)
+        fields.setdefault("cycle", Cycle.monthly)
+        item = self._save(FeeItem(estate=estate or self.estate(), method=method, **fields))
+        if price is not None:
+            self.rate(item, price, effective_from=effective_from, tiers=tiers)
+        return item
+
+    def rate(
+        self,
+        item: FeeItem,
+        price: str | Decimal,
+        *,
+        effective_from: date = date(2020, 1, 1),
+        tiers: list[tuple[str | None, str]] | None = None,
+    ) -> FeeRate:
+        rate = FeeRate(fee_item=item, effective_from=effective_from, unit_price=Decimal(price))
+        for position, (up_to, tier_price) in enumerate(tiers or ()):
+            rate.tiers.append(
+                RateTier(
+                    position=position,
+                    up_to=None if up_to is None else Decimal(up_to),
+                    unit_price=Decimal(tier_price),
+                )
+            )
+        return self._save(rate)
+
+    def meter(self, item: FeeItem, unit: Unit | None = None, **fields) -> Meter:
+        fields.setdefault("code", METER_CODE())
+        return self._save(Meter(estate_id=item.estate_id, fee_item=item, unit=unit, **fields))
+
+    def bill(
+        self,
+        unit: Unit,
+        *,
+        period: str = "2026-10",
+        amounts: tuple[str | Decimal, ...] = ("100.00",),
+        due_date: date = date(2026, 11, 15),
+        payer: Resident | None = None,
+        **fields,
+    ) -> Bill:
+        """A bill made directly (not by generation): one fixed-price line per amount."""
+        estate_id = unit.building.estate_id
+        bill = Bill(
+            estate_id=estate_id,
+            building_id=unit.building_id,
+            unit=unit,
+            period=period,
+            due_date=due_date,
+            payer=payer,
+            payer_name=payer.name if payer is not None else "",
+            **fields,
+        )
+        total = Decimal("0.00")
+        for amount in amounts:
+            item = self.fee_item(unit.building.estate, method=BillingMethod.fixed, price=amount)
+            bill.lines.append(
+                BillLine(
+                    fee_item=item,
+                    rate=item.rates[0],
+                    method=BillingMethod.fixed,
+                    quantity=Decimal(1),
+                    unit_price=Decimal(amount),
+                    amount=Decimal(amount),
+                )
+            )
+            total += Decimal(amount)
+        bill.amount = total
+        return self._save(bill)

@@ -15,6 +15,8 @@ ANONYMOUS = "anonymous"
 STAFF = frozenset({"admin", "finance", "repair"})
 OFFICE = frozenset({"admin", "finance"})  # who reads the register of residents
 ADMIN = frozenset({"admin"})
+# fees, bills and payments: the estate's admin and finance (billing.* permissions)
+FINANCE = frozenset({"admin", "finance"})
 RESIDENTS = frozenset({"owner", "owner2", "tenant"})  # owner2 lives in the second building
 EVERYONE = STAFF | RESIDENTS | {ANONYMOUS}
 NOBODY = frozenset()
@@ -88,10 +90,16 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view("audit", read=ADMIN, change=NOBODY, export=NOBODY),
     # the outbox: the admin reads it and sends failed mail again; nobody writes mail by hand
     **model_view("outbox", read=ADMIN, change=NOBODY, export=NOBODY, action_view=ADMIN),
+    # -- billing: fee items, rates, meters, readings (setup) --------------------------------
+    # -- billing: bills, arrears, the finance dashboard -------------------------------------
+    # -- billing: generation -----------------------------------------------------------------
+    # -- billing: payments, receipts, prepaid, adjustments, late fees ----------------------
+    # -- billing: reminders ------------------------------------------------------------------
     # the resident portal
     "portal.home": RESIDENTS,
     "portal.profile": RESIDENTS,
     "portal.update_contact_details": RESIDENTS,
+    # -- portal: bills -----------------------------------------------------------------------
 }
 
 
