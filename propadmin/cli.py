@@ -119,9 +119,10 @@ def mail_send(due: bool) -> None:
 
 
 def init_app(app) -> None:
-    from . import cli_register
+    from . import cli_billing, cli_register
 
     cli_register.init_app(app)
+    cli_billing.init_app(app)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)

@@ -58,4 +58,8 @@ def init_app(app, babel) -> None:
         default_translation_directories=str(app.root_path + "/translations"),
     )
     app.jinja_env.filters["localtime"] = localtime
+    from .services.bill_explain import explain, yuan
+
+    app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.filters["explain_line"] = explain
     app.jinja_env.globals["get_locale"] = get_locale
