@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -202,12 +202,12 @@ def send_reminders(
     session.flush()
     if messages:
         # Each day's row points at its mail (one statement for all of them).
+        table = BillReminder.__table__
         session.execute(
-            update(BillReminder)
-            .where(BillReminder.payer_id == bindparam("p"), BillReminder.sent_on == today)
-            .values(outbox_id=bindparam("m"))
-            .execution_options(synchronize_session=False),
-            [{"p": pid, "m": msg.id} for pid, msg in messages.items()],
+            table.update()
+            .where(table.c.payer_id == bindparam("p"), table.c.sent_on == bindparam("d"))
+            .values(outbox_id=bindparam("m")),
+            [{"p": pid, "d": today, "m": msg.id} for pid, msg in messages.items()],
         )
     for estate in estates:
         sent = [d for d in result.due if d.payer.id in messages and d.payer.estate_id == estate.id]
