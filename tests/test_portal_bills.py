@@ -319,3 +319,22 @@ def test_history_comes_a_page_at_a_time_in_constant_queries(
     assert "较早" in history
     second = owner.get("/portal/bills?page=2").text.split('id="history"')[1]
     assert 'class="bill-row"' in second and "较新" in second
+
+
+def test_the_bill_pages_are_all_chinese(login_as, make, db_session):
+    from .test_no_english import english_words
+
+    bill = owner_bill(make, db_session, amounts=("12.00",))
+    payment = pay(db_session, bill, "5.00", receipt_no=900041)
+    voided = pay(db_session, bill, "1.00", receipt_no=900042, status=PaymentStatus.voided)
+    owner = login_as("owner")
+    for url in (
+        "/portal/",
+        "/portal/bills",
+        f"/portal/bills/{bill.id}",
+        f"/portal/bills/{bill.id}/receipts/{payment.id}",
+        f"/portal/bills/{bill.id}/receipts/{voided.id}",
+        "/portal/profile",
+    ):
+        page = owner.get(url, headers={"Accept-Language": "zh-CN"}).text
+        assert english_words(page) - {"owner", "WX"} == set(), url

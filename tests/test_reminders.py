@@ -4,6 +4,8 @@ from two hosts at the same moment; payers without e-mail are counted for a phone
 
 Each test makes an estate of its own, so the demo's bills never count."""
 
+import itertools
+import re
 import threading
 import traceback
 from datetime import date, timedelta
@@ -22,9 +24,13 @@ TODAY = date(2026, 12, 1)
 OVERDUE = TODAY - timedelta(days=10)
 
 
+BUILDINGS = itertools.count(1)
+
+
 def payer(make, estate, name, *, email="", locale=None, account=False):
-    """A resident paying for a unit of ``estate``; with an account when asked."""
-    unit = make.unit(building=make.building(estate=estate))
+    """A resident paying for a unit of ``estate`` (in a building of its own, named so as
+    not to meet the demo's); with an account when asked."""
+    unit = make.unit(building=make.building(estate=estate, name=f"催{next(BUILDINGS)}栋"))
     person = make.resident(unit=unit, name=name, email=email)
     if account:
         user = make.user(roles=["owner"], estates=[estate], email=email or None)
@@ -205,15 +211,23 @@ def test_the_command_refuses_bad_input_with_a_message(runner, app, args, message
     assert result.exit_code != 0 and message in result.output
 
 
+def preview_on(page: str) -> tuple[int, Decimal]:
+    payers = re.search(r'class="[^"]*reminder-payers">(\d+)<', page).group(1)
+    amount = re.search(r'class="[^"]*reminder-amount">¥([\d,.]+)<', page).group(1)
+    return int(payers), Decimal(amount.replace(",", ""))
+
+
 def test_finance_sees_the_count_then_sends_from_the_admin(login_as, make, db_session, demo):
     from models import Estate
 
+    finance = login_as("finance")
+    payers, amount = preview_on(finance.get("/admin/bill_reminder/send/").text)
     estate = db_session.get(Estate, demo)
     person, unit = payer(make, estate, "孙丽", email="sun@example.com")
     overdue(make, unit, person, "2019-10", "77.00", due=date.today() - timedelta(days=3))
-    finance = login_as("finance")
     page = finance.get("/admin/bill_reminder/send/").text
-    assert "本次将提醒的缴费人" in page and "¥77.00" in page
+    assert "本次将提醒的缴费人" in page
+    assert preview_on(page) == (payers + 1, amount + Decimal("77.00"))
     answer = finance.post(
         "/admin/bill_reminder/send/", data={"csrf_token": csrf_from(page)}
     )
@@ -223,3 +237,10 @@ def test_finance_sees_the_count_then_sends_from_the_admin(login_as, make, db_ses
     assert any(m.recipient == "sun@example.com" for m in outbox(db_session))
     page = finance.get("/admin/bill_reminder/send/").text
     assert "今天已提醒" in page
+    from .test_no_english import english_words
+
+    row = db_session.scalar(select(BillReminder).where(BillReminder.payer_id == person.id))
+    for url in ("/admin/bill_reminder/", f"/admin/bill_reminder/details/?id={row.id}"):
+        shown = finance.get(url, headers={"Accept-Language": "zh-CN"}).text
+        assert english_words(shown) - {"finance"} == set(), url
+    assert english_words(page) - {"finance"} == set()
