@@ -198,6 +198,17 @@ def test_the_command_prints_the_counts_and_runs_once_a_day(app, make, runner, db
     assert "Queued 0 reminders (¥0.00); 1 payers already reminded today" in again.output
 
 
+def test_the_command_delivers_at_once_through_the_outbox(app, make, runner, smtp):
+    app.config["MAIL_DISPATCH"] = "thread"  # as in production: the command sends itself
+    estate = make.estate()
+    person, unit = payer(make, estate, "周明", email="zhou@example.com")
+    overdue(make, unit, person, "2026-10", "60.00")
+    result = runner.invoke(args=["bills", "remind", "--estate", estate.name])
+    assert result.exit_code == 0 and "Queued 1 reminders (¥60.00)" in result.output
+    [mail] = smtp.mailbox.messages  # delivered before the command returned
+    assert mail["To"] == "zhou@example.com" and "¥60.00" in Mailbox.text(mail)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -244,3 +255,7 @@ def test_finance_sees_the_count_then_sends_from_the_admin(login_as, make, db_ses
         shown = finance.get(url, headers={"Accept-Language": "zh-CN"}).text
         assert english_words(shown) - {"finance"} == set(), url
     assert english_words(page) - {"finance"} == set()
+    audit = login_as("admin").get("/admin/audit/", headers={"Accept-Language": "zh-CN"}).text
+    [entry] = [row for row in audit.split("<tr")[1:] if "催缴通知" in row]
+    assert "提醒日期" in entry and "77.00" in entry
+    assert english_words("<tr" + entry) - {"finance"} == set()

@@ -148,8 +148,9 @@ def send_reminders(
     """Queue one reminder mail per payer with overdue bills, at most one per day.
 
     Payers without an e-mail address are listed in the result (the office calls them);
-    they are not marked as reminded. Flushes; the caller commits (and the outbox then
-    delivers)."""
+    they are not marked as reminded. ``actor`` (who pressed the button) goes to the log;
+    the audit entry takes the signed-in user or the CLI, as every change does. Flushes;
+    the caller commits (and the outbox then delivers)."""
     estates = session.scalars(
         select(Estate).where(Estate.id.in_(list(estate_ids)))
         if estate_ids is not None
@@ -212,19 +213,22 @@ def send_reminders(
     for estate in estates:
         sent = [d for d in result.due if d.payer.id in messages and d.payer.estate_id == estate.id]
         if sent:
+            # One entry per estate and run (the rows themselves are written in bulk); its
+            # fields are the reminder list's own columns, so the audit page can name them.
             audit.record(
                 session,
                 "create",
                 "BillReminder",
                 estate_id=estate.id,
-                reminders=len(sent),
-                amount=sum((d.total for d in sent), ZERO),
                 sent_on=today,
-                by=getattr(actor, "username", None),
+                amount=sum((d.total for d in sent), ZERO),
             )
     log.info(
-        "reminders: %d queued, %d already reminded, %d without e-mail",
-        result.queued, result.already, len(result.no_email),
+        "reminders by %s: %d queued, %d already reminded, %d without e-mail",
+        getattr(actor, "username", "cli"),
+        result.queued,
+        result.already,
+        len(result.no_email),
     )
     return result
 
