@@ -8,6 +8,7 @@ from datetime import date, datetime
 import click
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from models import Estate
 
@@ -46,8 +47,16 @@ def bills_remind(estate_name: str | None, day: str | None) -> None:
     # rather than in a background thread that would die with it (tests keep "off").
     if current_app.config["MAIL_DISPATCH"] == "thread":
         current_app.config["MAIL_DISPATCH"] = "inline"
-    result = send_reminders(db.session, today=today, estate_ids=estate_ids)
-    db.session.commit()
+    try:
+        result = send_reminders(db.session, today=today, estate_ids=estate_ids)
+        db.session.commit()
+    except OperationalError as exc:
+        # SQLite allows one writer: a second run at the same moment may time out waiting.
+        db.session.rollback()
+        raise click.ClickException(
+            f"The database is busy (another reminder run?); nothing was sent. Run the "
+            f"command again in a minute. ({exc.orig})"
+        ) from None
     click.echo(
         f"Queued {result.queued} reminders ({yuan(result.amount)}); "
         f"{result.already} payers already reminded today; "
