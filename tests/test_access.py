@@ -95,11 +95,20 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     # -- billing: generation -----------------------------------------------------------------
     # -- billing: payments, receipts, prepaid, adjustments, late fees ----------------------
     # -- billing: reminders ------------------------------------------------------------------
+    # reminders are written by sending (the page's button, `bills remind`), never by hand
+    **model_view(
+        "bill_reminder", read=FINANCE, change=NOBODY, export=NOBODY, send_view=FINANCE
+    ),
     # the resident portal
     "portal.home": RESIDENTS,
     "portal.profile": RESIDENTS,
     "portal.update_contact_details": RESIDENTS,
     # -- portal: bills -----------------------------------------------------------------------
+    # a bill or receipt that is not the resident's (the walk's id is no bill) is a 404
+    "portal.bills": RESIDENTS,
+    "portal.bill": RESIDENTS,
+    "portal.receipt": RESIDENTS,
+    "portal.bill_sharing": RESIDENTS,
 }
 
 
@@ -114,7 +123,14 @@ def who_may_open(endpoint: str) -> frozenset[str]:
 
 
 # -- walking every rule ----------------------------------------------------------------
-URL_ARGS = {"export_type": "csv", "token": "not-a-real-token"}
+URL_ARGS = {
+    "export_type": "csv",
+    "token": "not-a-real-token",
+    "bill_id": 999999999,  # no such bill: the portal answers 404
+    "payment_id": 999999999,
+}
+# Portal pages of one record: an id that is not the resident's is "not found" (404).
+NOT_FOUND_UNLESS_THEIRS = ("portal.bill", "portal.receipt")
 STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/admin.css"}
 
 
@@ -166,7 +182,10 @@ def answer_problem(role: str, endpoint: str, method: str, response) -> str | Non
             return f"refused ({status}) though {role} may open it"
         if method == "GET" and status not in (200, 302, 303):
             # a lookup without a name, a move-out without its occupancy: not found
-            if not (endpoint.endswith((".ajax_lookup", ".move_out_view")) and status == 404):
+            not_found_is_right = endpoint.endswith((".ajax_lookup", ".move_out_view")) or (
+                endpoint in NOT_FOUND_UNLESS_THEIRS
+            )
+            if not (not_found_is_right and status == 404):
                 return f"{status} though {role} may open it"
         return None
     if role == ANONYMOUS:

@@ -1,5 +1,7 @@
 """The owner and tenant portal: a light, phone-first self-service site."""
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,6 +13,7 @@ from propadmin.extensions import db
 from propadmin.permissions import requires
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
+from propadmin.services.bill_access import STATUS_LABELS, amount_owed, open_bills
 from propadmin.services.households import current_homes, parking_spaces, resident_vehicles
 from propadmin.services.residents import RegisterError, update_contact
 from propadmin.sessions import count_sign_in_attempt, forget_sign_in_attempts, start_session
@@ -41,8 +44,16 @@ def add_entry(endpoint: str, label, icon: str) -> None:
 @requires("portal.use")
 def home():
     resident, occupancies = _household()
+    owed = open_bills(db.session, resident)
     return render_template(
-        "portal/home.html", resident=resident, occupancies=occupancies, entries=ENTRIES
+        "portal/home.html",
+        resident=resident,
+        occupancies=occupancies,
+        entries=ENTRIES,
+        owed=owed,
+        owed_total=amount_owed(owed),
+        status_labels=STATUS_LABELS,
+        today=date.today(),
     )
 
 
@@ -132,3 +143,7 @@ def update_contact_details():
             flash(_("Your contact details have been saved."), "success")
             return redirect(url_for("portal.profile") + "#contact")
     return _render_profile(contact=contact)
+
+
+# The bills pages add their routes to ``bp`` and their entry to the home screen.
+from . import portal_bills  # noqa: E402, F401

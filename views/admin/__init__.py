@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from models import (
     AuditLog,
+    BillReminder,
     Building,
     Estate,
     Occupancy,
@@ -26,6 +27,7 @@ from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
 from .register_import import RegisterImportView
+from .reminders import BillReminderView
 from .residents import ResidentView
 from .roles import RoleView
 from .system import AuditLogView, OutboxView
@@ -67,6 +69,16 @@ def init_admin(app) -> Admin:
             category=people,
             endpoint="register_import",
             url="/admin/register-import",
+        )
+    )
+    # billing: reminders
+    admin.add_view(
+        BillReminderView(
+            BillReminder,
+            db,
+            name=_l("Payment reminders"),
+            category=_l("Fees and bills"),
+            endpoint="bill_reminder",
         )
     )
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))

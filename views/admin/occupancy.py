@@ -31,6 +31,7 @@ class OccupancyView(SecureModelView):
         "start_date": _l("From"),
         "end_date": _l("Until"),
         "is_payer": _l("Pays the bills"),
+        "shares_bills": _l("Household sees the bills"),  # set by the payer in the portal
     }
     column_formatters = {"relation": lambda v, c, m, n: RELATION_LABELS.get(m.relation, "")}
     column_formatters_export = column_formatters

@@ -63,6 +63,8 @@ class AuditLogView(ReadOnlyModelView):
             if model is None or model is AuditLog:
                 continue
             entity = model.__name__
+            # A record kind without a name of its own is called as its screen is.
+            words.kinds.setdefault(entity, str(view.name))
             labels = words.fields.setdefault(entity, {})
             for name, label in (view.column_labels or {}).items():
                 labels.setdefault(name, str(label))
