@@ -1,0 +1,424 @@
+"""Payments: money received against a bill, prepaid top-ups and their use, voids and
+refunds, and the estate's receipt numbers.
+
+Every change to a bill's money is ONE conditional UPDATE (the bill is still open, the
+money still owed covers the payment, and optionally the bill is still at the version the
+cashier saw), so two cashiers can never both take the same money and nobody can overpay,
+on SQLite and PostgreSQL alike. Receipt numbers come from a per-estate counter bumped in
+the payment's own transaction: a rollback leaves no gap, and no number is used twice.
+
+The functions flush and never commit; the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import case, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models import (
+    OPEN_STATUSES,
+    Bill,
+    BillStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    PrepaidAccount,
+    ReceiptCounter,
+    Unit,
+    utcnow,
+)
+from propadmin import audit
+
+from . import ServiceError
+from .money import ZERO, parse_amount
+
+BILL = Bill.__table__
+ACCOUNT = PrepaidAccount.__table__
+PAYMENT = Payment.__table__
+COUNTER = ReceiptCounter.__table__
+# Methods a cashier records; ``prepaid`` is only ever taken from the balance.
+CASHIER_METHODS = tuple(m for m in PaymentMethod if m is not PaymentMethod.prepaid)
+REFERENCE_MAX = 64
+REASON_MAX = 255
+# Ids per query when many bills are looked at together.
+CHUNK = 2000
+
+
+def fen(value: Decimal):
+    """A bound amount typed as the money columns, so it is sent as integer fen."""
+    return literal(value, BILL.c.paid.type)
+
+
+def owed_clause():
+    return BILL.c.amount - BILL.c.discount + BILL.c.late_fee - BILL.c.paid
+
+
+def change_bill_money(
+    session: Session,
+    bill: Bill,
+    *,
+    paid: Decimal = ZERO,
+    discount: Decimal = ZERO,
+    late_fee: Decimal = ZERO,
+    conditions=(),
+) -> bool:
+    """Add the given (signed) amounts to the bill's paid, discount and late fee in one
+    conditional UPDATE of an open bill; the status follows from the new amounts and the
+    version goes up. Returns False (nothing changed) when a condition no longer holds.
+    The in-memory ``bill`` is brought up to date without marking it changed."""
+    new_paid = BILL.c.paid + fen(paid)
+    new_discount = BILL.c.discount + fen(discount)
+    new_late_fee = BILL.c.late_fee + fen(late_fee)
+    new_total = BILL.c.amount - new_discount + new_late_fee
+    status = case(
+        (new_paid >= new_total, BillStatus.paid.value),
+        (new_paid > 0, BillStatus.partial.value),
+        else_=BillStatus.unpaid.value,
+    )
+    statement = (
+        update(BILL)
+        .where(BILL.c.id == bill.id, BILL.c.status != BillStatus.void.value, *conditions)
+        .values(
+            paid=new_paid,
+            discount=new_discount,
+            late_fee=new_late_fee,
+            status=status,
+            version=BILL.c.version + 1,
+        )
+        .returning(BILL.c.paid, BILL.c.discount, BILL.c.late_fee, BILL.c.status, BILL.c.version)
+    )
+    row = session.execute(statement).first()
+    if row is None:
+        return False
+    for key in ("paid", "discount", "late_fee", "version"):
+        set_committed_value(bill, key, getattr(row, key))
+    set_committed_value(bill, "status", BillStatus(row.status))
+    return True
+
+
+def next_receipt_no(session: Session, estate_id: int) -> int:
+    """The estate's next receipt number, taken in the caller's transaction: a conditional
+    UPDATE … RETURNING on the estate's counter row (made on first use; when two first
+    payments race to make it, the loser's insert is undone in a savepoint and it counts on)."""
+    bump = (
+        update(COUNTER)
+        .where(COUNTER.c.estate_id == estate_id)
+        .values(last_no=COUNTER.c.last_no + 1)
+        .returning(COUNTER.c.last_no)
+    )
+    number = session.execute(bump).scalar()
+    if number is not None:
+        return number
+    try:
+        with session.begin_nested():
+            session.execute(insert(COUNTER).values(estate_id=estate_id, last_no=1))
+        return 1
+    except IntegrityError:
+        number = session.execute(bump).scalar()
+        if number is None:  # pragma: no cover — the row exists once the insert collided
+            raise
+        return number
+
+
+def _method(value, *, allowed=CASHIER_METHODS) -> PaymentMethod:
+    try:
+        method = PaymentMethod(value)
+    except ValueError:
+        method = None
+    if method not in allowed:
+        raise ServiceError(_("Choose how the money was paid."), "method")
+    return method
+
+
+def _reference(text: str | None) -> str:
+    reference = (text or "").strip()
+    if len(reference) > REFERENCE_MAX:
+        raise ServiceError(
+            _("A reference has at most %(n)d characters.", n=REFERENCE_MAX), "reference"
+        )
+    return reference
+
+
+def _reason(text: str | None) -> str:
+    reason = (text or "").strip()
+    if not reason:
+        raise ServiceError(_("Give the reason."), "reason")
+    if len(reason) > REASON_MAX:
+        raise ServiceError(_("A reason has at most %(n)d characters.", n=REASON_MAX), "reason")
+    return reason
+
+
+def audit_change(session: Session, row, **changes) -> None:
+    """An audit entry for a change made by a conditional UPDATE (which the automatic,
+    ORM-based audit does not see), in its format: field → [old, new]."""
+    entry = audit.record(session, "update", type(row).__name__, row.id, estate_id=row.estate_id)
+    entry.changes = changes
+
+
+def _yuan(value: Decimal) -> str:
+    return f"¥{value:,.2f}"
+
+
+def record_payment(
+    session: Session,
+    bill: Bill,
+    amount,
+    method,
+    reference: str | None,
+    *,
+    actor,
+    expected_version: int | None = None,
+    paid_at: datetime | None = None,
+) -> Payment:
+    """Record money received against ``bill``, with the estate's next receipt number.
+
+    Raises ServiceError for a bad amount, method or reference, a void bill, an amount
+    above what is owed, or — the conditional update found nothing to change — a bill
+    that was paid, adjusted or changed meanwhile (``expected_version``: the version the
+    cashier's form was made from)."""
+    value = parse_amount(amount)
+    method = _method(method)
+    reference = _reference(reference)
+    if bill.status is BillStatus.void:
+        raise ServiceError(_("This bill is void; it cannot be paid."), "amount")
+    if value > bill.owed:
+        raise ServiceError(
+            _("Overpayment refused: owed %(owed)s.", owed=_yuan(bill.owed)), "amount"
+        )
+    conditions = [owed_clause() >= fen(value)]
+    if expected_version is not None:
+        conditions.append(BILL.c.version == expected_version)
+    if not change_bill_money(session, bill, paid=value, conditions=conditions):
+        raise ServiceError(
+            _("The bill changed while you were entering this payment; reload it."), "amount"
+        )
+    payment = Payment(
+        estate_id=bill.estate_id,
+        unit_id=bill.unit_id,
+        bill_id=bill.id,
+        payer_id=bill.payer_id,
+        amount=value,
+        method=method,
+        reference=reference,
+        paid_at=paid_at or utcnow(),
+        receipt_no=next_receipt_no(session, bill.estate_id),
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def _raise_balance(session: Session, unit: Unit, value: Decimal) -> None:
+    """Add ``value`` to the unit's prepaid balance; the account is made on first use."""
+    bump = (
+        update(ACCOUNT)
+        .where(ACCOUNT.c.unit_id == unit.id)
+        .values(balance=ACCOUNT.c.balance + fen(value), version=ACCOUNT.c.version + 1)
+        .returning(ACCOUNT.c.id)
+    )
+    if session.execute(bump).first() is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                PrepaidAccount(estate_id=unit.building.estate_id, unit_id=unit.id, balance=value)
+            )
+    except IntegrityError:
+        session.execute(bump)
+
+
+def _lower_balance(session: Session, unit_id: int, value: Decimal) -> bool:
+    """Take ``value`` from the unit's prepaid balance if it still holds that much."""
+    result = session.execute(
+        update(ACCOUNT)
+        .where(ACCOUNT.c.unit_id == unit_id, ACCOUNT.c.balance >= fen(value))
+        .values(balance=ACCOUNT.c.balance - fen(value), version=ACCOUNT.c.version + 1)
+        .returning(ACCOUNT.c.id)
+    )
+    return result.first() is not None
+
+
+def _sync_accounts(session: Session, unit_ids) -> None:
+    """Loaded prepaid accounts were changed by UPDATEs behind the ORM's back."""
+    for account in session.identity_map.values():
+        if isinstance(account, PrepaidAccount) and account.unit_id in unit_ids:
+            session.expire(account, ["balance", "version"])
+
+
+def topup_prepaid(session: Session, unit: Unit, amount, method, reference, *, actor) -> Payment:
+    """Money paid in advance for ``unit`` (预存): a payment without a bill, with a receipt
+    number; the unit's prepaid balance goes up and at once pays its open bills, oldest
+    first. Raises ServiceError for a bad amount, method or reference."""
+    value = parse_amount(amount)
+    method = _method(method)
+    reference = _reference(reference)
+    estate_id = unit.building.estate_id
+    _raise_balance(session, unit, value)
+    payment = Payment(
+        estate_id=estate_id,
+        unit_id=unit.id,
+        bill_id=None,
+        amount=value,
+        method=method,
+        reference=reference,
+        paid_at=utcnow(),
+        receipt_no=next_receipt_no(session, estate_id),
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    session.add(payment)
+    session.flush()
+    open_bills = session.scalars(
+        select(Bill.id)
+        .where(Bill.unit_id == unit.id, Bill.status.in_(OPEN_STATUSES))
+        .order_by(Bill.due_date, Bill.id)
+    ).all()
+    if open_bills:
+        apply_prepaid(session, open_bills, actor=actor)
+    _sync_accounts(session, {unit.id})
+    return payment
+
+
+class _Skipped(Exception):
+    """A bill left as it is (its savepoint undone); ``balance``: what the unit has left."""
+
+    def __init__(self, balance: Decimal) -> None:
+        super().__init__()
+        self.balance = balance
+
+
+def apply_prepaid(session: Session, bill_ids, *, actor) -> int:
+    """Pay these bills from their units' prepaid balances: each open bill whose unit has
+    money in advance gets min(balance, owed), method ``prepaid`` and no receipt number
+    (the top-up had one). Bills are taken oldest first per unit. Returns how many bills
+    were paid (fully or partly). One query per 2,000 bills finds those with a balance;
+    only bills that are paid cost more."""
+    ids = list(dict.fromkeys(bill_ids))
+    candidates = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        candidates += session.execute(
+            select(Bill, PrepaidAccount.balance)
+            .join(PrepaidAccount, PrepaidAccount.unit_id == Bill.unit_id)
+            .where(
+                Bill.id.in_(chunk),
+                Bill.status.in_(OPEN_STATUSES),
+                PrepaidAccount.balance > 0,
+            )
+        ).all()
+    if not candidates:
+        return 0
+    candidates.sort(key=lambda row: (row[0].unit_id, row[0].due_date, row[0].id))
+    left: dict[int, Decimal] = {}
+    paid_bills = 0
+    for bill, balance in candidates:
+        available = left.setdefault(bill.unit_id, balance)
+        value = min(available, bill.owed)
+        if value <= 0:
+            continue
+        try:
+            with session.begin_nested():
+                if not _lower_balance(session, bill.unit_id, value):
+                    raise _Skipped(ZERO)  # spent meanwhile; the next run tries again
+                if not change_bill_money(
+                    session, bill, paid=value, conditions=[owed_clause() >= fen(value)]
+                ):
+                    raise _Skipped(available)  # paid meanwhile
+                session.add(
+                    Payment(
+                        estate_id=bill.estate_id,
+                        unit_id=bill.unit_id,
+                        bill_id=bill.id,
+                        payer_id=bill.payer_id,
+                        amount=value,
+                        method=PaymentMethod.prepaid,
+                        reference="",
+                        paid_at=utcnow(),
+                        receipt_no=None,
+                        recorded_by_id=getattr(actor, "id", None),
+                    )
+                )
+        except _Skipped as skipped:
+            left[bill.unit_id] = skipped.balance
+            continue
+        left[bill.unit_id] = available - value
+        paid_bills += 1
+    session.flush()
+    _sync_accounts(session, set(left))
+    return paid_bills
+
+
+def _end_payment(session, payment: Payment, reason, status: PaymentStatus, actor) -> Payment:
+    reason = _reason(reason)
+    if payment.status is not PaymentStatus.valid:
+        raise ServiceError(_("This payment was already voided or refunded."), "reason")
+    # Claim the payment first: of two people voiding it at once, one wins.
+    now = utcnow()
+    claimed = session.execute(
+        update(PAYMENT)
+        .where(PAYMENT.c.id == payment.id, PAYMENT.c.status == PaymentStatus.valid.value)
+        .values(
+            status=status.value,
+            void_reason=reason,
+            voided_at=now,
+            voided_by_id=getattr(actor, "id", None),
+        )
+        .returning(PAYMENT.c.id)
+    ).first()
+    if claimed is None:
+        raise ServiceError(_("This payment was already voided or refunded."), "reason")
+    if payment.bill_id is None:
+        # A top-up: the balance must still hold it.
+        if not _lower_balance(session, payment.unit_id, payment.amount):
+            raise ServiceError(
+                _(
+                    "The prepaid balance no longer holds %(amount)s: it has been used for bills.",
+                    amount=_yuan(payment.amount),
+                ),
+                "reason",
+            )
+        _sync_accounts(session, {payment.unit_id})
+    else:
+        bill = payment.bill
+        if not change_bill_money(
+            session, bill, paid=-payment.amount, conditions=[BILL.c.paid >= fen(payment.amount)]
+        ):
+            raise ServiceError(_("The bill's payments no longer add up; reload it."), "reason")
+        if payment.method is PaymentMethod.prepaid:
+            # Money taken from the balance goes back to it.
+            _raise_balance(session, payment.unit, payment.amount)
+            _sync_accounts(session, {payment.unit_id})
+    for key, value in (
+        ("status", status),
+        ("void_reason", reason),
+        ("voided_at", now),
+        ("voided_by_id", getattr(actor, "id", None)),
+    ):
+        set_committed_value(payment, key, value)
+    audit_change(
+        session,
+        payment,
+        status=[PaymentStatus.valid.value, status.value],
+        void_reason=["", reason],
+    )
+    session.flush()
+    return payment
+
+
+def void_payment(session: Session, payment: Payment, reason, *, actor) -> Payment:
+    """Void a payment entered by mistake: its bill owes the amount again (a top-up leaves
+    the prepaid balance, which must still hold it). The receipt number stays, marked
+    void. Raises ServiceError (field ``reason``) without a reason, for a payment already
+    voided, or a top-up already spent."""
+    return _end_payment(session, payment, reason, PaymentStatus.voided, actor)
+
+
+def refund_payment(session: Session, payment: Payment, reason, *, actor) -> Payment:
+    """Give the money back: as ``void_payment``, recorded as a refund."""
+    return _end_payment(session, payment, reason, PaymentStatus.refunded, actor)
