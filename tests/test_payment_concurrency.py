@@ -81,7 +81,7 @@ def test_two_cashiers_with_the_same_form_version_pay_once(app, make, db_session)
     outcomes = run_together(app, 2, PayBill([bill.id], "100.00", with_version=True))
     assert len(successes(outcomes)) == 1
     refused = next(o for o in outcomes.values() if isinstance(o, ServiceError))
-    assert "reload" in refused.message
+    assert "账单已有变动" in refused.message
     db_session.expire_all()
     bill = db_session.get(Bill, bill.id)
     assert bill.paid == Decimal("100.00") and bill.status is BillStatus.partial

@@ -10,10 +10,12 @@ from models import (
     AuditLog,
     Bill,
     BillStatus,
+    Building,
     Payment,
     PaymentMethod,
     PaymentStatus,
     PrepaidAccount,
+    Unit,
 )
 from propadmin.services import ServiceError
 from propadmin.services.payments import (
@@ -25,6 +27,8 @@ from propadmin.services.payments import (
     void_payment,
 )
 from propadmin.services.receipts import amount_in_capitals, receipt_number
+
+from .helpers import post_form
 
 
 @pytest.fixture
@@ -69,7 +73,7 @@ def test_a_form_made_from_an_older_version_is_refused(make, pay, db_session):
     pay(record_payment, bill, "10", "cash", "", expected_version=seen)
     with pytest.raises(ServiceError) as refused:
         pay(record_payment, bill, "10", "cash", "", expected_version=seen)
-    assert "reload" in refused.value.message
+    assert "账单已有变动" in refused.value.message
     db_session.rollback()
     assert db_session.get(Bill, bill.id).paid == Decimal("10.00")
 
@@ -217,3 +221,156 @@ def test_amount_in_chinese_capitals(amount, words):
 
 def test_receipt_numbers_print_with_eight_digits():
     assert receipt_number(42) == "00000042"
+
+
+# -- the cashier's pages ------------------------------------------------------------------
+@pytest.fixture
+def demo_unit(demo, db_session):
+    return db_session.scalar(
+        select(Unit).join(Building).where(Building.estate_id == demo).order_by(Unit.id).limit(1)
+    )
+
+
+def field_error(page: str, field: str, message: str) -> bool:
+    """The message is shown right under the field, which is marked invalid."""
+    start = page.index(f'id="{field}"')
+    return (
+        "is-invalid" in page[page.rindex("<", 0, start) : start]
+        and message
+        in page[start:][: page[start:].index("</div>", page[start:].index("invalid-feedback")) + 6]
+    )
+
+
+def test_finance_records_a_payment_and_prints_its_receipt(login_as, make, demo_unit, db_session):
+    bill = make.bill(demo_unit, amounts=("100.00", "20.50"))
+    finance = login_as("finance")
+    url = f"/admin/payment/record/?bill_id={bill.id}"
+    page = finance.get(url)
+    assert page.status_code == 200 and 'value="120.50"' in page.text
+    response = post_form(
+        finance,
+        url,
+        {"amount": "120.50", "method": "wechat", "reference": "WX-1", "version": str(bill.version)},
+    )
+    assert response.status_code == 302 and "/admin/payment/receipt/" in response.location
+    receipt = finance.get(response.location)
+    assert receipt.status_code == 200
+    text = receipt.text
+    assert "00000001" in text and "示范小区" in text and demo_unit.label in text
+    assert "¥120.50" in text and "壹佰贰拾元伍角整" in text and "微信支付" in text
+    assert "receipt.css" in text
+    db_session.expire_all()
+    assert db_session.get(Bill, bill.id).status is BillStatus.paid
+
+
+def test_a_second_cashier_with_the_same_page_is_refused(login_as, make, demo_unit, db_session):
+    bill = make.bill(demo_unit, amounts=("100.00",))
+    one, two = login_as("finance"), login_as("admin")
+    url = f"/admin/payment/record/?bill_id={bill.id}"
+    data = {"amount": "50.00", "method": "cash", "reference": "", "version": str(bill.version)}
+    assert post_form(one, url, data).status_code == 302
+    again = post_form(two, url, data)
+    assert again.status_code == 200 and field_error(again.text, "amount", "账单已有变动")
+    db_session.expire_all()
+    bill = db_session.get(Bill, bill.id)
+    assert bill.paid == Decimal("50.00")
+    # Paid in full meanwhile: the page says so, with the refusal.
+    data["version"] = str(bill.version)
+    assert post_form(one, url, data).status_code == 302
+    late = post_form(two, url, data)
+    assert "此账单没有欠款" in late.text and "超额收款被拒绝" in late.text
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"amount": "abc"}, "amount", "请输入以元为单位的金额"),
+        ({"amount": "1e9"}, "amount", "金额过大"),
+        ({"amount": "-5"}, "amount", "金额必须大于零"),
+        ({"amount": "1.001"}, "amount", "最多两位小数"),
+        ({"amount": "60.01"}, "amount", "超额收款被拒绝：尚欠 ¥60.00"),
+        ({"reference": "x" * 300}, "reference", "最多 64 个字符"),
+        ({"method": "prepaid"}, "method", "请选择付款方式"),
+        ({"version": "x" * 300}, "amount", "账单已有变动"),
+    ],
+)
+def test_hostile_payment_input_is_a_form_error(
+    login_as, make, demo_unit, db_session, data, field, message
+):
+    bill = make.bill(demo_unit, amounts=("60.00",))
+    finance = login_as("finance")
+    url = f"/admin/payment/record/?bill_id={bill.id}"
+    form = {"amount": "10", "method": "cash", "reference": "", "version": str(bill.version)}
+    response = post_form(finance, url, form | data)
+    assert response.status_code == 200
+    assert field_error(response.text, field, message)
+    assert db_session.scalar(select(Payment).where(Payment.bill_id == bill.id)) is None
+
+
+def test_another_estates_bill_and_receipt_are_not_found(login_as, make, pay, db_session):
+    other_bill = make.bill(make.unit(), amounts=("50.00",))
+    other_payment = pay(record_payment, other_bill, "10", "cash", "")
+    finance = login_as("finance")
+    for url in (
+        f"/admin/payment/receipt/?id={other_payment.id}",
+        f"/admin/payment/void/?id={other_payment.id}",
+        f"/admin/payment/details/?id={other_payment.id}",
+        f"/admin/payment/record/?bill_id={other_bill.id}",
+        f"/admin/payment/adjust/?bill_id={other_bill.id}",
+        f"/admin/payment/void-bill/?bill_id={other_bill.id}",
+        "/admin/payment/receipt/?id=abc",
+        "/admin/payment/record/?bill_id=99999999999",
+    ):
+        response = finance.get(url, follow_redirects=True)
+        assert response.status_code in (404, 200), url
+        assert "记录不存在" in response.text or response.status_code == 404, url
+    data = {"amount": "10", "method": "cash", "reference": "", "version": "1"}
+    url = f"/admin/payment/record/?bill_id={other_bill.id}"
+    assert post_form(finance, "/admin/payment/", data, post_url=url).status_code == 404
+    db_session.expire_all()
+    assert db_session.get(Bill, other_bill.id).paid == Decimal("10.00")
+
+
+def test_topup_by_unit_label_and_another_estates_unit_is_refused(
+    login_as, make, demo_unit, db_session
+):
+    finance = login_as("finance")
+    other = make.unit(number="9901")
+    url = "/admin/payment/topup/"
+    page = finance.get(f"{url}?unit_id={demo_unit.id}")
+    assert page.status_code == 200 and demo_unit.label in page.text
+    refused = post_form(
+        finance, url, {"unit": other.label, "amount": "10", "method": "cash", "reference": ""}
+    )
+    assert field_error(refused.text, "unit", "您管理的小区中没有这个房屋")
+    assert finance.get(f"{url}?unit_id={other.id}").status_code == 404
+    for amount, message in (("abc", "请输入以元为单位的金额"), ("1.001", "最多两位小数")):
+        bad = post_form(finance, url, {"unit": demo_unit.label, "amount": amount, "method": "cash"})
+        assert field_error(bad.text, "amount", message)
+    done = post_form(
+        finance,
+        url,
+        {"unit": demo_unit.label, "amount": "88.00", "method": "bank", "reference": "B-1"},
+    )
+    assert done.status_code == 302
+    balance = db_session.scalar(
+        select(PrepaidAccount.balance).where(PrepaidAccount.unit_id == demo_unit.id)
+    )
+    assert balance == Decimal("88.00")
+    assert "¥88.00" in finance.get("/admin/prepaid/").text
+
+
+def test_voiding_from_the_page_needs_a_reason(login_as, make, demo_unit, pay, db_session):
+    bill = make.bill(demo_unit, amounts=("50.00",))
+    payment = pay(record_payment, bill, "50", "cash", "")
+    finance = login_as("finance")
+    url = f"/admin/payment/void/?id={payment.id}"
+    for reason, message in (("", "请填写原因"), ("x" * 300, "最多 255 个字符")):
+        response = post_form(finance, url, {"kind": "void", "reason": reason})
+        assert field_error(response.text, "reason", message)
+    assert post_form(finance, url, {"kind": "refund", "reason": "住户退款"}).status_code == 302
+    db_session.expire_all()
+    assert db_session.get(Payment, payment.id).status is PaymentStatus.refunded
+    assert db_session.get(Bill, bill.id).paid == 0
+    receipt = finance.get(f"/admin/payment/receipt/?id={payment.id}").text
+    assert "作废" in receipt and "住户退款" in receipt and "00000001" in receipt

@@ -24,6 +24,7 @@ from .base import SecureModelView
 from .dashboard import DashboardView
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
+from .payments import add_payment_views
 from .property import BuildingView, EstateView, UnitView
 from .register_import import RegisterImportView
 from .residents import ResidentView
@@ -69,6 +70,8 @@ def init_admin(app) -> Admin:
             url="/admin/register-import",
         )
     )
+    # billing: payments
+    add_payment_views(admin, _l("Fees and bills"))
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=system, endpoint="role"))
     admin.add_view(
