@@ -3,12 +3,30 @@
 from decimal import Decimal
 
 import pytest
+from flask import render_template
+from flask_login import login_user
+from flask_principal import Identity
 from sqlalchemy import select
 
-from models import AdjustmentKind, AuditLog, Bill, BillAdjustment, BillStatus
+from models import (
+    AdjustmentKind,
+    AuditLog,
+    Bill,
+    BillAdjustment,
+    BillStatus,
+    Building,
+    Payment,
+    Unit,
+    User,
+)
+from propadmin.extensions import principal
 from propadmin.services import ServiceError
 from propadmin.services.adjustments import adjust_bill, void_bill
 from propadmin.services.payments import record_payment, void_payment
+
+from .helpers import post_form
+from .test_no_english import english_words
+from .test_payments import field_error
 
 
 @pytest.fixture
@@ -112,3 +130,105 @@ def test_a_bill_with_money_paid_cannot_be_voided_until_its_payments_are(make, do
     assert (
         db_session.scalar(select(BillAdjustment).where(BillAdjustment.bill_id == bill.id)) is None
     )
+
+
+# -- the pages ----------------------------------------------------------------------------
+@pytest.fixture
+def demo_bill(demo, db_session, make):
+    unit = db_session.scalar(
+        select(Unit).join(Building).where(Building.estate_id == demo).order_by(Unit.id).limit(1)
+    )
+    return make.bill(unit, amounts=("200.00",), late_fee=Decimal("6.00"))
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"reason": ""}, "reason", "请填写原因"),
+        ({"reason": "x" * 300}, "reason", "最多 255 个字符"),
+        ({"amount": "abc"}, "amount", "请输入以元为单位的金额"),
+        ({"amount": "1e9"}, "amount", "金额过大"),
+        ({"amount": "-5"}, "amount", "金额必须大于零"),
+        ({"amount": "1.001"}, "amount", "最多两位小数"),
+        ({"amount": "206.01"}, "amount", "最多只能减免 ¥206.00"),
+        ({"kind": "late_fee_waiver", "amount": "6.01"}, "amount", "滞纳金只有 ¥6.00"),
+        ({"kind": "gift"}, "kind", "请选择是优惠还是减免"),
+    ],
+)
+def test_hostile_adjustment_input_is_a_form_error(
+    login_as, demo_bill, db_session, data, field, message
+):
+    finance = login_as("finance")
+    url = f"/admin/payment/adjust/?bill_id={demo_bill.id}"
+    form = {"kind": "discount", "amount": "10", "reason": "老人优惠"} | data
+    response = post_form(finance, url, form)
+    assert response.status_code == 200 and field_error(response.text, field, message)
+    db_session.expire_all()
+    assert db_session.get(Bill, demo_bill.id).discount == 0
+
+
+def test_a_discount_and_a_void_from_the_bills_buttons(login_as, demo_bill, db_session):
+    finance = login_as("finance")
+    url = f"/admin/payment/adjust/?bill_id={demo_bill.id}"
+    done = post_form(finance, url, {"kind": "waiver", "amount": "6.00", "reason": "困难户"})
+    assert done.status_code == 302
+    listed = finance.get("/admin/bill_adjustment/").text
+    assert "困难户" in listed and "减免" in listed and "¥6.00" in listed
+    url = f"/admin/payment/void-bill/?bill_id={demo_bill.id}"
+    assert field_error(post_form(finance, url, {"reason": ""}).text, "reason", "请填写原因")
+    assert post_form(finance, url, {"reason": "重复出账"}).status_code == 302
+    db_session.expire_all()
+    bill = db_session.get(Bill, demo_bill.id)
+    assert bill.status is BillStatus.void and bill.void_reason == "重复出账"
+
+
+def test_the_bill_buttons_show_only_what_the_user_may_do(app, demo_bill, make, demo):
+    cashier = make.role(permissions=("dashboard.view", "billing.view", "billing.collect"))
+    collector = make.user(roles=[cashier.name], estates=[demo_bill.estate])
+    for who, expected, hidden in (
+        ("finance", ("payment/record", "payment/adjust", "payment/void-bill"), ()),
+        (collector.username, ("payment/record",), ("payment/adjust", "payment/void-bill")),
+    ):
+        with app.test_request_context():
+            user = make.session.scalar(select(User).where(User.username == who))
+            login_user(user)
+            principal.set_identity(Identity(user.id))  # whose permissions can() reads
+            html = render_template("admin/_bill_actions.html", bill=demo_bill)
+        assert all(link in html for link in expected), (who, html)
+        assert not any(link in html for link in hidden), who
+
+
+def test_payment_pages_speak_chinese(login_as, demo_bill, db_session):
+    finance = login_as("finance")
+    bill_id = demo_bill.id
+    topup = post_form(
+        finance,
+        "/admin/payment/topup/",
+        {"unit": demo_bill.unit.label, "amount": "300", "method": "cash", "reference": "现金"},
+    )
+    payment = db_session.scalar(select(Payment).where(Payment.bill_id.is_(None)))
+    adjustment_url = "/admin/bill_adjustment/"
+    post_form(
+        finance,
+        f"/admin/payment/adjust/?bill_id={bill_id}",
+        {"kind": "discount", "amount": "1", "reason": "优惠"},
+    )
+    pages = [
+        "/admin/payment/",
+        f"/admin/payment/details/?id={payment.id}",
+        f"/admin/payment/receipt/?id={payment.id}",
+        f"/admin/payment/void/?id={payment.id}",
+        f"/admin/payment/record/?bill_id={bill_id}",
+        f"/admin/payment/adjust/?bill_id={bill_id}",
+        f"/admin/payment/void-bill/?bill_id={bill_id}",
+        "/admin/payment/topup/",
+        "/admin/prepaid/",
+        adjustment_url,
+        "/admin/late_fee_policy/",
+        "/admin/late_fee_policy/new/",
+        topup.location,
+    ]
+    for url in pages:
+        page = finance.get(url, headers={"Accept-Language": "zh-CN"})
+        assert page.status_code == 200, url
+        assert english_words(page.text) - {"CSV", "XLSX"} == set(), url

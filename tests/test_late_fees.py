@@ -1,5 +1,6 @@
 """Late fees: per-day percent or sum after the grace days, capped, half-up to the fen."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -9,6 +10,8 @@ from sqlalchemy import select
 from models import Bill, BillStatus, LateFeePolicy
 from propadmin.services.adjustments import adjust_bill
 from propadmin.services.late_fees import assess_late_fees, late_fee_for
+
+from .helpers import post_form
 
 DUE = date(2026, 11, 15)
 
@@ -105,3 +108,83 @@ def test_assessing_without_a_policy_changes_nothing(app, make, db_session):
     make.bill(unit, due_date=DUE)
     with app.app_context():
         assert assess_late_fees(db_session, unit.building.estate_id, DUE + timedelta(30)) == 0
+
+
+# -- the policy form ---------------------------------------------------------------------
+def policy_form(client, **fields):
+    data = {
+        "estate": "",
+        "enabled": "y",
+        "grace_days": "5",
+        "daily_percent": "0.03",
+        "daily_amount": "",
+        "cap_percent": "",
+        "cap_amount": "",
+    } | fields
+    return post_form(client, "/admin/late_fee_policy/new/", data)
+
+
+def invalid_fields(html: str) -> set[str]:
+    return set(
+        re.findall(
+            r'<(?:input|select|textarea)[^>]*class="[^"]*is-invalid[^"]*"[^>]*'
+            r'(?:id|name)="([a-z_]+)"',
+            html,
+        )
+    )
+
+
+def test_finance_sets_one_policy_per_estate(login_as, demo, db_session):
+    finance = login_as("finance")
+    assert policy_form(finance, estate=str(demo)).status_code == 302
+    saved = db_session.scalar(select(LateFeePolicy).where(LateFeePolicy.estate_id == demo))
+    assert saved.daily_percent == Decimal("0.03") and saved.grace_days == 5
+    second = policy_form(finance, estate=str(demo), daily_percent="0.05")
+    assert second.status_code == 200 and "该小区已有滞纳金规则" in second.text
+    edit = post_form(
+        finance,
+        f"/admin/late_fee_policy/edit/?id={saved.id}",
+        {
+            "estate": str(demo),
+            "enabled": "y",
+            "grace_days": "7",
+            "daily_percent": "0.05",
+            "daily_amount": "",
+            "cap_percent": "10",
+            "cap_amount": "",
+        },
+    )
+    assert edit.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(LateFeePolicy, saved.id).grace_days == 7
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"daily_percent": "abc"}, "daily_percent"),
+        ({"daily_percent": "1.5"}, "daily_percent"),
+        ({"daily_percent": "-0.01"}, "daily_percent"),
+        ({"daily_percent": "0.00001"}, "daily_percent"),
+        ({"daily_percent": "NaN"}, "daily_percent"),
+        ({"cap_amount": "-1"}, "cap_amount"),
+        ({"cap_amount": "1e9"}, "cap_amount"),
+        ({"cap_percent": "-5"}, "cap_percent"),
+        ({"daily_amount": "1.001"}, "daily_amount"),
+        ({"grace_days": "abc"}, "grace_days"),
+        ({"grace_days": "-1"}, "grace_days"),
+        ({"grace_days": "9" * 30}, "grace_days"),
+    ],
+)
+def test_hostile_policy_input_is_a_form_error(login_as, demo, db_session, fields, field):
+    response = policy_form(login_as("finance"), estate=str(demo), **fields)
+    assert response.status_code == 200
+    assert field in invalid_fields(response.text)
+    assert db_session.scalar(select(LateFeePolicy).where(LateFeePolicy.estate_id == demo)) is None
+
+
+def test_a_policy_for_another_estate_is_refused(login_as, make, db_session):
+    other = make.estate()
+    response = policy_form(login_as("finance"), estate=str(other.id))
+    assert response.status_code == 200 and "estate" in invalid_fields(response.text)
+    assert db_session.scalar(select(LateFeePolicy)) is None
