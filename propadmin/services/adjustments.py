@@ -15,8 +15,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import AdjustmentKind, Bill, BillAdjustment, BillStatus
 
 from . import ServiceError
+from .bill_money import (
+    BILL,
+    audit_change,
+    change_bill_money,
+    clean_reason,
+    fen,
+    owed_clause,
+    yuan_text,
+)
 from .money import ZERO, parse_amount
-from .payments import BILL, _reason, _yuan, audit_change, change_bill_money, fen, owed_clause
 
 
 def adjust_bill(session: Session, bill: Bill, kind, amount, reason, *, actor) -> BillAdjustment:
@@ -28,19 +36,22 @@ def adjust_bill(session: Session, bill: Bill, kind, amount, reason, *, actor) ->
     except ValueError:
         raise ServiceError(_("Choose what to give: a discount or a waiver."), "kind") from None
     value = parse_amount(amount)
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     if bill.status is BillStatus.void:
         raise ServiceError(_("This bill is void; it cannot be changed."), "amount")
     if value > bill.owed:
         raise ServiceError(
-            _("At most %(owed)s can be taken off: that is what is owed.", owed=_yuan(bill.owed)),
+            _(
+                "At most %(owed)s can be taken off: that is what is owed.",
+                owed=yuan_text(bill.owed),
+            ),
             "amount",
         )
     conditions = [owed_clause() >= fen(value)]
     if kind is AdjustmentKind.late_fee_waiver:
         if value > bill.late_fee:
             raise ServiceError(
-                _("The late fee is only %(fee)s.", fee=_yuan(bill.late_fee)), "amount"
+                _("The late fee is only %(fee)s.", fee=yuan_text(bill.late_fee)), "amount"
             )
         conditions.append(BILL.c.late_fee >= fen(value))
         changed = change_bill_money(session, bill, late_fee=-value, conditions=conditions)
@@ -63,7 +74,7 @@ def adjust_bill(session: Session, bill: Bill, kind, amount, reason, *, actor) ->
 def void_bill(session: Session, bill: Bill, reason, *, actor) -> Bill:
     """Cancel a bill made by mistake. Only a bill with nothing validly paid on it (void
     its payments first). Raises ServiceError without a reason, or when money was paid."""
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     if bill.status is BillStatus.void:
         raise ServiceError(_("This bill is already void."), "reason")
     if bill.paid > ZERO:

@@ -25,8 +25,8 @@ from models import (
     LateFeePolicy,
 )
 
+from .bill_money import BILL
 from .money import ZERO, to_fen
-from .payments import BILL
 
 HUNDRED = Decimal(100)
 BATCH = 1000

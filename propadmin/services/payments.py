@@ -16,8 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import case, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,140 +28,40 @@ from models import (
     PaymentMethod,
     PaymentStatus,
     PrepaidAccount,
-    ReceiptCounter,
     Unit,
     utcnow,
 )
-from propadmin import audit
 
 from . import ServiceError
+from .bill_money import (
+    BILL,
+    CASHIER_METHODS,
+    CHUNK,
+    PAYMENT,
+    audit_change,
+    change_bill_money,
+    check_method,
+    clean_reason,
+    clean_reference,
+    fen,
+    lower_balance,
+    next_receipt_no,
+    owed_clause,
+    raise_balance,
+    sync_accounts,
+    yuan_text,
+)
 from .money import ZERO, parse_amount
 
-BILL = Bill.__table__
-ACCOUNT = PrepaidAccount.__table__
-PAYMENT = Payment.__table__
-COUNTER = ReceiptCounter.__table__
-# Methods a cashier records; ``prepaid`` is only ever taken from the balance.
-CASHIER_METHODS = tuple(m for m in PaymentMethod if m is not PaymentMethod.prepaid)
-REFERENCE_MAX = 64
-REASON_MAX = 255
-# Ids per query when many bills are looked at together.
-CHUNK = 2000
-
-
-def fen(value: Decimal):
-    """A bound amount typed as the money columns, so it is sent as integer fen."""
-    return literal(value, BILL.c.paid.type)
-
-
-def owed_clause():
-    return BILL.c.amount - BILL.c.discount + BILL.c.late_fee - BILL.c.paid
-
-
-def change_bill_money(
-    session: Session,
-    bill: Bill,
-    *,
-    paid: Decimal = ZERO,
-    discount: Decimal = ZERO,
-    late_fee: Decimal = ZERO,
-    conditions=(),
-) -> bool:
-    """Add the given (signed) amounts to the bill's paid, discount and late fee in one
-    conditional UPDATE of an open bill; the status follows from the new amounts and the
-    version goes up. Returns False (nothing changed) when a condition no longer holds.
-    The in-memory ``bill`` is brought up to date without marking it changed."""
-    new_paid = BILL.c.paid + fen(paid)
-    new_discount = BILL.c.discount + fen(discount)
-    new_late_fee = BILL.c.late_fee + fen(late_fee)
-    new_total = BILL.c.amount - new_discount + new_late_fee
-    status = case(
-        (new_paid >= new_total, BillStatus.paid.value),
-        (new_paid > 0, BillStatus.partial.value),
-        else_=BillStatus.unpaid.value,
-    )
-    statement = (
-        update(BILL)
-        .where(BILL.c.id == bill.id, BILL.c.status != BillStatus.void.value, *conditions)
-        .values(
-            paid=new_paid,
-            discount=new_discount,
-            late_fee=new_late_fee,
-            status=status,
-            version=BILL.c.version + 1,
-        )
-        .returning(BILL.c.paid, BILL.c.discount, BILL.c.late_fee, BILL.c.status, BILL.c.version)
-    )
-    row = session.execute(statement).first()
-    if row is None:
-        return False
-    for key in ("paid", "discount", "late_fee", "version"):
-        set_committed_value(bill, key, getattr(row, key))
-    set_committed_value(bill, "status", BillStatus(row.status))
-    return True
-
-
-def next_receipt_no(session: Session, estate_id: int) -> int:
-    """The estate's next receipt number, taken in the caller's transaction: a conditional
-    UPDATE … RETURNING on the estate's counter row (made on first use; when two first
-    payments race to make it, the loser's insert is undone in a savepoint and it counts on)."""
-    bump = (
-        update(COUNTER)
-        .where(COUNTER.c.estate_id == estate_id)
-        .values(last_no=COUNTER.c.last_no + 1)
-        .returning(COUNTER.c.last_no)
-    )
-    number = session.execute(bump).scalar()
-    if number is not None:
-        return number
-    try:
-        with session.begin_nested():
-            session.execute(insert(COUNTER).values(estate_id=estate_id, last_no=1))
-        return 1
-    except IntegrityError:
-        number = session.execute(bump).scalar()
-        if number is None:  # pragma: no cover — the row exists once the insert collided
-            raise
-        return number
-
-
-def _method(value, *, allowed=CASHIER_METHODS) -> PaymentMethod:
-    try:
-        method = PaymentMethod(value)
-    except ValueError:
-        method = None
-    if method not in allowed:
-        raise ServiceError(_("Choose how the money was paid."), "method")
-    return method
-
-
-def _reference(text: str | None) -> str:
-    reference = (text or "").strip()
-    if len(reference) > REFERENCE_MAX:
-        raise ServiceError(
-            _("A reference has at most %(n)d characters.", n=REFERENCE_MAX), "reference"
-        )
-    return reference
-
-
-def _reason(text: str | None) -> str:
-    reason = (text or "").strip()
-    if not reason:
-        raise ServiceError(_("Give the reason."), "reason")
-    if len(reason) > REASON_MAX:
-        raise ServiceError(_("A reason has at most %(n)d characters.", n=REASON_MAX), "reason")
-    return reason
-
-
-def audit_change(session: Session, row, **changes) -> None:
-    """An audit entry for a change made by a conditional UPDATE (which the automatic,
-    ORM-based audit does not see), in its format: field → [old, new]."""
-    entry = audit.record(session, "update", type(row).__name__, row.id, estate_id=row.estate_id)
-    entry.changes = changes
-
-
-def _yuan(value: Decimal) -> str:
-    return f"¥{value:,.2f}"
+__all__ = [
+    "CASHIER_METHODS",
+    "apply_prepaid",
+    "next_receipt_no",
+    "record_payment",
+    "refund_payment",
+    "topup_prepaid",
+    "void_payment",
+]
 
 
 def record_payment(
@@ -183,13 +82,13 @@ def record_payment(
     that was paid, adjusted or changed meanwhile (``expected_version``: the version the
     cashier's form was made from)."""
     value = parse_amount(amount)
-    method = _method(method)
-    reference = _reference(reference)
+    method = check_method(method)
+    reference = clean_reference(reference)
     if bill.status is BillStatus.void:
         raise ServiceError(_("This bill is void; it cannot be paid."), "amount")
     if value > bill.owed:
         raise ServiceError(
-            _("Overpayment refused: owed %(owed)s.", owed=_yuan(bill.owed)), "amount"
+            _("Overpayment refused: owed %(owed)s.", owed=yuan_text(bill.owed)), "amount"
         )
     conditions = [owed_clause() >= fen(value)]
     if expected_version is not None:
@@ -215,52 +114,15 @@ def record_payment(
     return payment
 
 
-def _raise_balance(session: Session, unit: Unit, value: Decimal) -> None:
-    """Add ``value`` to the unit's prepaid balance; the account is made on first use."""
-    bump = (
-        update(ACCOUNT)
-        .where(ACCOUNT.c.unit_id == unit.id)
-        .values(balance=ACCOUNT.c.balance + fen(value), version=ACCOUNT.c.version + 1)
-        .returning(ACCOUNT.c.id)
-    )
-    if session.execute(bump).first() is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(
-                PrepaidAccount(estate_id=unit.building.estate_id, unit_id=unit.id, balance=value)
-            )
-    except IntegrityError:
-        session.execute(bump)
-
-
-def _lower_balance(session: Session, unit_id: int, value: Decimal) -> bool:
-    """Take ``value`` from the unit's prepaid balance if it still holds that much."""
-    result = session.execute(
-        update(ACCOUNT)
-        .where(ACCOUNT.c.unit_id == unit_id, ACCOUNT.c.balance >= fen(value))
-        .values(balance=ACCOUNT.c.balance - fen(value), version=ACCOUNT.c.version + 1)
-        .returning(ACCOUNT.c.id)
-    )
-    return result.first() is not None
-
-
-def _sync_accounts(session: Session, unit_ids) -> None:
-    """Loaded prepaid accounts were changed by UPDATEs behind the ORM's back."""
-    for account in session.identity_map.values():
-        if isinstance(account, PrepaidAccount) and account.unit_id in unit_ids:
-            session.expire(account, ["balance", "version"])
-
-
 def topup_prepaid(session: Session, unit: Unit, amount, method, reference, *, actor) -> Payment:
     """Money paid in advance for ``unit`` (预存): a payment without a bill, with a receipt
     number; the unit's prepaid balance goes up and at once pays its open bills, oldest
     first. Raises ServiceError for a bad amount, method or reference."""
     value = parse_amount(amount)
-    method = _method(method)
-    reference = _reference(reference)
+    method = check_method(method)
+    reference = clean_reference(reference)
     estate_id = unit.building.estate_id
-    _raise_balance(session, unit, value)
+    raise_balance(session, unit, value)
     payment = Payment(
         estate_id=estate_id,
         unit_id=unit.id,
@@ -281,7 +143,7 @@ def topup_prepaid(session: Session, unit: Unit, amount, method, reference, *, ac
     ).all()
     if open_bills:
         apply_prepaid(session, open_bills, actor=actor)
-    _sync_accounts(session, {unit.id})
+    sync_accounts(session, {unit.id})
     return payment
 
 
@@ -324,7 +186,7 @@ def apply_prepaid(session: Session, bill_ids, *, actor) -> int:
             continue
         try:
             with session.begin_nested():
-                if not _lower_balance(session, bill.unit_id, value):
+                if not lower_balance(session, bill.unit_id, value):
                     raise _Skipped(ZERO)  # spent meanwhile; the next run tries again
                 if not change_bill_money(
                     session, bill, paid=value, conditions=[owed_clause() >= fen(value)]
@@ -350,12 +212,12 @@ def apply_prepaid(session: Session, bill_ids, *, actor) -> int:
         left[bill.unit_id] = available - value
         paid_bills += 1
     session.flush()
-    _sync_accounts(session, set(left))
+    sync_accounts(session, set(left))
     return paid_bills
 
 
 def _end_payment(session, payment: Payment, reason, status: PaymentStatus, actor) -> Payment:
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     if payment.status is not PaymentStatus.valid:
         raise ServiceError(_("This payment was already voided or refunded."), "reason")
     # Claim the payment first: of two people voiding it at once, one wins.
@@ -375,15 +237,15 @@ def _end_payment(session, payment: Payment, reason, status: PaymentStatus, actor
         raise ServiceError(_("This payment was already voided or refunded."), "reason")
     if payment.bill_id is None:
         # A top-up: the balance must still hold it.
-        if not _lower_balance(session, payment.unit_id, payment.amount):
+        if not lower_balance(session, payment.unit_id, payment.amount):
             raise ServiceError(
                 _(
                     "The prepaid balance no longer holds %(amount)s: it has been used for bills.",
-                    amount=_yuan(payment.amount),
+                    amount=yuan_text(payment.amount),
                 ),
                 "reason",
             )
-        _sync_accounts(session, {payment.unit_id})
+        sync_accounts(session, {payment.unit_id})
     else:
         bill = payment.bill
         if not change_bill_money(
@@ -392,8 +254,8 @@ def _end_payment(session, payment: Payment, reason, status: PaymentStatus, actor
             raise ServiceError(_("The bill's payments no longer add up; reload it."), "reason")
         if payment.method is PaymentMethod.prepaid:
             # Money taken from the balance goes back to it.
-            _raise_balance(session, payment.unit, payment.amount)
-            _sync_accounts(session, {payment.unit_id})
+            raise_balance(session, payment.unit, payment.amount)
+            sync_accounts(session, {payment.unit_id})
     for key, value in (
         ("status", status),
         ("void_reason", reason),
