@@ -22,7 +22,7 @@ from models import (
 from propadmin.extensions import principal
 from propadmin.services import ServiceError
 from propadmin.services.adjustments import adjust_bill, void_bill
-from propadmin.services.payments import record_payment, void_payment
+from propadmin.services.payments import record_payment, topup_prepaid, void_payment
 
 from .helpers import post_form
 from .test_no_english import english_words
@@ -232,3 +232,37 @@ def test_payment_pages_speak_chinese(login_as, demo_bill, db_session):
         page = finance.get(url, headers={"Accept-Language": "zh-CN"})
         assert page.status_code == 200, url
         assert english_words(page.text) - {"CSV", "XLSX"} == set(), url
+
+
+def test_money_lists_send_the_same_queries_for_more_rows(
+    app, login_as, demo_bill, make, db_session, count_queries
+):
+    finance = login_as("finance")
+    lists = ("/admin/payment/", "/admin/prepaid/", "/admin/bill_adjustment/")
+
+    def queries_per_list():
+        counts = []
+        for url in lists:
+            with count_queries() as queries:
+                assert finance.get(url).status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    made = []
+
+    def add_rows(n):
+        with app.app_context():
+            for _ in range(n):
+                made.append(len(made))
+                building = make.building(demo_bill.estate, name=f"测{len(made)}号楼")
+                unit = make.unit(building)
+                bill = make.bill(unit, amounts=("10.00",))
+                record_payment(db_session, bill, "1", "cash", "", actor=None)
+                topup_prepaid(db_session, unit, "5", "cash", "", actor=None)
+                adjust_bill(db_session, bill, "discount", "1", "优惠", actor=None)
+            db_session.commit()
+
+    add_rows(1)
+    few = queries_per_list()
+    add_rows(4)
+    assert queries_per_list() == few

@@ -104,7 +104,7 @@ class PaymentView(PaymentPages, ReadOnlyModelView):
     }
     column_formatters = {
         "receipt_no": lambda v, c, m, n: receipt_number(m.receipt_no) or "—",
-        "bill": lambda v, c, m, n: m.bill or _("Prepayment"),
+        "bill": lambda v, c, m, n: m.bill.period if m.bill is not None else _("Prepayment"),
         "amount": _money("amount"),
         "method": _label(METHOD_LABELS, "method"),
         "status": _label(PAYMENT_STATUS_LABELS, "status"),
@@ -116,7 +116,7 @@ class PaymentView(PaymentPages, ReadOnlyModelView):
         **column_formatters,
         "receipt_no": lambda v, c, m, n: receipt_number(m.receipt_no),
         "amount": lambda v, c, m, n: str(m.amount),
-        "bill": lambda v, c, m, n: str(m.bill or ""),
+        "bill": lambda v, c, m, n: m.bill.period if m.bill is not None else _("Prepayment"),
     }
 
     def get_query(self):
