@@ -33,17 +33,17 @@ from propadmin.services.receipts import amount_in_capitals, receipt_number
 from .fields import UNIT_PLACEHOLDER, scoped_row
 
 CASHIER_METHOD_LABELS = {
-    PaymentMethod.cash: _l("Cash"),
-    PaymentMethod.wechat: _l("WeChat Pay"),
-    PaymentMethod.alipay: _l("Alipay"),
-    PaymentMethod.bank: _l("Bank transfer"),
+    PaymentMethod.cash: _l("In cash"),
+    PaymentMethod.wechat: _l("By WeChat Pay"),
+    PaymentMethod.alipay: _l("By Alipay"),
+    PaymentMethod.bank: _l("By bank transfer"),
 }
 METHOD_CHOICES = [(m.value, CASHIER_METHOD_LABELS[m]) for m in CASHIER_METHODS]
 
 
 class PaymentForm(FlaskForm):
     amount = StringField(_l("Amount received (¥)"))
-    method = SelectField(_l("Paid by"), choices=METHOD_CHOICES, validate_choice=False)
+    method = SelectField(_l("Way of paying"), choices=METHOD_CHOICES, validate_choice=False)
     reference = StringField(
         _l("Transaction reference"),
         description=_l("The WeChat, Alipay or bank transaction number, if any."),
@@ -54,7 +54,7 @@ class PaymentForm(FlaskForm):
 class TopupForm(FlaskForm):
     unit = StringField(_l("Unit"), description=UNIT_PLACEHOLDER)
     amount = StringField(_l("Amount received (¥)"))
-    method = SelectField(_l("Paid by"), choices=METHOD_CHOICES, validate_choice=False)
+    method = SelectField(_l("Way of paying"), choices=METHOD_CHOICES, validate_choice=False)
     reference = StringField(_l("Transaction reference"))
 
 
@@ -68,25 +68,25 @@ class EndPaymentForm(FlaskForm):
         default="void",
         validate_choice=False,
     )
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("The reason"))
 
 
 class AdjustForm(FlaskForm):
     kind = SelectField(
         _l("Kind of adjustment"),
         choices=[
-            (AdjustmentKind.discount.value, _l("Discount")),
+            (AdjustmentKind.discount.value, _l("Discount given")),
             (AdjustmentKind.waiver.value, _l("Waiver")),
             (AdjustmentKind.late_fee_waiver.value, _l("Late fee waived")),
         ],
         validate_choice=False,
     )
     amount = StringField(_l("Amount taken off (¥)"))
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("The reason"))
 
 
 class VoidBillForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("The reason"))
 
 
 def _show(form, error: ServiceError) -> None:
@@ -226,7 +226,7 @@ class PaymentPages:
             payment=payment,
             number=receipt_number(payment.receipt_no),
             in_words=amount_in_capitals(payment.amount),
-            method=CASHIER_METHOD_LABELS.get(payment.method, _("From the prepaid balance")),
+            method=CASHIER_METHOD_LABELS.get(payment.method, _("Taken from the prepaid balance")),
             void=payment.status is not PaymentStatus.valid,
         )
 

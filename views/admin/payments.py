@@ -27,6 +27,7 @@ from models import (
     Unit,
 )
 from propadmin.extensions import db
+from propadmin.i18n import localtime
 from propadmin.permissions import can
 from propadmin.services.bill_explain import yuan
 from propadmin.services.receipts import receipt_number
@@ -35,22 +36,27 @@ from .base import ReadOnlyModelView, SecureModelView, local_time
 from .payment_pages import PaymentPages, bill_url
 
 METHOD_LABELS = {
-    PaymentMethod.cash: _l("Cash"),
-    PaymentMethod.wechat: _l("WeChat Pay"),
-    PaymentMethod.alipay: _l("Alipay"),
-    PaymentMethod.bank: _l("Bank transfer"),
-    PaymentMethod.prepaid: _l("From the prepaid balance"),
+    PaymentMethod.cash: _l("In cash"),
+    PaymentMethod.wechat: _l("By WeChat Pay"),
+    PaymentMethod.alipay: _l("By Alipay"),
+    PaymentMethod.bank: _l("By bank transfer"),
+    PaymentMethod.prepaid: _l("Taken from the prepaid balance"),
 }
 PAYMENT_STATUS_LABELS = {
     PaymentStatus.valid: _l("Valid"),
     PaymentStatus.voided: _l("Voided"),
-    PaymentStatus.refunded: _l("Refunded"),
+    PaymentStatus.refunded: _l("Money refunded"),
 }
 ADJUSTMENT_LABELS = {
-    AdjustmentKind.discount: _l("Discount"),
+    AdjustmentKind.discount: _l("Discount given"),
     AdjustmentKind.waiver: _l("Waiver"),
     AdjustmentKind.late_fee_waiver: _l("Late fee waived"),
 }
+
+
+def _estate_time(attr):
+    """A stored UTC time in the zone of the row's estate."""
+    return lambda v, c, m, n: localtime(getattr(m, attr), m.estate.timezone)
 
 
 def _money(attr):
@@ -91,9 +97,9 @@ class PaymentView(PaymentPages, ReadOnlyModelView):
     column_labels = {
         "receipt_no": _l("Receipt No."),
         "unit": _l("Unit"),
-        "bill": _l("Bill"),
-        "amount": _l("Amount received"),
-        "method": _l("Paid by"),
+        "bill": _l("Billed period"),
+        "amount": _l("Money received"),
+        "method": _l("Way of paying"),
         "reference": _l("Transaction reference"),
         "paid_at": _l("Received at"),
         "recorded_by": _l("Cashier"),
@@ -108,8 +114,8 @@ class PaymentView(PaymentPages, ReadOnlyModelView):
         "amount": _money("amount"),
         "method": _label(METHOD_LABELS, "method"),
         "status": _label(PAYMENT_STATUS_LABELS, "status"),
-        "paid_at": local_time("paid_at"),
-        "voided_at": local_time("voided_at"),
+        "paid_at": _estate_time("paid_at"),
+        "voided_at": _estate_time("voided_at"),
     }
     column_formatters_detail = column_formatters
     column_formatters_export = {
@@ -190,10 +196,10 @@ class BillAdjustmentView(ReadOnlyModelView):
     column_searchable_list = ("reason",)
     column_choices = {"kind": [(k.value, ADJUSTMENT_LABELS[k]) for k in AdjustmentKind]}
     column_labels = {
-        "bill": _l("Bill"),
+        "bill": _l("Billed period"),
         "kind": _l("Kind of adjustment"),
         "amount": _l("Amount taken off"),
-        "reason": _l("Reason"),
+        "reason": _l("The reason"),
         "created_by": _l("Given by"),
         "created_at": _l("Given at"),
     }
@@ -319,7 +325,9 @@ def add_payment_views(admin, category) -> None:
     (admin/_bill_actions.html)."""
     admin.app.jinja_env.globals.setdefault("can", can)
     admin.add_view(
-        PaymentView(Payment, db, name=_l("Payments"), category=category, endpoint="payment")
+        PaymentView(
+            Payment, db, name=_l("Payments received"), category=category, endpoint="payment"
+        )
     )
     admin.add_view(
         PrepaidAccountView(
