@@ -70,8 +70,6 @@ def init_admin(app) -> Admin:
             url="/admin/register-import",
         )
     )
-    # billing: payments
-    add_payment_views(admin, _l("Fees and bills"))
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=system, endpoint="role"))
     admin.add_view(
@@ -80,5 +78,7 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
     )
+    # billing: payments
+    add_payment_views(admin, _l("Fees and bills"))
     app.extensions["propadmin.admin"] = admin
     return admin
