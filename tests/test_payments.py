@@ -125,8 +125,9 @@ def test_a_rolled_back_payment_leaves_no_gap(app, make, pay, db_session):
 
 def test_topup_then_apply_prepaid_pays_the_bill(make, pay, db_session):
     unit = make.unit()
+    payer = make.resident(unit=unit, name="预存户主")
     topup = pay(topup_prepaid, unit, "150.00", "alipay", "ALI-1")
-    assert topup.bill_id is None and topup.receipt_no == 1
+    assert topup.bill_id is None and topup.receipt_no == 1 and topup.payer_id == payer.id
     bill = make.bill(unit, amounts=("100.00",))
     assert pay(apply_prepaid, [bill.id]) == 1
     db_session.expire_all()

@@ -12,11 +12,11 @@ The functions flush and never commit; the caller commits.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,6 +24,7 @@ from models import (
     OPEN_STATUSES,
     Bill,
     BillStatus,
+    Occupancy,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -114,6 +115,22 @@ def record_payment(
     return payment
 
 
+def _unit_payer(session: Session, unit: Unit) -> int | None:
+    """Who pays the unit's bills today (for the top-up's receipt), if anyone is marked."""
+    today = date.today()
+    return session.scalar(
+        select(Occupancy.resident_id)
+        .where(
+            Occupancy.unit_id == unit.id,
+            Occupancy.is_payer.is_(True),
+            or_(Occupancy.start_date.is_(None), Occupancy.start_date <= today),
+            or_(Occupancy.end_date.is_(None), Occupancy.end_date >= today),
+        )
+        .order_by(Occupancy.id)
+        .limit(1)
+    )
+
+
 def topup_prepaid(session: Session, unit: Unit, amount, method, reference, *, actor) -> Payment:
     """Money paid in advance for ``unit`` (预存): a payment without a bill, with a receipt
     number; the unit's prepaid balance goes up and at once pays its open bills, oldest
@@ -127,6 +144,7 @@ def topup_prepaid(session: Session, unit: Unit, amount, method, reference, *, ac
         estate_id=estate_id,
         unit_id=unit.id,
         bill_id=None,
+        payer_id=_unit_payer(session, unit),
         amount=value,
         method=method,
         reference=reference,
