@@ -365,6 +365,8 @@ def test_voiding_from_the_page_needs_a_reason(login_as, make, demo_unit, pay, db
     bill = make.bill(demo_unit, amounts=("50.00",))
     payment = pay(record_payment, bill, "50", "cash", "")
     finance = login_as("finance")
+    details = f"/admin/payment/details/?id={payment.id}"
+    assert "作废时间" not in finance.get(details).text
     url = f"/admin/payment/void/?id={payment.id}"
     for reason, message in (("", "请填写原因"), ("x" * 300, "最多 255 个字符")):
         response = post_form(finance, url, {"kind": "void", "reason": reason})
@@ -375,3 +377,4 @@ def test_voiding_from_the_page_needs_a_reason(login_as, make, demo_unit, pay, db
     assert db_session.get(Bill, bill.id).paid == 0
     receipt = finance.get(f"/admin/payment/receipt/?id={payment.id}").text
     assert "作废" in receipt and "住户退款" in receipt and "00000001" in receipt
+    assert "作废时间" in finance.get(details).text

@@ -142,6 +142,12 @@ class PaymentView(PaymentPages, ReadOnlyModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             payment = kwargs["model"]
+            if payment.status is PaymentStatus.valid and "details_columns" in kwargs:
+                kwargs["details_columns"] = [
+                    (name, label)
+                    for name, label in kwargs["details_columns"]
+                    if name not in ("void_reason", "voided_at", "voided_by")
+                ]
             kwargs.update(
                 may_void=can("billing.adjust"),
                 bill_link=bill_url(payment.bill) if payment.bill is not None else "",
