@@ -94,6 +94,17 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     # -- billing: bills, arrears, the finance dashboard -------------------------------------
     # -- billing: generation -----------------------------------------------------------------
     # -- billing: payments, receipts, prepaid, adjustments, late fees ----------------------
+    # payments are recorded, printed and voided from their pages, never created or edited
+    # as rows; the prepaid balances and adjustments are read-only lists (money moves by the
+    # payment pages); the late-fee policy is billing.edit
+    **model_view(
+        "payment", read=FINANCE, change=NOBODY, export=FINANCE, record_view=FINANCE,
+        topup_view=FINANCE, receipt_view=FINANCE, void_view=FINANCE, adjust_view=FINANCE,
+        void_bill_view=FINANCE,
+    ),
+    **model_view("prepaid", read=FINANCE, change=NOBODY, export=FINANCE),
+    **model_view("bill_adjustment", read=FINANCE, change=NOBODY, export=FINANCE),
+    **model_view("late_fee_policy", read=FINANCE, change=FINANCE, export=NOBODY),
     # -- billing: reminders ------------------------------------------------------------------
     # reminders are written by sending (the page's button, `bills remind`), never by hand
     **model_view(

@@ -25,6 +25,7 @@ from .base import SecureModelView
 from .dashboard import DashboardView
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
+from .payments import add_payment_views
 from .property import BuildingView, EstateView, UnitView
 from .register_import import RegisterImportView
 from .reminders import BillReminderView
@@ -89,5 +90,7 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
     )
+    # billing: payments
+    add_payment_views(admin, _l("Fees and bills"))
     app.extensions["propadmin.admin"] = admin
     return admin
