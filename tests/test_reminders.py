@@ -259,3 +259,21 @@ def test_finance_sees_the_count_then_sends_from_the_admin(login_as, make, db_ses
     [entry] = [row for row in audit.split("<tr")[1:] if "催缴通知" in row]
     assert "提醒日期" in entry and "77.00" in entry
     assert english_words("<tr" + entry) - {"finance"} == set()
+
+
+def test_a_reminder_charges_todays_late_fee_before_listing_what_is_owed(app, make, db_session):
+    """With a late-fee policy, the reminder first assesses the fee, so the mail asks for
+    what the payer owes today: ¥1,000.00 overdue 10 days past 0 grace days at 0.03 %/day."""
+    from models import LateFeePolicy
+
+    estate = make.estate()
+    make.session.add(LateFeePolicy(estate=estate, grace_days=0, daily_percent=Decimal("0.03")))
+    person, unit = payer(make, estate, "周敏", email="zhou@example.com")
+    bill = overdue(make, unit, person, "2026-10", "1000.00")
+
+    result = remind(app, estate)
+    assert (result.queued, result.amount) == (1, Decimal("1003.00"))
+    db_session.refresh(bill)
+    assert bill.late_fee == Decimal("3.00")
+    (mail,) = outbox(db_session)
+    assert "1,003.00" in mail.body_text

@@ -26,6 +26,7 @@ from models import OPEN_STATUSES, Bill, BillReminder, Estate, Resident
 
 from .. import audit
 from ..mail import queue_mail
+from .late_fees import assess_late_fees
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,9 @@ def send_reminders(
         if estate_ids is not None
         else select(Estate)
     ).all()
-    # late fees: the lead wires late_fees.assess_late_fees here — for each of ``estates``,
-    # before the bills are read, so that the mail lists today's late fees too.
+    # Late fees first, so that the mail lists what is owed today (safe to run again).
+    for estate in estates:
+        assess_late_fees(session, estate.id, today)
     result = ReminderResult(due=payers_due(session, today=today, estate_ids=estate_ids))
     mailable = []
     for due in result.due:
