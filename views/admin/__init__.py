@@ -17,11 +17,14 @@ from models import (
     User,
     Vehicle,
 )
+from models import Bill as _Bill
 from propadmin.extensions import db
 
 from .accounts import UserView
 from .base import SecureModelView
+from .bills import BillView
 from .dashboard import DashboardView
+from .finance import ArrearsView, FinanceView
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
@@ -76,6 +79,15 @@ def init_admin(app) -> Admin:
     )
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
+    )
+    # billing: bills
+    money = _l("Fees and bills")
+    admin.add_view(BillView(_Bill, db, name=_l("Bills"), category=money, endpoint="bill"))
+    admin.add_view(
+        ArrearsView(name=_l("Arrears"), category=money, endpoint="arrears", url="/admin/arrears")
+    )
+    admin.add_view(
+        FinanceView(name=_l("Collection"), category=money, endpoint="finance", url="/admin/finance")
     )
     app.extensions["propadmin.admin"] = admin
     return admin
