@@ -59,11 +59,12 @@ def test_arrears_per_building_add_up_to_what_open_bills_owe(demo, db_session, lo
     assert sum(b.owed for b in open_bills) == Decimal("300.00")  # a 100 + c 50 + d 150
     first = money["a"].building
     second = money["c"].building
-    # building, units owing, open bills, overdue bills, amount owed, oldest due date
-    assert cells(page.text, f'data-building="{first.id}"')[1:] == [
+    # building, units owing, open bills, overdue bills, amount owed, oldest due date (the
+    # estate column shows only for staff of several estates)
+    assert cells(page.text, f'data-building="{first.id}"') == [
         first.name, "1", "2", "1", "¥250.00", LONG_AGO.isoformat(),
     ]
-    assert cells(page.text, f'data-building="{second.id}"')[1:] == [
+    assert cells(page.text, f'data-building="{second.id}"') == [
         second.name, "1", "1", "0", "¥50.00", FAR_FUTURE.isoformat(),
     ]
     assert cells(page.text, 'class="font-weight-bold arrears-total"') == [
@@ -89,7 +90,7 @@ def test_buildings_without_arrears_are_listed_with_zeros(demo, db_session, login
     page = login_as("finance").get("/admin/arrears/").text
     buildings = db_session.scalars(select(Building.id).where(Building.estate_id == demo)).all()
     for building in buildings:
-        assert cells(page, f'data-building="{building}"')[2:6] == ["0", "0", "0", "¥0.00"]
+        assert cells(page, f'data-building="{building}"')[1:5] == ["0", "0", "0", "¥0.00"]
 
 
 # -- the dashboard ------------------------------------------------------------------------------
