@@ -255,3 +255,14 @@ def test_list_query_count_does_not_grow_with_rows_or_page(demo, db_session, make
     with count_queries() as deep:
         assert client.get("/admin/bill/?page=2").status_code == 200
     assert len(few) == len(many) == len(deep), (len(few), len(many), len(deep))
+
+
+def test_a_huge_list_is_counted_only_up_to_a_point(monkeypatch, login_as, bills,
+                                                   other_estate_bill):
+    monkeypatch.setattr("views.admin.bills.COUNT_CAP", 3)
+    client = login_as("finance")
+    page = client.get("/admin/bill/")
+    assert "(3+)" in page.text
+    assert len(listed(page)) == 4
+    page = client.get(f"/admin/bill/?{filter_arg(client.application, 'period')}=2026-10")
+    assert "(2)" in page.text  # the other estate's bill is not counted
