@@ -266,3 +266,16 @@ def test_a_huge_list_is_counted_only_up_to_a_point(monkeypatch, login_as, bills,
     assert len(listed(page)) == 4
     page = client.get(f"/admin/bill/?{filter_arg(client.application, 'period')}=2026-10")
     assert "(2)" in page.text  # the other estate's bill is not counted
+
+
+def test_list_rows_have_a_cell_under_each_heading(app, login_as, bills):
+    """The list writes its rows by hand (bill_list.html): the cells follow the headings."""
+    import re
+
+    view = next(v for v in app.extensions["propadmin.admin"]._views if v.endpoint == "bill")
+    text = login_as("finance").get("/admin/bill/").text
+    start = text.index('<td class="col-')
+    first_row = text[start : text.index("</tr>", start)]
+    assert re.findall(r'<td class="col-([a-z_]+)"', first_row) == list(view.column_list)
+    headings = re.findall(r'<th class="column-header col-([a-z_]+)"', text)
+    assert headings == list(view.column_list)
