@@ -150,9 +150,10 @@ class FeeItemFilter(ScopedChoiceFilter):
 
 
 # -- counting, up to a point ---------------------------------------------------------------
-# Beyond this many bills the list says "50,000+" rather than count a million rows for
-# every page: 1,000 pages of 50 are as deep as the pager offers (filters narrow further).
-COUNT_CAP = 50_000
+# Beyond this many bills the list says "10,000+" rather than count a million rows for
+# every page: 200 pages of 50 are as deep as the pager offers (filters narrow further,
+# and a deeper page typed into the address still opens).
+COUNT_CAP = 10_000
 
 
 class CappedCount(Query):
