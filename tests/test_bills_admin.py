@@ -119,7 +119,7 @@ def test_list_shows_units_payers_money_and_overdue_in_chinese(login_as, bills):
     assert listed(page) >= {label(b) for b in bills.values()}
     assert "钱多多" in page.text
     assert "¥120.00" in page.text and "¥50.00" in page.text
-    assert "逾期" in page.text and "已缴清" in page.text and "部分缴纳" in page.text
+    assert "逾期" in page.text and "已缴清" in page.text and "部分已缴" in page.text
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ from .worklist import Filter, Tile, register_tile
 STATUS_LABELS = {
     BillStatus.unpaid: _l("Unpaid"),
     BillStatus.partial: _l("Partly paid"),
-    BillStatus.paid: _l("Paid in full"),
+    BillStatus.paid: _l("Paid"),
     BillStatus.void: _l("Void"),
 }
 OPEN = "open"  # the status filter's choice for unpaid or partly paid
@@ -202,7 +202,7 @@ class BillView(ReadOnlyModelView):
         "payer_name": _l("Payer"),
         "period": _l("Period"),
         "amount": _l("Amount"),
-        "paid": _l("Paid"),
+        "paid": _l("Paid so far"),
         "owed": _l("Owed"),
         "due_date": _l("Due date"),
         "status": _l("Status"),
