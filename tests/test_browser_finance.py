@@ -68,3 +68,19 @@ def test_arrears_page_fits(new_tab, months_of_bills, width):
     tab.goto("/admin/arrears/")
     expect(tab.page.locator("tr.arrears-total")).to_contain_text("合计")
     assert_looks_finished(tab, "arrears", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_bill_list_and_page_fit(app, new_tab, months_of_bills, width):
+    tab = new_tab(width=width)
+    page = tab.page
+    sign_in(tab, "finance")
+    tab.goto("/admin/bill/")
+    rows = page.locator("table.model-list tbody tr")
+    expect(rows).to_have_count(36)
+    assert_looks_finished(tab, "bill-list", width)
+    with page.expect_navigation():
+        rows.first.locator("a.row-link").click()
+    expect(page.locator("table.bill-facts")).to_be_visible()
+    expect(page.locator(".bill-lines .line-explained").first).to_contain_text("每户")
+    assert_looks_finished(tab, "bill-page", width)
