@@ -4,8 +4,10 @@ single-query page of the same 50 rows.
 ``bench_bill_list(app, url)`` is called by tests/bench.py for each backend, on the migrated
 database of that run; alone: ``python -m tests.bench_bill_list [--backend ...] [--bills N]``.
 
-Figures: median page time (page 1, page 1000, the last page) in-process through the test
-client; SQL statements per page (page 1 and 1000, page sizes 20/50/100, with a filter); and
+Figures: median page time in-process through the test client (page 1; the deepest page the
+pager offers — the list counts up to views.admin.bills.COUNT_CAP; page 1000 and the last
+page typed into the address); SQL statements per page (page 1 and 1000, page sizes
+20/50/100, with a filter); and
 requests per second under gunicorn (2 workers, 8 client threads for a few seconds) for the
 admin list and for ``reference_app`` — a plain Flask page whose one query reads the same
 50 rows with their units and buildings.

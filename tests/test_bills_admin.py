@@ -279,3 +279,13 @@ def test_list_rows_have_a_cell_under_each_heading(app, login_as, bills):
     assert re.findall(r'<td class="col-([a-z_]+)"', first_row) == list(view.column_list)
     headings = re.findall(r'<th class="column-header col-([a-z_]+)"', text)
     assert headings == list(view.column_list)
+
+
+def test_every_sortable_column_sorts_the_page(login_as, bills):
+    client = login_as("finance")
+    for index in range(8):
+        for desc in ("0", "1"):
+            page = client.get(f"/admin/bill/?sort={index}&desc={desc}")
+            assert listed(page) == {label(b) for b in bills.values()}
+    by_amount = client.get("/admin/bill/?sort=3&desc=1").text
+    assert by_amount.index(label(bills["overdue"])) < by_amount.index(label(bills["paid"]))
