@@ -196,3 +196,14 @@ def test_overdue_counts_from_today_in_the_estates_zone(demo, db_session, login_a
     assert cells(client.get("/admin/arrears/").text, total)[3] == "0"  # due today: not yet
     make.bill(units[1], period="2026-08", amounts=("10.00",), due_date=today - timedelta(days=1))
     assert cells(client.get("/admin/arrears/").text, total)[3] == "1"
+
+
+def test_oldest_due_date_opens_the_open_bills_oldest_first(login_as, money):
+    client = login_as("finance")
+    page = client.get("/admin/arrears/").text
+    row = page[page.index(f'data-building="{money["a"].building_id}"') :]
+    cell = row[row.index('class="oldest-due"') : row.index("</tr>")]
+    link = re.search(r'href="([^"]+)"', cell)[1].replace("&amp;", "&")
+    listed = client.get(link).text
+    assert listed.index(money["a"].unit.label) < listed.index("2026-10")  # due long ago first
+    assert money["b"].unit.label not in listed  # paid

@@ -27,12 +27,17 @@ OPEN = Filter("status", "equals", "open")
 OVERDUE = Filter("due_date", "equals", "1")
 
 
-def _bill_list(admin, *filters: Filter) -> str | None:
-    """The bill list with these of its filters, for those who may open it."""
+def _bill_list(admin, *filters: Filter, oldest_first: bool = False) -> str | None:
+    """The bill list with these of its filters (the oldest due date first, if asked), for
+    those who may open it."""
     view = next((v for v in admin._views if getattr(v, "endpoint", "") == "bill"), None)
     if view is None or not view.is_accessible():
         return None
-    return list_url(view, filters)
+    url = list_url(view, filters)
+    if oldest_first:
+        by_due_date = [name for name, _label in view._list_columns].index("due_date")
+        url += f"{'&' if '?' in url else '?'}sort={by_due_date}"
+    return url
 
 
 def _building(building_id: int) -> Filter:
@@ -54,10 +59,12 @@ class ArrearsView(PermissionView, BaseView):
             links[row.building_id] = {
                 "open": _bill_list(self.admin, building, OPEN),
                 "overdue": _bill_list(self.admin, building, OVERDUE),
+                "oldest": _bill_list(self.admin, building, OPEN, oldest_first=True),
             }
         links[None] = {
             "open": _bill_list(self.admin, OPEN),
             "overdue": _bill_list(self.admin, OVERDUE),
+            "oldest": _bill_list(self.admin, OPEN, oldest_first=True),
         }
         return self.render("admin/arrears.html", rows=rows, total=total, links=links)
 
