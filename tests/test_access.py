@@ -92,6 +92,10 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view("outbox", read=ADMIN, change=NOBODY, export=NOBODY, action_view=ADMIN),
     # -- billing: fee items, rates, meters, readings (setup) --------------------------------
     # -- billing: bills, arrears, the finance dashboard -------------------------------------
+    # bills come from generation and change through payments and adjustments: read-only here
+    **model_view("bill", read=FINANCE, change=NOBODY, export=FINANCE),
+    "arrears.index": FINANCE,
+    "finance.index": FINANCE,
     # -- billing: generation -----------------------------------------------------------------
     # -- billing: payments, receipts, prepaid, adjustments, late fees ----------------------
     # payments are recorded, printed and voided from their pages, never created or edited

@@ -18,11 +18,14 @@ from models import (
     User,
     Vehicle,
 )
+from models import Bill as _Bill
 from propadmin.extensions import db
 
 from .accounts import UserView
 from .base import SecureModelView
+from .bills import BillView
 from .dashboard import DashboardView
+from .finance import ArrearsView, FinanceView
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
 from .payments import add_payment_views
@@ -89,6 +92,15 @@ def init_admin(app) -> Admin:
     )
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
+    )
+    # billing: bills
+    money = _l("Fees and bills")
+    admin.add_view(BillView(_Bill, db, name=_l("Bills"), category=money, endpoint="bill"))
+    admin.add_view(
+        ArrearsView(name=_l("Arrears"), category=money, endpoint="arrears", url="/admin/arrears")
+    )
+    admin.add_view(
+        FinanceView(name=_l("Collection"), category=money, endpoint="finance", url="/admin/finance")
     )
     # billing: payments
     add_payment_views(admin, _l("Fees and bills"))

@@ -1,0 +1,191 @@
+"""Money figures for the finance screens: what is owed per building, how much of what was
+billed has been collected per period and per fee item, and which bills are overdue.
+
+Every figure is one aggregate query over the user's estates, whatever their size.
+
+What "collected" means is defined here, once: for a period, the ``paid`` of its bills
+(every valid payment against a bill adds to it; voiding or refunding takes it back off),
+against what they billed — amount − discount + late fee, void bills left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, and_, case, false, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from models import OPEN_STATUSES, Bill, BillLine, BillStatus, Building, Estate, FeeItem
+from models.base import ScaledDecimal
+from propadmin.permissions import scoped
+
+MONEY = ScaledDecimal(2)
+ZERO = Decimal("0.00")
+MONTHS_SHOWN = 12
+DEFAULT_ZONE = "Asia/Shanghai"
+
+# What a bill asks for, and what is still owed on an open one (the model's ``owed``).
+BILLED = Bill.amount - Bill.discount + Bill.late_fee
+OWED = BILLED - Bill.paid
+
+
+def money_sum(expression):
+    """SUM of an amount column or expression, read back as exact yuan (0 when no rows)."""
+    return type_coerce(func.coalesce(func.sum(expression), 0), MONEY)
+
+
+def percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` of ``whole`` in per cent, one decimal, half-up; None when nothing was billed."""
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# -- today, in each estate's own zone ------------------------------------------------------
+def estate_todays(session: Session, estate_ids: set[int] | None) -> dict[int, date]:
+    """Today's date in each of these estates' time zones (``None``: every estate). Estates
+    the session has already loaded (the dashboard's) are not read again."""
+    zones: dict[int, str] = {}
+    missing = None if estate_ids is None else set()
+    for estate_id in estate_ids or ():
+        loaded = session.identity_map.get(identity_key(Estate, estate_id))
+        if loaded is not None:
+            zones[estate_id] = loaded.timezone
+        else:
+            missing.add(estate_id)
+    if missing is None or missing:
+        stmt = select(Estate.id, Estate.timezone)
+        if missing is not None:
+            stmt = stmt.where(Estate.id.in_(missing))
+        zones.update((i, name) for i, name in session.execute(stmt))
+    now = datetime.now(ZoneInfo("UTC"))
+    return {estate_id: now.astimezone(_zone(name)).date() for estate_id, name in zones.items()}
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or DEFAULT_ZONE)
+    except (KeyError, ValueError):  # an unknown zone name: the default zone
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def overdue_clause(todays: dict[int, date]):
+    """Open bills past their due date, against today in each bill's estate."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for estate_id, day in todays.items():
+        by_day[day].append(estate_id)
+    past_due = [
+        and_(Bill.estate_id.in_(ids), Bill.due_date < day) for day, ids in by_day.items()
+    ]
+    return and_(Bill.status.in_(OPEN_STATUSES), or_(*past_due) if past_due else false())
+
+
+def overdue_bills(session: Session, user) -> int:
+    """How many of the user's estates' bills are overdue (the worklist tile)."""
+    from propadmin.permissions import estate_scope
+
+    clause = overdue_clause(estate_todays(session, estate_scope(user)))
+    stmt = select(func.count(Bill.id)).where(clause)
+    return session.scalar(scoped(stmt, Bill, user)) or 0
+
+
+# -- arrears per building ----------------------------------------------------------------------
+@dataclass
+class BuildingArrears:
+    building_id: int | None
+    estate: str
+    building: str
+    units_owing: int = 0
+    open_bills: int = 0
+    overdue_bills: int = 0
+    owed: Decimal = ZERO
+    oldest_due: date | None = None
+
+
+def arrears_by_building(session: Session, user, todays: dict[int, date]):
+    """For each building of the user's estates (those with nothing owed too): units owing,
+    open bills, overdue bills, the amount owed and the oldest due date; and their total.
+    One grouped query."""
+    overdue = case((overdue_clause(todays), 1), else_=0)
+    stmt = (
+        select(
+            Building.id,
+            Estate.name,
+            Building.name,
+            func.count(func.distinct(Bill.unit_id)),
+            func.count(Bill.id),
+            func.coalesce(func.sum(overdue), 0),
+            money_sum(OWED),
+            func.min(Bill.due_date),
+        )
+        .join(Estate, Building.estate_id == Estate.id)
+        .outerjoin(Bill, and_(Bill.building_id == Building.id, Bill.status.in_(OPEN_STATUSES)))
+        .group_by(Building.id, Estate.name, Building.name)
+        .order_by(Estate.name, Building.name)
+    )
+    rows = [BuildingArrears(*row) for row in session.execute(scoped(stmt, Building, user))]
+    total = BuildingArrears(None, "", "")
+    for row in rows:
+        total.units_owing += row.units_owing
+        total.open_bills += row.open_bills
+        total.overdue_bills += row.overdue_bills
+        total.owed += row.owed
+        if row.oldest_due is not None:
+            total.oldest_due = min(filter(None, (total.oldest_due, row.oldest_due)))
+    return rows, total
+
+
+# -- collection ---------------------------------------------------------------------------------
+@dataclass
+class Collection:
+    label: str  # a period, or a fee item's name
+    billed: Decimal
+    collected: Decimal
+
+    @property
+    def rate(self) -> Decimal | None:
+        return percent(self.collected, self.billed)
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.billed - self.collected
+
+
+def collection_by_period(session: Session, user, periods: int = MONTHS_SHOWN) -> list[Collection]:
+    """Billed and collected for each of the latest ``periods`` periods that have bills,
+    oldest first. One grouped query."""
+    stmt = (
+        select(Bill.period, money_sum(BILLED), money_sum(Bill.paid))
+        .where(Bill.status != BillStatus.void)
+        .group_by(Bill.period)
+        .order_by(Bill.period.desc())
+        .limit(periods)
+    )
+    rows = session.execute(scoped(stmt, Bill, user)).all()
+    return [Collection(period, billed, paid) for period, billed, paid in reversed(rows)]
+
+
+def collection_by_fee_item(session: Session, user, period: str) -> list[Collection]:
+    """For one period, per fee item: what its lines billed and the part of each bill's
+    payments that falls to it — a bill's paid amount (up to the bill's amount: late fees
+    are no fee item's) shared across its lines in proportion to their amounts, rounded
+    down to the fen. One grouped query."""
+    covered = case((Bill.paid < Bill.amount, Bill.paid), else_=Bill.amount)
+    # Integer fen on both databases: the division truncates the same way on each.
+    fen = [type_coerce(x, BigInteger()) for x in (BillLine.amount, covered, Bill.amount)]
+    share = case((Bill.amount > 0, fen[0] * fen[1] // fen[2]), else_=0)
+    stmt = (
+        select(FeeItem.name, money_sum(BillLine.amount), money_sum(share))
+        .select_from(BillLine)
+        .join(Bill, BillLine.bill_id == Bill.id)
+        .join(FeeItem, BillLine.fee_item_id == FeeItem.id)
+        .where(Bill.period == period, Bill.status != BillStatus.void)
+        .group_by(FeeItem.id, FeeItem.name)
+        .order_by(FeeItem.name)
+    )
+    return [Collection(*row) for row in session.execute(scoped(stmt, Bill, user))]

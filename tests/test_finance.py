@@ -1,0 +1,209 @@
+"""Arrears per building and the collection dashboard: figures that add up, tables beside
+the charts, ECharts from our own static folder, and nothing of another estate."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from models import OPEN_STATUSES, Bill, BillStatus, Building
+
+from .test_bills_admin import FAR_FUTURE, LONG_AGO, demo_units
+
+TAGS = re.compile(r"<[^>]+>")
+
+
+def cells(html: str, row_selector: str) -> list[str]:
+    """The text of the cells of the first table row whose opening tag contains
+    ``row_selector``."""
+    start = html.index(row_selector)
+    row = html[start : html.index("</tr>", start)]
+    return [TAGS.sub("", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+
+
+@pytest.fixture
+def money(demo, db_session, make):
+    """Bills in two buildings and two periods, and one of another estate."""
+    first = demo_units(db_session, demo, 0, count=3)
+    second = demo_units(db_session, demo, 1, count=2)
+    made = {
+        # 2026-09: billed 300, collected 150
+        "a": make.bill(first[0], period="2026-09", amounts=("100.00",), due_date=LONG_AGO),
+        "b": make.bill(first[1], period="2026-09", amounts=("150.00",), paid=Decimal("150.00"),
+                       status=BillStatus.paid, due_date=LONG_AGO),
+        "c": make.bill(second[0], period="2026-09", amounts=("50.00",), due_date=FAR_FUTURE),
+        # 2026-10: billed 200 (+ a void bill left out), collected 50
+        "d": make.bill(first[0], period="2026-10", amounts=("120.00", "80.00"),
+                       paid=Decimal("50.00"), status=BillStatus.partial, due_date=FAR_FUTURE),
+        "void": make.bill(first[2], period="2026-10", amounts=("70.00",),
+                          status=BillStatus.void, due_date=LONG_AGO),
+    }
+    other = make.unit(make.building(make.estate(name="远方小区"), name="远9栋"), number="9901")
+    made["other"] = make.bill(other, period="2026-10", amounts=("999.00",), due_date=LONG_AGO)
+    return made
+
+
+# -- arrears ----------------------------------------------------------------------------------
+def test_arrears_per_building_add_up_to_what_open_bills_owe(demo, db_session, login_as, money):
+    page = login_as("finance").get("/admin/arrears/")
+    assert page.status_code == 200
+    open_bills = db_session.scalars(
+        select(Bill).where(Bill.estate_id == demo, Bill.status.in_(OPEN_STATUSES))
+    ).all()
+    assert sum(b.owed for b in open_bills) == Decimal("300.00")  # a 100 + c 50 + d 150
+    first = money["a"].building
+    second = money["c"].building
+    # building, units owing, open bills, overdue bills, amount owed, oldest due date (the
+    # estate column shows only for staff of several estates)
+    assert cells(page.text, f'data-building="{first.id}"') == [
+        first.name, "1", "2", "1", "¥250.00", LONG_AGO.isoformat(),
+    ]
+    assert cells(page.text, f'data-building="{second.id}"') == [
+        second.name, "1", "1", "0", "¥50.00", FAR_FUTURE.isoformat(),
+    ]
+    assert cells(page.text, 'class="font-weight-bold arrears-total"') == [
+        "合计", "2", "3", "1", "¥300.00", LONG_AGO.isoformat(),
+    ]
+    assert "远9栋" not in page.text and "999" not in page.text
+
+
+def test_each_arrears_number_opens_the_bills_behind_it(login_as, money):
+    client = login_as("finance")
+    page = client.get("/admin/arrears/").text
+    building = money["a"].building_id
+    row = page[page.index(f'data-building="{building}"') :]
+    links = re.findall(r'href="([^"]+)"', row[: row.index("</tr>")])
+    overdue_link = next(link for link in links if "1" in link.rsplit("=", 1)[-1])
+    listed = client.get(overdue_link.replace("&amp;", "&")).text
+    assert money["a"].unit.label in listed
+    assert money["d"].unit.label in listed or money["d"].unit_id == money["a"].unit_id
+    assert money["b"].unit.label not in listed  # paid
+
+
+def test_buildings_without_arrears_are_listed_with_zeros(demo, db_session, login_as):
+    page = login_as("finance").get("/admin/arrears/").text
+    buildings = db_session.scalars(select(Building.id).where(Building.estate_id == demo)).all()
+    for building in buildings:
+        assert cells(page, f'data-building="{building}"')[1:5] == ["0", "0", "0", "¥0.00"]
+
+
+# -- the dashboard ------------------------------------------------------------------------------
+def chart_data(html: str) -> dict:
+    found = re.search(
+        r'<script type="application/json" id="finance-data">(.*?)</script>', html, re.S
+    )
+    assert found, "the charts' data is missing"
+    return json.loads(found[1])
+
+
+def test_dashboard_has_charts_tables_and_the_same_numbers(login_as, money):
+    page = login_as("finance").get("/admin/finance/")
+    assert page.status_code == 200
+    html = page.text
+    assert 'id="chart-months"' in html and 'id="chart-items"' in html
+    data = chart_data(html)
+    assert data["locale"] == "ZH"
+    assert data["months"]["labels"] == ["2026-09", "2026-10"]
+    assert data["months"]["billed"] == ["300.00", "200.00"]
+    assert data["months"]["collected"] == ["150.00", "50.00"]
+    assert data["months"]["rate"] == ["50.0", "25.0"]
+    assert cells(html, 'data-period="2026-09"') == ["2026-09", "¥300.00", "¥150.00", "50.0%"]
+    assert cells(html, 'data-period="2026-10"') == ["2026-10", "¥200.00", "¥50.00", "25.0%"]
+    # per fee item, the latest period: d's lines 120 and 80 share its 50 paid (30 and 20)
+    assert sorted(zip(data["items"]["billed"], data["items"]["collected"], strict=True)) == [
+        ("120.00", "30.00"), ("80.00", "20.00"),
+    ]
+    assert "999" not in html and "远方小区" not in html
+    assert "实收指" in html  # what "collected" means, said once on the page
+
+
+def test_dashboard_period_choice_and_a_bad_period(login_as, money):
+    client = login_as("finance")
+    data = chart_data(client.get("/admin/finance/?period=2026-09").text)
+    assert sorted(data["items"]["billed"]) == ["100.00", "150.00", "50.00"]
+    for bad in ("2031-13", "<script>", "x" * 5000):
+        page = client.get("/admin/finance/", query_string={"period": bad})
+        assert page.status_code == 200
+        assert chart_data(page.text)["items"]["labels"]  # the latest period instead
+    assert "请按 2026-11" in client.get("/admin/finance/?period=2031-13").text
+
+
+def test_dashboard_in_english_draws_english_charts(login_as, money):
+    client = login_as("finance")
+    page = client.get("/admin/finance/", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+
+
+def test_dashboard_without_bills_says_so(login_as):
+    page = login_as("finance").get("/admin/finance/")
+    assert page.status_code == 200
+    assert "尚无账单" in page.text
+    assert chart_data(page.text)["months"]["labels"] == []
+
+
+def test_echarts_comes_from_our_static_folder(client, login_as, money):
+    html = login_as("finance").get("/admin/finance/").text
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert "/static/vendor/echarts/echarts.min.js" in scripts
+    assert "/static/js/finance-charts.js" in scripts
+    assert all(src.startswith("/") and not src.startswith("//") for src in scripts), scripts
+    assert "cdn" not in html.lower()
+    for src in ("/static/vendor/echarts/echarts.min.js", "/static/js/finance-charts.js"):
+        response = client.get(src)
+        assert response.status_code == 200
+        response.close()
+
+
+def test_no_inline_script_on_the_finance_pages(login_as, money):
+    client = login_as("finance")
+    for url in ("/admin/finance/", "/admin/arrears/"):
+        html = client.get(url).text
+        inline = [s for s in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+                  if "src=" not in s[0] and s[1].strip() and "application/json" not in s[0]]
+        # Flask-Admin's own pages carry none of their own either (filters come as JSON).
+        assert inline == [], url
+
+
+# -- the to-do tile -------------------------------------------------------------------------------
+def test_overdue_tile_counts_and_opens_overdue_bills(login_as, money):
+    client = login_as("finance")
+    home = client.get("/admin/").text
+    tile = re.search(r'<a class="tile[^"]*" href="([^"]+)" data-tile="overdue_bills">\s*'
+                     r'<span class="n">(\d+)</span>', home)
+    assert tile, "no overdue tile for finance"
+    assert tile[2] == "1"  # bill a; b is paid, c and d are not due, the void one is void
+    listed = client.get(tile[1].replace("&amp;", "&")).text
+    assert money["a"].unit.label in listed and "远9栋" not in listed
+
+
+def test_repair_staff_see_no_overdue_tile(login_as, money):
+    assert 'data-tile="overdue_bills"' not in login_as("repair").get("/admin/").text
+
+
+def test_overdue_counts_from_today_in_the_estates_zone(demo, db_session, login_as, make):
+    """The demo estate is in Shanghai: after 16:00 UTC its today is the server's tomorrow."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    units = demo_units(db_session, demo)
+    make.bill(units[0], period="2026-08", amounts=("10.00",), due_date=today)
+    client = login_as("finance")
+    total = 'class="font-weight-bold arrears-total"'
+    assert cells(client.get("/admin/arrears/").text, total)[3] == "0"  # due today: not yet
+    make.bill(units[1], period="2026-08", amounts=("10.00",), due_date=today - timedelta(days=1))
+    assert cells(client.get("/admin/arrears/").text, total)[3] == "1"
+
+
+def test_oldest_due_date_opens_the_open_bills_oldest_first(login_as, money):
+    client = login_as("finance")
+    page = client.get("/admin/arrears/").text
+    row = page[page.index(f'data-building="{money["a"].building_id}"') :]
+    cell = row[row.index('class="oldest-due"') : row.index("</tr>")]
+    link = re.search(r'href="([^"]+)"', cell)[1].replace("&amp;", "&")
+    listed = client.get(link).text
+    assert listed.index(money["a"].unit.label) < listed.index("2026-10")  # due long ago first
+    assert money["b"].unit.label not in listed  # paid

@@ -1,0 +1,331 @@
+"""Admin screen of bills: a list with the office's filters, and a bill's page with its
+lines explained, payments and adjustments.
+
+Bills are made by generation and changed by payments and adjustments, never edited here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import g
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import exists, func, literal_column, not_, or_, select
+from sqlalchemy.orm import Query, joinedload
+
+from models import (
+    OPEN_STATUSES,
+    AdjustmentKind,
+    Bill,
+    BillLine,
+    BillStatus,
+    Building,
+    FeeItem,
+    PaymentMethod,
+    PaymentStatus,
+    Unit,
+)
+from propadmin.extensions import db
+from propadmin.permissions import estate_scope, scoped
+from propadmin.services.bill_explain import yuan
+from propadmin.services.finance_figures import estate_todays, overdue_bills, overdue_clause
+from propadmin.services.naming import normalize_query, unit_label_clause
+from propadmin.services.periods import parse_period
+
+from .base import ReadOnlyModelView
+from .worklist import Filter, Tile, register_tile
+
+STATUS_LABELS = {
+    BillStatus.unpaid: _l("Unpaid"),
+    BillStatus.partial: _l("Partly paid"),
+    BillStatus.paid: _l("Paid"),
+    BillStatus.void: _l("Void"),
+}
+OPEN = "open"  # the status filter's choice for unpaid or partly paid
+METHOD_LABELS = {
+    PaymentMethod.cash: _l("Cash"),
+    PaymentMethod.wechat: _l("WeChat Pay"),
+    PaymentMethod.alipay: _l("Alipay"),
+    PaymentMethod.bank: _l("Bank transfer"),
+    PaymentMethod.prepaid: _l("From the prepaid balance"),
+}
+PAYMENT_STATUS_LABELS = {
+    PaymentStatus.valid: _l("Valid"),
+    PaymentStatus.voided: _l("Voided"),
+    PaymentStatus.refunded: _l("Refunded"),
+}
+ADJUSTMENT_LABELS = {
+    AdjustmentKind.discount: _l("Discount"),
+    AdjustmentKind.waiver: _l("Waiver"),
+    AdjustmentKind.late_fee_waiver: _l("Late fee waived"),
+}
+
+
+def todays() -> dict[int, date]:
+    """Today in each of the user's estates, read once per request."""
+    if "bill_todays" not in g:
+        g.bill_todays = estate_todays(db.session, estate_scope(current_user))
+    return g.bill_todays
+
+
+def is_overdue(bill: Bill) -> bool:
+    return bill.is_overdue(todays().get(bill.estate_id, date.today()))
+
+
+def status_text(bill: Bill) -> str:
+    text = str(STATUS_LABELS.get(bill.status, bill.status))
+    return _("%(status)s, overdue", status=text) if is_overdue(bill) else text
+
+
+# -- filters ------------------------------------------------------------------------------
+class PeriodFilter(FilterEqual):
+    """A period as typed (2026-11, 2026-q4): the bills of that period."""
+
+    def validate(self, value):
+        try:
+            parse_period(value)
+        except ValueError:
+            return False
+        return True
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Bill.period == parse_period(value).key)
+
+
+class StatusFilter(FilterEqual):
+    def validate(self, value):
+        return value == OPEN or value in BillStatus.__members__
+
+    def apply(self, query, value, alias=None):
+        if value == OPEN:
+            return query.filter(Bill.status.in_(OPEN_STATUSES))
+        return query.filter(Bill.status == BillStatus(value))
+
+
+class OverdueFilter(FilterEqual):
+    """Open and past the due date, against today in the bill's estate."""
+
+    def validate(self, value):
+        return value in ("1", "0")
+
+    def apply(self, query, value, alias=None):
+        clause = overdue_clause(todays())
+        return query.filter(clause if value == "1" else not_(clause))
+
+
+class ScopedChoiceFilter(FilterEqual):
+    """A choice among rows of the user's estates (buildings, fee items): the choices are
+    read for each request (see BillView._get_filter_groups), not once at start-up."""
+
+    def __init__(self, column, name, choices_model, label_column):
+        super().__init__(column, name)
+        self.choices_model = choices_model
+        self.label_column = label_column
+
+    def choices(self) -> list[tuple[str, str]]:
+        model = self.choices_model
+        stmt = select(model.id, self.label_column).order_by(self.label_column, model.id)
+        return [(str(i), label) for i, label in db.session.execute(scoped(stmt, model))]
+
+    def validate(self, value):
+        return value.isdigit() and len(value) < 19
+
+
+class BuildingFilter(ScopedChoiceFilter):
+    def apply(self, query, value, alias=None):
+        return query.filter(Bill.building_id == int(value))
+
+
+class FeeItemFilter(ScopedChoiceFilter):
+    """Bills having a line of the fee item."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(
+            exists().where(BillLine.bill_id == Bill.id, BillLine.fee_item_id == int(value))
+        )
+
+
+# -- counting, up to a point ---------------------------------------------------------------
+# Beyond this many bills the list says "10,000+" rather than count a million rows for
+# every page: 200 pages of 50 are as deep as the pager offers (filters narrow further,
+# and a deeper page typed into the address still opens).
+COUNT_CAP = 10_000
+
+
+class CappedCount(Query):
+    """The list's count query, counting at most COUNT_CAP + 1 rows."""
+
+    def scalar(self):
+        inner = self.with_entities(literal_column("1")).limit(COUNT_CAP + 1).subquery()
+        return self.session.query(func.count()).select_from(inner).scalar()
+
+
+# -- the view -----------------------------------------------------------------------------
+def _money(attr):
+    return lambda v, c, m, n: yuan(getattr(m, attr))
+
+
+def _plain(attr):
+    """Exports carry amounts as plain decimals (1234.50), for spreadsheets to add up."""
+    return lambda v, c, m, n: f"{getattr(m, attr)}"
+
+
+def _status(view, context, bill, name):
+    if is_overdue(bill):
+        return Markup('{} <span class="badge badge-danger">{}</span>').format(
+            STATUS_LABELS[bill.status], _("Overdue")
+        )
+    return STATUS_LABELS.get(bill.status, bill.status)
+
+
+class BillView(ReadOnlyModelView):
+    permission_module = "billing"
+    export_permission = "billing.export"
+    details_template = "admin/bill_details.html"
+    list_template = "admin/bill_list.html"
+    page_size = 50
+    # The unit opens the bill's page; no icon column beside it (and no URL built twice a row).
+    column_display_actions = False
+    column_list = (
+        "unit", "payer_name", "period", "amount", "paid", "owed", "due_date", "status",
+    )
+    column_export_list = column_list
+    column_sortable_list = ("period", "amount", "paid", "due_date")
+    column_default_sort = [("period", True), ("id", True)]
+    column_searchable_list = ("payer_name",)  # the search box; matching is our own (below)
+    column_labels = {
+        "unit": _l("Unit"),
+        "payer_name": _l("Payer"),
+        "period": _l("Period"),
+        "amount": _l("Amount"),
+        "paid": _l("Paid so far"),
+        "owed": _l("Owed"),
+        "due_date": _l("Due date"),
+        "status": _l("Status"),
+    }
+    column_formatters = {
+        "unit": lambda v, c, m, n: m.unit.label,
+        "amount": _money("amount"),
+        "paid": _money("paid"),
+        "owed": _money("owed"),
+        "status": _status,
+    }
+    column_formatters_export = {
+        "unit": lambda v, c, m, n: m.unit.label,
+        "amount": _plain("amount"),
+        "paid": _plain("paid"),
+        "owed": _plain("owed"),
+        "due_date": lambda v, c, m, n: m.due_date.isoformat(),
+        "status": lambda v, c, m, n: status_text(m),
+    }
+
+    def get_filters(self):
+        return [
+            PeriodFilter(Bill.period, _l("Period")),
+            BuildingFilter(Bill.building_id, _l("Building"), Building, Building.name),
+            FeeItemFilter(BillLine.fee_item_id, _l("Fee item"), FeeItem, FeeItem.name),
+            StatusFilter(
+                Bill.status,
+                _l("Status"),
+                options=[
+                    (OPEN, _l("Not settled (unpaid or partly paid)")),
+                    *((s.value, label) for s, label in STATUS_LABELS.items()),
+                ],
+            ),
+            OverdueFilter(
+                Bill.due_date, _l("Overdue"), options=[("1", _l("Yes")), ("0", _l("No"))]
+            ),
+        ]
+
+    def _get_filter_groups(self):
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if isinstance(flt, ScopedChoiceFilter):
+                    item["options"] = flt.choices()
+        return groups
+
+    def search_placeholder(self):
+        return _("Unit (1-1201) or payer")
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """A unit as the office names it (see services/naming.py), else the payer's name
+        or a unit number."""
+        clause = unit_label_clause(search)
+        if clause is not None:
+            condition = Bill.unit_id.in_(select(Unit.id).where(clause))
+        else:
+            text = normalize_query(search)
+            condition = or_(
+                Bill.payer_name.contains(text, autoescape=True),
+                Bill.unit_id.in_(select(Unit.id).where(Unit.number == text)),
+            )
+        query = query.filter(condition)
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+        return query, count_query, joins, count_joins
+
+    def _export_table(self):
+        todays()  # read before the rows stream: no query in the middle of theirs
+        return super()._export_table()
+
+    def _apply_pagination(self, query, page, page_size):
+        """The page's bills are picked by id first, from the bill table alone (an index
+        scan, however deep the page), and only those 50 are joined to their units."""
+        page_size = self.page_size if page_size is None else page_size
+        if not page_size:
+            return query
+        ids = query.with_entities(Bill.id).offset((page or 0) * page_size).limit(page_size)
+        return query.filter(Bill.id.in_(ids.subquery().select()))
+
+    def get_count_query(self):
+        return scoped(CappedCount([func.count("*")], session=db.session()).select_from(Bill), Bill)
+
+    def get_query(self):
+        # The unit and its building come in the same query (lazy="joined" on both).
+        return super().get_query().options(joinedload(Bill.unit).joinedload(Unit.building))
+
+    # -- the bill's page ------------------------------------------------------------------
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            if (kwargs.get("count") or 0) > COUNT_CAP:
+                kwargs["count"] = f"{COUNT_CAP:,}+"
+            kwargs["bill_details_url"] = self.get_url(".details_view") + "?id="
+            kwargs["bill_status"] = lambda bill: _status(self, None, bill, "status")
+        if template == self.details_template and "model" in kwargs:
+            kwargs.update(self._bill_page(kwargs["model"]))
+        return super().render(template, **kwargs)
+
+    def _bill_page(self, bill: Bill) -> dict:
+        lines = db.session.scalars(
+            select(BillLine)
+            .where(BillLine.bill_id == bill.id)
+            .options(joinedload(BillLine.rate), joinedload(BillLine.meter))
+            .order_by(BillLine.id)
+        ).all()
+        return {
+            "bill": bill,
+            "lines": lines,
+            "status_label": STATUS_LABELS.get(bill.status, bill.status),
+            "overdue": is_overdue(bill),
+            "method_labels": METHOD_LABELS,
+            "payment_status_labels": PAYMENT_STATUS_LABELS,
+            "adjustment_labels": ADJUSTMENT_LABELS,
+        }
+
+
+register_tile(
+    Tile(
+        key="overdue_bills",
+        label=_l("Overdue bills"),
+        endpoint="bill",
+        count=overdue_bills,
+        filters=(Filter("due_date", "equals", "1"),),
+        urgent=True,
+    )
+)
