@@ -93,6 +93,7 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     # -- billing: fee items, rates, meters, readings (setup) --------------------------------
     # -- billing: bills, arrears, the finance dashboard -------------------------------------
     # -- billing: generation -----------------------------------------------------------------
+    "bill_generate.index": FINANCE,
     # -- billing: payments, receipts, prepaid, adjustments, late fees ----------------------
     # -- billing: reminders ------------------------------------------------------------------
     # the resident portal

@@ -21,6 +21,7 @@ from propadmin.extensions import db
 
 from .accounts import UserView
 from .base import SecureModelView
+from .bill_generation import BillGenerationView
 from .dashboard import DashboardView
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
@@ -76,6 +77,16 @@ def init_admin(app) -> Admin:
     )
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
+    )
+    # billing: generation
+    fees = _l("Fees and bills")
+    admin.add_view(
+        BillGenerationView(
+            name=_l("Generate bills"),
+            category=fees,
+            endpoint="bill_generate",
+            url="/admin/bills/generate",
+        )
     )
     app.extensions["propadmin.admin"] = admin
     return admin

@@ -1,0 +1,401 @@
+"""Bill generation: exact lines from rates and readings, one bill per unit per period,
+and nothing at all when something is wrong."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditLog, Bill, BillingMethod, BillLine, MeterReading, Occupancy, Relation
+from propadmin.services import ServiceError
+from propadmin.services.bill_generation import generate_bills, preview_bills
+
+PERIOD = "2026-11"
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def estate(make):
+    return make.estate()
+
+
+def units(make, estate, n, area="89.50", building=None):
+    """``n`` units, each with an owner who pays."""
+    building = building or make.building(estate)
+    made = []
+    for _ in range(n):
+        unit = make.unit(building, area=Decimal(area))
+        make.resident(unit=unit)
+        made.append(unit)
+    return made
+
+
+def read(db_session, meter, value, previous, period=PERIOD, **fields):
+    reading = MeterReading(
+        meter=meter,
+        period=period,
+        read_on=date(2026, 11, 28),
+        value=Decimal(value),
+        previous=None if previous is None else Decimal(previous),
+        usage=Decimal(value) - Decimal(previous or 0),
+        **fields,
+    )
+    db_session.add(reading)
+    db_session.commit()
+    return reading
+
+
+def generate(db_session, estate, period=PERIOD, **kwargs):
+    result = generate_bills(db_session, estate.id, period, actor=None, **kwargs)
+    db_session.commit()
+    return result
+
+
+def bills(db_session, estate):
+    return db_session.scalars(
+        select(Bill).where(Bill.estate_id == estate.id).order_by(Bill.unit_id)
+    ).all()
+
+
+def bill_count(db_session, estate=None):
+    query = select(func.count(Bill.id))
+    if estate is not None:
+        query = query.where(Bill.estate_id == estate.id)
+    return db_session.scalar(query)
+
+
+# -- money is exact ----------------------------------------------------------------------
+def test_a_line_rounds_half_up_to_the_fen(ctx, db_session, make, estate):
+    make.fee_item(estate, method=BillingMethod.per_area, price="1.5", quantity_unit="m²")
+    units(make, estate, 1, area="0.67")  # 0.67 × 1.5 = 1.005
+    generate(db_session, estate)
+    (bill,) = bills(db_session, estate)
+    assert [line.amount for line in bill.lines] == [Decimal("1.01")]
+    assert bill.amount == Decimal("1.01")
+    assert bill.lines[0].quantity == Decimal("0.67")
+    assert bill.lines[0].days is None  # lived there the whole month: not pro-rated
+
+
+def test_three_units_share_a_meter_to_the_fen(ctx, db_session, make, estate):
+    item = make.fee_item(estate, method=BillingMethod.shared, price="1", quantity_unit="度")
+    made = units(make, estate, 3, area="80.00")
+    meter = make.meter(item, None, location="电梯")
+    read(db_session, meter, "1100", "1000")  # 100 度 × ¥1 = ¥100.00
+    generate(db_session, estate)
+    amounts = sorted((b.amount for b in bills(db_session, estate)), reverse=True)
+    assert amounts == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
+    assert sum(amounts) == Decimal("100.00")
+    line = bills(db_session, estate)[0].lines[0]
+    assert (line.share_area, line.share_total_area) == (Decimal("80.00"), Decimal("240.00"))
+    assert line.meter_id == meter.id and line.quantity == Decimal("100")
+    assert len(made) == 3
+
+
+def test_tiered_steps_add_up_to_the_line(ctx, db_session, make, estate):
+    item = make.fee_item(
+        estate,
+        method=BillingMethod.tiered,
+        price="0.4883",
+        tiers=[("180", "0.4883"), (None, "0.5383")],
+        quantity_unit="度",
+    )
+    (unit,) = units(make, estate, 1)
+    read(db_session, make.meter(item, unit), "1250", "1000")  # 250 度
+    generate(db_session, estate)
+    (line,) = bills(db_session, estate)[0].lines
+    steps = json.loads(line.detail)
+    # 180 × 0.4883 = 87.894 → 87.89; 70 × 0.5383 = 37.681 → 37.68
+    assert [s["amount"] for s in steps] == ["87.89", "37.68"]
+    assert [s["quantity"] for s in steps] == ["180", "70"]
+    assert line.amount == Decimal("125.57") == sum(Decimal(s["amount"]) for s in steps)
+    assert (line.reading_previous, line.reading_current) == (Decimal("1000"), Decimal("1250"))
+
+
+def test_metered_parking_and_one_off_lines(ctx, db_session, make, estate):
+    from models import ParkingSpace
+
+    water = make.fee_item(estate, method=BillingMethod.metered, price="3.2", quantity_unit="吨")
+    make.fee_item(estate, method=BillingMethod.per_space, price="150")
+    make.fee_item(estate, method=BillingMethod.one_off, price="20", one_off_period=PERIOD)
+    make.fee_item(estate, method=BillingMethod.one_off, price="99", one_off_period="2026-12")
+    a, b = units(make, estate, 2)
+    read(db_session, make.meter(water, a), "112.5", "100")
+    db_session.add_all(
+        [ParkingSpace(estate_id=estate.id, code=f"P{n}{a.id}", unit_id=a.id) for n in (1, 2)]
+    )
+    db_session.commit()
+    generate(db_session, estate)
+    first, second = bills(db_session, estate)
+    assert sorted(line.amount for line in first.lines) == [
+        Decimal("20.00"),
+        Decimal("40.00"),
+        Decimal("300.00"),
+    ]
+    assert first.amount == Decimal("360.00")
+    assert [line.amount for line in second.lines] == [Decimal("20.00")]  # no meter, no space
+
+
+# -- rates are versioned ---------------------------------------------------------------------
+def test_a_new_rate_leaves_old_bills_alone_and_applies_next_period(ctx, db_session, make, estate):
+    item = make.fee_item(estate, method=BillingMethod.per_area, price="2.50")
+    units(make, estate, 2, area="100.00")
+    generate(db_session, estate, "2026-10")
+    make.rate(item, "3.00", effective_from=date(2026, 11, 1))
+    make.rate(item, "9.00", effective_from=date(2026, 11, 15))  # mid-period: not for 2026-11
+    again = generate(db_session, estate, "2026-10")
+    assert again.nothing_added and again.existing == 2
+    october = [b for b in bills(db_session, estate) if b.period == "2026-10"]
+    assert [b.amount for b in october] == [Decimal("250.00")] * 2
+    assert {line.unit_price for b in october for line in b.lines} == {Decimal("2.50")}
+    generate(db_session, estate, "2026-11")
+    november = [b for b in bills(db_session, estate) if b.period == "2026-11"]
+    assert [b.amount for b in november] == [Decimal("300.00")] * 2
+
+
+def test_generating_twice_adds_nothing_the_second_time(ctx, db_session, make, estate):
+    make.fee_item(estate, method=BillingMethod.per_area, price="2.50")
+    make.fee_item(estate, method=BillingMethod.fixed, price="30")
+    units(make, estate, 3)
+    first = generate(db_session, estate)
+    before = [(b.unit_id, b.amount, len(b.lines)) for b in bills(db_session, estate)]
+    second = generate(db_session, estate)
+    assert (first.bills, first.total) == (3, Decimal("761.25"))
+    assert second.nothing_added and second.existing == 3 and second.bill_ids == []
+    assert [(b.unit_id, b.amount, len(b.lines)) for b in bills(db_session, estate)] == before
+    runs = db_session.scalars(
+        select(AuditLog).where(AuditLog.action == "generate", AuditLog.estate_id == estate.id)
+    ).all()
+    assert [r.changes["bills"] for r in runs] == [3, 0]
+    assert runs[0].changes["total"] == "761.25" and runs[0].changes["period"] == PERIOD
+
+
+# -- who pays, for how long, and when -------------------------------------------------------
+def test_a_move_in_mid_month_is_pro_rated_by_days(ctx, db_session, make, estate):
+    make.fee_item(estate, method=BillingMethod.per_area, price="2.50")
+    unit = make.unit(make.building(estate), area=Decimal("89.50"))
+    tenant = make.resident(unit=unit, relation=Relation.tenant)
+    occupancy = db_session.scalar(select(Occupancy).where(Occupancy.resident_id == tenant.id))
+    occupancy.start_date = date(2026, 11, 16)
+    db_session.commit()
+    generate(db_session, estate)
+    (bill,) = bills(db_session, estate)
+    (line,) = bill.lines
+    assert (line.days, line.period_days) == (15, 30)
+    assert line.amount == Decimal("111.88")  # 223.75 × 15 / 30 = 111.875
+    assert bill.payer_id == tenant.id and bill.payer_name == tenant.name
+
+
+def test_the_payer_is_the_marked_occupant_else_the_owner(ctx, db_session, make, estate):
+    make.fee_item(estate, method=BillingMethod.fixed, price="10", due_days=10)
+    make.fee_item(estate, method=BillingMethod.fixed, price="5", due_days=20)
+    unit = make.unit(make.building(estate))
+    owner = make.resident(unit=unit, relation=Relation.owner, name="房东")
+    make.resident(unit=unit, relation=Relation.tenant, name="租客")
+    db_session.execute(
+        Occupancy.__table__.update().where(Occupancy.unit_id == unit.id).values(is_payer=False)
+    )
+    db_session.commit()
+    generate(db_session, estate)
+    (bill,) = bills(db_session, estate)
+    assert bill.payer_name == "房东" and bill.payer_id == owner.id
+    # the period's last day + the shortest payment term of its items
+    assert bill.due_date == date(2026, 12, 10)
+
+
+def test_vacant_units_get_no_bill_and_the_preview_says_so(ctx, db_session, make, estate):
+    make.fee_item(estate, method=BillingMethod.fixed, price="10")
+    building = make.building(estate)
+    units(make, estate, 2, building=building)
+    make.unit(building)  # nobody lives there
+    preview = preview_bills(db_session, estate.id, PERIOD)
+    assert (preview.bills, preview.vacant, preview.total) == (2, 1, Decimal("20.00"))
+    assert bill_count(db_session, estate) == 0  # a preview writes nothing
+    assert generate(db_session, estate).bills == 2
+
+
+# -- errors: a clear message, and no bills ---------------------------------------------------
+def test_a_bad_period_is_refused(ctx, db_session, estate):
+    with pytest.raises(ServiceError) as exc:
+        generate_bills(db_session, estate.id, "2031-13", actor=None)
+    assert "2031-13" in exc.value.message
+
+
+def test_a_missing_rate_is_refused_by_name(ctx, db_session, make, estate):
+    make.fee_item(estate, method=BillingMethod.fixed, price="10")
+    make.fee_item(estate, method=BillingMethod.per_area, price=None, name="电梯费")
+    units(make, estate, 2)
+    with pytest.raises(ServiceError) as exc:
+        generate_bills(db_session, estate.id, PERIOD, actor=None)
+    assert "电梯费" in exc.value.message and PERIOD in exc.value.message
+    db_session.rollback()
+    assert bill_count(db_session, estate) == 0
+    assert preview_bills(db_session, estate.id, PERIOD).errors  # the preview lists it
+
+
+def test_a_backwards_reading_is_refused_naming_meter_unit_and_values(ctx, db_session, make, estate):
+    item = make.fee_item(estate, method=BillingMethod.metered, price="3.2")
+    (unit,) = units(make, estate, 1)
+    meter = make.meter(item, unit, code="W-0001")
+    read(db_session, meter, "95.00", "100.00")
+    with pytest.raises(ServiceError) as exc:
+        generate_bills(db_session, estate.id, PERIOD, actor=None)
+    for part in ("W-0001", unit.label, "95.00", "100.00"):
+        assert part in exc.value.message
+    db_session.rollback()
+    assert bill_count(db_session, estate) == 0
+
+
+def test_a_replaced_meter_is_not_backwards(ctx, db_session, make, estate):
+    item = make.fee_item(estate, method=BillingMethod.metered, price="1")
+    (unit,) = units(make, estate, 1)
+    read(
+        db_session,
+        make.meter(item, unit),
+        "5",
+        "100",
+        replaced=True,
+        old_final=Decimal("110"),
+        new_start=Decimal("0"),
+    )
+    generate(db_session, estate)
+    assert bills(db_session, estate)[0].amount == Decimal("15.00")  # 10 old + 5 new
+
+
+def test_a_meter_without_reading_is_listed(ctx, db_session, make, estate):
+    item = make.fee_item(estate, method=BillingMethod.metered, price="3.2")
+    (unit,) = units(make, estate, 1)
+    make.meter(item, unit, code="W-0002")
+    preview = preview_bills(db_session, estate.id, PERIOD)
+    assert any("W-0002" in e for e in preview.errors)
+    with pytest.raises(ServiceError):
+        generate_bills(db_session, estate.id, PERIOD, actor=None)
+
+
+def test_a_failure_midway_leaves_no_bill(ctx, db_session, make, estate, runner, monkeypatch):
+    from propadmin.services import bill_generation
+
+    monkeypatch.setattr(bill_generation, "BATCH_SIZE", 2)
+    item = make.fee_item(estate, method=BillingMethod.metered, price="1")
+    made = units(make, estate, 5)
+    for n, unit in enumerate(made):
+        read(db_session, make.meter(item, unit), "90" if n == 4 else "110", "100")
+    result = runner.invoke(args=["bills", "generate", "--period", PERIOD, "--estate", estate.name])
+    assert result.exit_code != 0
+    assert "90.00" in result.output
+    assert bill_count(db_session, estate) == 0
+
+
+# -- flagged readings ------------------------------------------------------------------------
+def test_flagged_readings_need_accepting(ctx, db_session, make, estate, runner):
+    item = make.fee_item(estate, method=BillingMethod.metered, price="1")
+    (unit,) = units(make, estate, 1)
+    reading = read(
+        db_session,
+        make.meter(item, unit, code="W-0009"),
+        "900",
+        "100",
+        flagged=True,
+        flag_note="用量远高于平时",
+    )
+    preview = preview_bills(db_session, estate.id, PERIOD)
+    assert [(f.meter, f.usage) for f in preview.flagged] == [("W-0009", Decimal("800.00"))]
+    args = ["bills", "generate", "--period", PERIOD, "--estate", estate.name]
+    refused = runner.invoke(args=args)
+    assert refused.exit_code != 0 and "--accept-flagged" in refused.output
+    assert bill_count(db_session, estate) == 0
+    accepted = runner.invoke(args=[*args, "--accept-flagged"])
+    assert accepted.exit_code == 0, accepted.output
+    db_session.expire_all()
+    assert db_session.get(MeterReading, reading.id).reviewed_at is not None
+    assert bill_count(db_session, estate) == 1
+
+
+# -- the command -----------------------------------------------------------------------------
+def test_cli_generates_and_says_so(ctx, db_session, make, estate, runner):
+    make.fee_item(estate, method=BillingMethod.fixed, price="10.50")
+    units(make, estate, 2)
+    args = ["bills", "generate", "--period", PERIOD, "--estate", estate.name]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    assert f"Generated 2 bills for {estate.name} {PERIOD}, total ¥21.00" in first.output
+    second = runner.invoke(args=args)
+    assert second.exit_code == 0
+    assert f"Nothing added: 2 bills for {PERIOD} already existed" in second.output
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--period", "2031-13"], "2031-13"),
+        (["--period", "2026-11", "--estate", "没有这个小区"], "没有这个小区"),
+    ],
+)
+def test_cli_refuses_bad_input(app, db_session, make, runner, args, says):
+    estate = make.estate()
+    make.fee_item(estate, method=BillingMethod.fixed, price="10")
+    units(make, estate, 1)
+    result = runner.invoke(args=["bills", "generate", *args])
+    assert result.exit_code != 0 and says in result.output
+    assert bill_count(db_session) == 0
+
+
+def test_cli_refuses_a_missing_rate(ctx, db_session, make, estate, runner):
+    make.fee_item(estate, method=BillingMethod.fixed, price=None, name="垃圾清运费")
+    units(make, estate, 1)
+    result = runner.invoke(args=["bills", "generate", "--period", PERIOD, "--estate", estate.name])
+    assert result.exit_code != 0 and "垃圾清运费" in result.output
+    assert bill_count(db_session, estate) == 0
+
+
+# -- set-based ------------------------------------------------------------------------------
+def test_queries_do_not_grow_with_the_number_of_units(ctx, db_session, make, count_queries):
+    counts = []
+    for n in (20, 200):
+        estate = make.estate()
+        water = make.fee_item(estate, method=BillingMethod.metered, price="3.2")
+        make.fee_item(estate, method=BillingMethod.per_area, price="2.5")
+        make.fee_item(estate, method=BillingMethod.per_space, price="100")
+        building = make.building(estate)
+        rows = _bulk_units(db_session, estate, building, n)
+        meters = [make.meter(water, unit) for unit in rows[:3]]
+        for meter in meters:
+            read(db_session, meter, "110", "100")
+        with count_queries() as queries:
+            result = generate_bills(db_session, estate.id, PERIOD, actor=None)
+        assert result.bills == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def _bulk_units(db_session, estate, building, n):
+    from models import Resident, Unit
+
+    made = [Unit(building=building, number=f"{i:04d}", area=Decimal("88.00")) for i in range(n)]
+    people = [Resident(estate=estate, name=f"住户{i}") for i in range(n)]
+    db_session.add_all(made + people)
+    db_session.flush()
+    db_session.add_all(
+        Occupancy(unit=u, resident=p, relation=Relation.owner, is_payer=True)
+        for u, p in zip(made, people, strict=True)
+    )
+    db_session.commit()
+    return made
+
+
+def test_lines_match_bills(ctx, db_session, make, estate):
+    make.fee_item(estate, method=BillingMethod.per_area, price="2.50")
+    make.fee_item(estate, method=BillingMethod.fixed, price="30")
+    units(make, estate, 3)
+    result = generate(db_session, estate)
+    assert len(result.bill_ids) == 3
+    for bill in bills(db_session, estate):
+        assert bill.id in result.bill_ids
+        assert bill.amount == sum(line.amount for line in bill.lines)
+    assert db_session.scalar(select(func.count(BillLine.id))) >= 6
