@@ -81,6 +81,7 @@ def test_a_line_rounds_half_up_to_the_fen(ctx, db_session, make, estate):
     assert bill.amount == Decimal("1.01")
     assert bill.lines[0].quantity == Decimal("0.67")
     assert bill.lines[0].days is None  # lived there the whole month: not pro-rated
+    assert bill.issued_at.tzinfo is not None and bill.status.value == "unpaid"
 
 
 def test_three_units_share_a_meter_to_the_fen(ctx, db_session, make, estate):

@@ -49,11 +49,49 @@ class MeterRef(NamedTuple):
     fee_item_id: int
 
 
+class ReadingRow(NamedTuple):
+    """The columns of a meter reading that billing reads (plain values, no ORM object)."""
+
+    id: int
+    value: Decimal
+    previous: Decimal | None
+    usage: Decimal
+    replaced: bool
+    old_final: Decimal | None
+    new_start: Decimal | None
+    flagged: bool
+    reviewed_at: object
+    flag_note: str
+
+    @property
+    def needs_review(self) -> bool:
+        return self.flagged and self.reviewed_at is None
+
+
+READING_COLUMNS = (
+    MeterReading.id,
+    MeterReading.value,
+    MeterReading.previous,
+    MeterReading.usage,
+    MeterReading.replaced,
+    MeterReading.old_final,
+    MeterReading.new_start,
+    MeterReading.flagged,
+    MeterReading.reviewed_at,
+    MeterReading.flag_note,
+)
+
+
+def reading_row(row) -> ReadingRow | None:
+    """A ReadingRow from READING_COLUMNS, or None when the outer join found none."""
+    return None if row[0] is None else ReadingRow(*row)
+
+
 class Share(NamedTuple):
     """A unit's part of a shared meter: the amount, its area and the area shared over."""
 
     meter: Meter
-    reading: MeterReading
+    reading: ReadingRow
     amount: Decimal
     area: Decimal
     total_area: Decimal
@@ -90,7 +128,7 @@ class Context:
         )
 
 
-def reading_of(reading: MeterReading) -> Decimal:
+def reading_of(reading) -> Decimal:
     """The usage a reading bills (raises BackwardsReading)."""
     return reading_usage(
         reading.value,
@@ -175,7 +213,7 @@ def _load_shares(session, ctx: Context, period: Period) -> None:
     the whole estate) so that the parts add up to it exactly."""
     shared_items = [item for item in ctx.items if item.method is BillingMethod.shared]
     meters = session.execute(
-        select(Meter, MeterReading)
+        select(Meter, *READING_COLUMNS)
         .outerjoin(
             MeterReading,
             (MeterReading.meter_id == Meter.id) & (MeterReading.period == period.key),
@@ -197,7 +235,8 @@ def _load_shares(session, ctx: Context, period: Period) -> None:
         .order_by(Unit.id)
     ).all()
     units = [UnitRow(*row) for row in units]
-    for meter, reading in meters:
+    for meter, *columns in meters:
+        reading = reading_row(columns)
         where = meter.location or meter.code
         if reading is None:
             ctx.errors.append(

@@ -24,7 +24,7 @@ from models import (
     Resident,
 )
 
-from .bill_context import Context, MeterRef, UnitRow, reading_of
+from .bill_context import READING_COLUMNS, Context, MeterRef, UnitRow, reading_of, reading_row
 from .bill_lines import BackwardsReading, covered_days, prorated, tiered
 from .money import ZERO, to_fen
 from .periods import Period
@@ -146,7 +146,7 @@ def _meter_rows(session, ctx: Context, period: Period, lo: int, hi: int):
     """The batch's own meters of metered and tiered items, each with its reading of the
     period (or None), in one query."""
     rows = session.execute(
-        select(Meter.id, Meter.code, Meter.unit_id, Meter.fee_item_id, MeterReading)
+        select(Meter.id, Meter.code, Meter.unit_id, Meter.fee_item_id, *READING_COLUMNS)
         .outerjoin(
             MeterReading,
             (MeterReading.meter_id == Meter.id) & (MeterReading.period == period.key),
@@ -159,7 +159,7 @@ def _meter_rows(session, ctx: Context, period: Period, lo: int, hi: int):
         )
         .order_by(Meter.id)
     ).all()
-    return [(MeterRef(*row[:4]), row[4]) for row in rows]
+    return [(MeterRef(*row[:4]), reading_row(row[4:])) for row in rows]
 
 
 def _payer(occupied: list):

@@ -26,7 +26,7 @@ from .base import PermissionView
 class GenerateForm(FlaskForm):
     estate = SelectField(_l("Estate"), choices=[], validate_choice=False)
     period = StringField(
-        _l("Period"),
+        _l("Period to bill"),
         validators=[
             InputRequired(message=_l("Enter a period.")),
             Length(max=10, message=_l("A period is at most 10 characters, such as 2026-11.")),
