@@ -124,6 +124,8 @@ def fill_estate(app, units: int) -> dict:
             ],
         )
         session.commit()
+        session.execute(text("ANALYZE"))  # statistics, as a database in use has them
+        session.commit()
         return {"estate_id": estate.id, "items": ids}
 
 

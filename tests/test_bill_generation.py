@@ -400,3 +400,20 @@ def test_lines_match_bills(ctx, db_session, make, estate):
         assert bill.id in result.bill_ids
         assert bill.amount == sum(line.amount for line in bill.lines)
     assert db_session.scalar(select(func.count(BillLine.id))) >= 6
+
+
+@pytest.mark.parametrize(
+    "spans, days",
+    [
+        ([(None, None)], 30),
+        ([(date(2026, 11, 16), None)], 15),
+        ([(None, date(2026, 11, 10))], 10),
+        ([(date(2026, 11, 5), date(2026, 11, 10)), (date(2026, 11, 8), date(2026, 11, 20))], 16),
+        ([(date(2026, 11, 1), date(2026, 11, 3)), (date(2026, 11, 28), None)], 6),
+        ([(date(2026, 10, 1), date(2026, 12, 31)), (None, None)], 30),
+    ],
+)
+def test_days_lived_in_count_each_day_once(spans, days):
+    from propadmin.services.bill_lines import covered_days
+
+    assert covered_days(spans, date(2026, 11, 1), date(2026, 12, 1)) == days

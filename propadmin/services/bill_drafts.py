@@ -165,6 +165,8 @@ def _meter_rows(session, ctx: Context, period: Period, lo: int, hi: int):
 def _payer(occupied: list):
     """Who pays: the occupant marked as payer, else the owner, else whoever lives there;
     the most recent start first."""
+    if len(occupied) == 1:
+        return occupied[0]
 
     def rank(o):
         return (

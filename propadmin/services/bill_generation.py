@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, column, func, insert, select, table
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import (
-    Bill,
     Building,
     Estate,
     MeterReading,
@@ -30,12 +29,12 @@ from models import (
     User,
     utcnow,
 )
-from models.base import UTCDateTime
 from propadmin import audit
 
 from . import ServiceError
 from .bill_context import UnitRow, load_context
 from .bill_drafts import FlaggedReading, plan_batch
+from .bill_insert import insert_bills
 from .money import ZERO
 from .periods import parse_period
 
@@ -132,7 +131,7 @@ def _run(session, estate_id, period_text, actor, accept_flagged, progress, *, wr
                 raise ServiceError(_flagged_message(result.flagged), "flagged")
             _review(session, flagged, actor)
         if write and not result.errors:
-            result.bill_ids.extend(_insert(session, drafts))
+            result.bill_ids.extend(insert_bills(session, drafts))
         for bill, lines in drafts:
             result.bills += 1
             result.total += bill["amount"]
@@ -208,88 +207,3 @@ def _review(session: Session, flagged: list[FlaggedReading], actor: User | None)
     for reading in readings:
         reading.reviewed_by_id = actor.id if actor is not None else None
         reading.reviewed_at = now
-
-
-# The tables as plain columns: amounts go in as the integers they are stored as (fen, or
-# 1/10,000 for quantities and unit prices), without a type conversion per value.
-_BILL = table(
-    "bill",
-    *(column(name) for name in ("estate_id", "building_id", "unit_id", "period", "payer_id")),
-    *(column(name) for name in ("payer_name", "amount", "discount", "late_fee", "paid")),
-    *(column(name) for name in ("status", "version", "void_reason")),
-    column("due_date", Date),
-    *(column(name, UTCDateTime()) for name in ("issued_at", "created_at", "updated_at")),
-)
-_LINE_SCALES = {
-    "quantity": 4,
-    "unit_price": 4,
-    "amount": 2,
-    "reading_previous": 2,
-    "reading_current": 2,
-    "share_area": 2,
-    "share_total_area": 2,
-}
-_LINE = table(
-    "bill_line",
-    *(column(name) for name in ("bill_id", "fee_item_id", "rate_id", "method", "meter_id")),
-    *(column(name) for name in ("quantity_unit", "days", "period_days", "detail")),
-    *(column(name) for name in _LINE_SCALES),
-)
-
-
-def _scaled(value: Decimal | None, places: int) -> int | None:
-    if value is None:
-        return None
-    return int(value.scaleb(places).to_integral_value(ROUND_HALF_UP))
-
-
-def _insert(session: Session, drafts) -> list[int]:
-    """Write a batch's bills, then their lines, with one bulk insert each; the new bills'
-    ids come from one select (the unique (unit, period) key names them)."""
-    if not drafts:
-        return []
-    now = utcnow()
-    session.execute(
-        insert(_BILL),
-        [
-            {
-                **bill,
-                "amount": _scaled(bill["amount"], 2),
-                "status": bill["status"].value,
-                "discount": 0,
-                "late_fee": 0,
-                "paid": 0,
-                "version": 1,
-                "void_reason": "",
-                "issued_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for bill, _ in drafts
-        ],
-    )
-    first = drafts[0][0]
-    unit_ids = [bill["unit_id"] for bill, _ in drafts]
-    ids = dict(
-        session.execute(
-            select(Bill.unit_id, Bill.id).where(
-                Bill.estate_id == first["estate_id"],
-                Bill.period == first["period"],
-                Bill.unit_id.between(min(unit_ids), max(unit_ids)),
-            )
-        ).all()
-    )
-    session.execute(
-        insert(_LINE),
-        [
-            {
-                **line,
-                **{name: _scaled(line[name], places) for name, places in _LINE_SCALES.items()},
-                "method": line["method"].value,
-                "bill_id": ids[bill["unit_id"]],
-            }
-            for bill, lines in drafts
-            for line in lines
-        ],
-    )
-    return [ids[unit_id] for unit_id in unit_ids]

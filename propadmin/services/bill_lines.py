@@ -45,12 +45,17 @@ def covered_days(spans: Sequence[tuple[date | None, date | None]], start: date, 
     """How many days of [start, end) the occupancies cover. A span is (start_date,
     end_date) with both ends inclusive and None meaning open; overlapping spans (an owner
     and a tenant at once) count each day once."""
-    days: set[int] = set()
-    for first, last in spans:
-        lo = max(first or start, start)
-        hi = min(last + timedelta(days=1) if last else end, end)
-        days.update(range(lo.toordinal(), hi.toordinal()))
-    return len(days)
+    clipped = sorted(
+        (max(first or start, start), min(last + timedelta(days=1) if last else end, end))
+        for first, last in spans
+    )
+    days, reached = 0, start
+    for lo, hi in clipped:
+        lo = max(lo, reached)
+        if hi > lo:
+            days += (hi - lo).days
+            reached = hi
+    return days
 
 
 def tiered(usage: Decimal, rate: RateInForce) -> tuple[Decimal, str]:
