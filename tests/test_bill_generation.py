@@ -417,3 +417,21 @@ def test_days_lived_in_count_each_day_once(spans, days):
     from propadmin.services.bill_lines import covered_days
 
     assert covered_days(spans, date(2026, 11, 1), date(2026, 12, 1)) == days
+
+
+def test_a_run_racing_another_is_refused_cleanly(ctx, db_session, make, estate, monkeypatch):
+    from propadmin.services import bill_generation
+
+    make.fee_item(estate, method=BillingMethod.fixed, price="10")
+    (unit,) = units(make, estate, 1)
+    planned = bill_generation.plan_batch
+
+    def plan_then_lose_the_race(session, *args):
+        drafts = planned(session, *args)
+        make.bill(unit, period=PERIOD)  # another run commits the same unit's bill meanwhile
+        return drafts
+
+    monkeypatch.setattr(bill_generation, "plan_batch", plan_then_lose_the_race)
+    with pytest.raises(ServiceError) as exc:
+        generate_bills(db_session, estate.id, PERIOD, actor=None)
+    assert PERIOD in exc.value.message

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (
@@ -131,7 +132,7 @@ def _run(session, estate_id, period_text, actor, accept_flagged, progress, *, wr
                 raise ServiceError(_flagged_message(result.flagged), "flagged")
             _review(session, flagged, actor)
         if write and not result.errors:
-            result.bill_ids.extend(insert_bills(session, drafts))
+            result.bill_ids.extend(_write(session, drafts, period.key))
         for bill, lines in drafts:
             result.bills += 1
             result.total += bill["amount"]
@@ -157,6 +158,21 @@ def _run(session, estate_id, period_text, actor, accept_flagged, progress, *, wr
         session.flush()
         # prepaid: the lead wires payments.apply_prepaid(session, new_bill_ids, actor) here
     return result
+
+
+def _write(session: Session, drafts, period_key: str) -> list[int]:
+    try:
+        return insert_bills(session, drafts)
+    except IntegrityError:
+        # Another run (a second host, a second click) wrote some of these bills first.
+        raise ServiceError(
+            _(
+                "Bills for %(period)s were being made by another run at the same moment."
+                " Nothing from this run was kept; run it again to add what is missing.",
+                period=period_key,
+            ),
+            "period",
+        ) from None
 
 
 def _fail(result: GenerationResult, errors: list[str], write: bool) -> GenerationResult:

@@ -45,6 +45,11 @@ def covered_days(spans: Sequence[tuple[date | None, date | None]], start: date, 
     """How many days of [start, end) the occupancies cover. A span is (start_date,
     end_date) with both ends inclusive and None meaning open; overlapping spans (an owner
     and a tenant at once) count each day once."""
+    if len(spans) == 1:  # the usual case, without sorting
+        first, last = spans[0]
+        lo = max(first or start, start)
+        hi = min(last + timedelta(days=1) if last else end, end)
+        return max((hi - lo).days, 0)
     clipped = sorted(
         (max(first or start, start), min(last + timedelta(days=1) if last else end, end))
         for first, last in spans
