@@ -46,15 +46,16 @@ class FlaggedReading:
 def plan_batch(session, ctx: Context, period: Period, units: list[UnitRow], result):
     """The bills (row dict, line dicts) for one batch of units, the flagged readings they
     use, and the problems that stop the run."""
+    # Every query below selects by a range of unit ids (their indexes) and nothing else
+    # that could lead the planner to an estate-wide index; rows of other estates' units in
+    # the range are dropped in Python.
     lo, hi = units[0].id, units[-1].id
     in_batch = {u.id for u in units}
+    # By the (unit_id, period) key alone: with estate_id in the clause the planner may
+    # take the (estate_id, period) index and walk every bill written so far in this run.
     existing = set(
         session.scalars(
-            select(Bill.unit_id).where(
-                Bill.estate_id == ctx.estate_id,
-                Bill.period == period.key,
-                Bill.unit_id.between(lo, hi),
-            )
+            select(Bill.unit_id).where(Bill.unit_id.between(lo, hi), Bill.period == period.key)
         )
     )
     occupancies: dict[int, list] = {}
@@ -72,7 +73,6 @@ def plan_batch(session, ctx: Context, period: Period, units: list[UnitRow], resu
         .join(Resident, Resident.id == Occupancy.resident_id)
         .where(
             Occupancy.unit_id.between(lo, hi),
-            Resident.estate_id == ctx.estate_id,
             (Occupancy.start_date.is_(None)) | (Occupancy.start_date < period.end),
             (Occupancy.end_date.is_(None)) | (Occupancy.end_date >= period.start),
         )
@@ -84,10 +84,7 @@ def plan_batch(session, ctx: Context, period: Period, units: list[UnitRow], resu
         spaces = dict(
             session.execute(
                 select(ParkingSpace.unit_id, func.count(ParkingSpace.id))
-                .where(
-                    ParkingSpace.estate_id == ctx.estate_id,
-                    ParkingSpace.unit_id.between(lo, hi),
-                )
+                .where(ParkingSpace.unit_id.between(lo, hi))
                 .group_by(ParkingSpace.unit_id)
             ).all()
         )
@@ -152,9 +149,8 @@ def _meter_rows(session, ctx: Context, period: Period, lo: int, hi: int):
             (MeterReading.meter_id == Meter.id) & (MeterReading.period == period.key),
         )
         .where(
-            Meter.estate_id == ctx.estate_id,
-            Meter.active.is_(True),
             Meter.unit_id.between(lo, hi),
+            Meter.active.is_(True),
             Meter.fee_item_id.in_(ctx.metered_item_ids),
         )
         .order_by(Meter.id)

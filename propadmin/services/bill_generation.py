@@ -197,20 +197,28 @@ def _flagged_message(flagged: list[FlaggedReading]) -> str:
 
 
 def _unit_batches(session: Session, estate_id: int):
-    """The estate's units, BATCH_SIZE at a time, by id (keyset: no OFFSET)."""
-    last = 0
-    while True:
+    """The estate's units, BATCH_SIZE at a time, by id. Each batch is read by a range of
+    the primary key (then kept to the estate), so no batch walks the units before it."""
+    ids = session.scalars(
+        select(Unit.id).join(Building).where(Building.estate_id == estate_id).order_by(Unit.id)
+    ).all()
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
         rows = session.execute(
-            select(Unit.id, Unit.building_id, Unit.number, Unit.area, Unit.use, Building.name)
+            select(
+                Unit.id,
+                Unit.building_id,
+                Unit.number,
+                Unit.area,
+                Unit.use,
+                Building.name,
+                Building.estate_id,
+            )
             .join(Building)
-            .where(Building.estate_id == estate_id, Unit.id > last)
+            .where(Unit.id.between(chunk[0], chunk[-1]))
             .order_by(Unit.id)
-            .limit(BATCH_SIZE)
         ).all()
-        if not rows:
-            return
-        yield [UnitRow(*row) for row in rows]
-        last = rows[-1][0]
+        yield [UnitRow(*row[:6]) for row in rows if row[6] == estate_id]
 
 
 def _review(session: Session, flagged: list[FlaggedReading], actor: User | None) -> None:

@@ -106,10 +106,10 @@ def insert_bills(session: Session, drafts) -> list[int]:
         first, unit_ids = drafts[0][0], [bill["unit_id"] for bill, _lines in drafts]
         ids = dict(
             session.execute(
+                # the (unit_id, period) key (see plan_batch); units are the estate's own
                 select(Bill.unit_id, Bill.id).where(
-                    Bill.estate_id == first["estate_id"],
-                    Bill.period == first["period"],
                     Bill.unit_id.between(min(unit_ids), max(unit_ids)),
+                    Bill.period == first["period"],
                 )
             ).all()
         )
