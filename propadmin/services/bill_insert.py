@@ -144,7 +144,8 @@ def insert_bills(session: Session, drafts) -> list[int]:
 
 def _unnest(connection, table: str, columns, rows, returning: str | None = None):
     names = ", ".join(name for name, _type in columns)
-    arrays = ", ".join(f"%s::{pg_type}[]" for _name, pg_type in columns)
+    # %b: psycopg sends the arrays in binary (no quoting and escaping of each element)
+    arrays = ", ".join(f"%b::{pg_type}[]" for _name, pg_type in columns)
     sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 — fixed names
     if returning:
         sql += f" RETURNING {returning}"
