@@ -42,6 +42,18 @@ class UnitRow(NamedTuple):
         return unit_label(self.building_name, self.number)
 
 
+class ItemRow(NamedTuple):
+    """A fee item as a run reads it (plain values: read once per line of every bill)."""
+
+    id: int
+    name: str
+    method: BillingMethod
+    building_id: int | None
+    unit_use: UnitUse | None
+    quantity_unit: str
+    due_days: int
+
+
 class MeterRef(NamedTuple):
     id: int
     code: str
@@ -100,7 +112,7 @@ class Share(NamedTuple):
 @dataclass
 class Context:
     estate_id: int
-    items: list[FeeItem]
+    items: list[ItemRow]
     rates: dict[int, RateInForce] = field(default_factory=dict)
     shares: dict[tuple[int, int], Share] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -114,14 +126,14 @@ class Context:
             if item.method in (BillingMethod.metered, BillingMethod.tiered)
         ]
 
-    def item(self, item_id: int) -> FeeItem:
+    def item(self, item_id: int) -> ItemRow:
         return self._by_id[item_id]
 
     def has(self, method: BillingMethod) -> bool:
         return any(item.method is method for item in self.items)
 
     @staticmethod
-    def applies(item: FeeItem, unit) -> bool:
+    def applies(item: ItemRow, unit) -> bool:
         """The item's filters: one building, one kind of unit (or all)."""
         return (item.building_id is None or item.building_id == unit.building_id) and (
             item.unit_use is None or item.unit_use == unit.use
@@ -143,9 +155,18 @@ def reading_of(reading) -> Decimal:
 def load_context(session, estate_id: int, period: Period) -> Context:
     """The items that take part in ``period``: active, of the period's cycle (a one-off
     item: named for this period). A missing rate is an error for the whole run."""
-    items = list(
-        session.scalars(
-            select(FeeItem)
+    items = [
+        ItemRow(*row)
+        for row in session.execute(
+            select(
+                FeeItem.id,
+                FeeItem.name,
+                FeeItem.method,
+                FeeItem.building_id,
+                FeeItem.unit_use,
+                FeeItem.quantity_unit,
+                FeeItem.due_days,
+            )
             .where(
                 FeeItem.estate_id == estate_id,
                 FeeItem.active.is_(True),
@@ -157,7 +178,7 @@ def load_context(session, estate_id: int, period: Period) -> Context:
             )
             .order_by(FeeItem.id)
         )
-    )
+    ]
     ctx = Context(estate_id, items)
     if not items:
         return ctx
