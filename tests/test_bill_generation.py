@@ -310,3 +310,37 @@ def test_days_lived_in_count_each_day_once(spans, days):
     from propadmin.services.bill_lines import covered_days
 
     assert covered_days(spans, date(2026, 11, 1), date(2026, 12, 1)) == days
+
+
+# -- which items apply -----------------------------------------------------------------------
+def test_items_apply_by_cycle_building_and_use(ctx, db_session, make, estate):
+    from models import Cycle, UnitUse
+
+    first, second = make.building(estate), make.building(estate)
+    shop = make.unit(first, use=UnitUse.commercial)
+    make.resident(unit=shop)
+    flat = units(make, estate, 1, building=second)[0]
+    make.fee_item(estate, method=BillingMethod.fixed, price="1", name="全体")
+    make.fee_item(estate, method=BillingMethod.fixed, price="2", name="一栋", building=first)
+    make.fee_item(
+        estate, method=BillingMethod.fixed, price="4", name="商铺", unit_use=UnitUse.commercial
+    )
+    make.fee_item(estate, method=BillingMethod.fixed, price="8", name="季度", cycle=Cycle.quarterly)
+    make.fee_item(estate, method=BillingMethod.fixed, price="16", name="停用", active=False)
+    generate(db_session, estate)
+    amounts = {b.unit_id: b.amount for b in bills(db_session, estate)}
+    assert amounts == {shop.id: Decimal("7.00"), flat.id: Decimal("1.00")}
+    quarter = generate(db_session, estate, "2026-Q4")
+    assert quarter.bills == 2 and quarter.total == Decimal("16.00")
+
+
+def test_a_shared_meter_of_one_building_is_split_over_that_building(ctx, db_session, make, estate):
+    item = make.fee_item(estate, method=BillingMethod.shared, price="0.5")
+    first, second = make.building(estate), make.building(estate)
+    small, large = (units(make, estate, 1, area=a, building=first)[0] for a in ("50", "150"))
+    other = units(make, estate, 1, building=second)[0]
+    read(db_session, make.meter(item, None, building=first), "300", "100")  # 200 × 0.5 = 100
+    generate(db_session, estate)
+    amounts = {b.unit_id: b.amount for b in bills(db_session, estate)}
+    assert amounts == {small.id: Decimal("25.00"), large.id: Decimal("75.00")}
+    assert other.id not in amounts

@@ -4,6 +4,7 @@ midway, a race with another run, and a constant number of queries per batch."""
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, select
 
 from models import BillingMethod, MeterReading, Occupancy, Relation
 from propadmin.services import ServiceError
@@ -138,3 +139,17 @@ def test_a_run_racing_another_is_refused_cleanly(ctx, db_session, make, estate, 
     with pytest.raises(ServiceError) as exc:
         generate_bills(db_session, estate.id, PERIOD, actor=None)
     assert PERIOD in exc.value.message
+
+
+def test_cli_without_an_estate_bills_each_estate_in_turn(app, db_session, make, runner):
+    from models import Bill
+
+    made = [make.estate(), make.estate()]
+    for place in made:
+        make.fee_item(place, method=BillingMethod.fixed, price="10")
+        units(make, place, 2)
+    result = runner.invoke(args=["bills", "generate", "--period", PERIOD])
+    assert result.exit_code == 0, result.output
+    for place in made:
+        assert f"Generated 2 bills for {place.name} {PERIOD}" in result.output
+    assert db_session.scalar(select(func.count(Bill.id))) == 4
