@@ -77,8 +77,10 @@ def _generate_for(estate_id: int, name: str, period: str, accept_flagged: bool) 
             db.session.rollback()
             raise
     db.session.commit()
-    if result.nothing_added:
+    if result.nothing_added and result.existing:
         click.echo(f"Nothing added: {result.existing} bills for {period} already existed ({name}).")
+    elif result.nothing_added:
+        click.echo(f"Nothing added: no unit of {name} has anything to pay for {period}.")
     else:
         click.echo(
             f"Generated {result.bills} bills for {name} {period}, total {yuan(result.total)}"

@@ -87,7 +87,9 @@ class BillGenerationView(PermissionView, BaseView):
             self._field(form, exc).errors.append(exc.message)
             return False
         db.session.commit()
-        if result.nothing_added:
+        if result.nothing_added and not result.existing:
+            flash(_("There is nothing to add for this period."), "info")
+        elif result.nothing_added:
             flash(
                 _(
                     "Nothing added: %(n)d bills for %(period)s already existed.",
