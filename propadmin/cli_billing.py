@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 bills_cli = AppGroup("bills", help="Bills: generate them for a period, remind payers.")
 
 # The modules that add commands to the group (imported for their side effect).
-COMMAND_MODULES: tuple[str, ...] = ("propadmin.cli_bills_remind",)
+COMMAND_MODULES: tuple[str, ...] = ("propadmin.cli_bills_generate", "propadmin.cli_bills_remind")
 
 
 def init_app(app) -> None:

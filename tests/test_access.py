@@ -97,6 +97,7 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     "arrears.index": FINANCE,
     "finance.index": FINANCE,
     # -- billing: generation -----------------------------------------------------------------
+    "bill_generate.index": FINANCE,
     # -- billing: payments, receipts, prepaid, adjustments, late fees ----------------------
     # payments are recorded, printed and voided from their pages, never created or edited
     # as rows; the prepaid balances and adjustments are read-only lists (money moves by the

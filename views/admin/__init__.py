@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 
 from models import (
     AuditLog,
-    BillReminder,
     Building,
     Estate,
     Occupancy,
@@ -18,20 +17,16 @@ from models import (
     User,
     Vehicle,
 )
-from models import Bill as _Bill
 from propadmin.extensions import db
 
 from .accounts import UserView
 from .base import SecureModelView
-from .bills import BillView
+from .billing_menu import add_billing_views
 from .dashboard import DashboardView
-from .finance import ArrearsView, FinanceView
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
-from .payments import add_payment_views
 from .property import BuildingView, EstateView, UnitView
 from .register_import import RegisterImportView
-from .reminders import BillReminderView
 from .residents import ResidentView
 from .roles import RoleView
 from .system import AuditLogView, OutboxView
@@ -75,16 +70,7 @@ def init_admin(app) -> Admin:
             url="/admin/register-import",
         )
     )
-    # billing: reminders
-    admin.add_view(
-        BillReminderView(
-            BillReminder,
-            db,
-            name=_l("Payment reminders"),
-            category=_l("Fees and bills"),
-            endpoint="bill_reminder",
-        )
-    )
+    add_billing_views(admin)
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=system, endpoint="role"))
     admin.add_view(
@@ -93,16 +79,5 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
     )
-    # billing: bills
-    money = _l("Fees and bills")
-    admin.add_view(BillView(_Bill, db, name=_l("Bills"), category=money, endpoint="bill"))
-    admin.add_view(
-        ArrearsView(name=_l("Arrears"), category=money, endpoint="arrears", url="/admin/arrears")
-    )
-    admin.add_view(
-        FinanceView(name=_l("Collection"), category=money, endpoint="finance", url="/admin/finance")
-    )
-    # billing: payments
-    add_payment_views(admin, _l("Fees and bills"))
     app.extensions["propadmin.admin"] = admin
     return admin
