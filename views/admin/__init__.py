@@ -8,6 +8,10 @@ from models import (
     AuditLog,
     Building,
     Estate,
+    FeeItem,
+    FeeRate,
+    Meter,
+    MeterReading,
     Occupancy,
     OutboxMessage,
     ParkingSpace,
@@ -22,9 +26,12 @@ from propadmin.extensions import db
 from .accounts import UserView
 from .base import SecureModelView
 from .dashboard import DashboardView
+from .fee_setup import FeeItemView, FeeRateView, MeterView
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
+from .reading_import import ReadingImportView
+from .readings import MeterReadingView
 from .register_import import RegisterImportView
 from .residents import ResidentView
 from .roles import RoleView
@@ -67,6 +74,26 @@ def init_admin(app) -> Admin:
             category=people,
             endpoint="register_import",
             url="/admin/register-import",
+        )
+    )
+    # billing: setup
+    fees = _l("Fees and bills")
+    admin.add_view(
+        FeeItemView(FeeItem, db, name=_l("Fee items"), category=fees, endpoint="fee_item")
+    )
+    admin.add_view(FeeRateView(FeeRate, db, name=_l("Rates"), category=fees, endpoint="fee_rate"))
+    admin.add_view(MeterView(Meter, db, name=_l("Meters"), category=fees, endpoint="meter"))
+    admin.add_view(
+        MeterReadingView(
+            MeterReading, db, name=_l("Meter readings"), category=fees, endpoint="meter_reading"
+        )
+    )
+    admin.add_view(
+        ReadingImportView(
+            name=_l("Import meter readings"),
+            category=fees,
+            endpoint="reading_import",
+            url="/admin/reading-import",
         )
     )
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))

@@ -22,7 +22,7 @@ from propadmin.services.register_template import template_xlsx
 from .base import PermissionView
 
 
-def _max_mb() -> int:
+def max_upload_mb() -> int:
     """The upload limit, in MB, as the page and the template state it."""
     return (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
 
@@ -75,14 +75,14 @@ class RegisterImportView(PermissionView, BaseView):
             problems=plan.problems if plan else 0,
             unreported=plan.unreported if plan else 0,
             columns=COLUMNS,
-            max_mb=_max_mb(),
+            max_mb=max_upload_mb(),
             max_rows=register_sheet.MAX_ROWS,
         )
 
     @expose("/template.xlsx")
     def template(self):
         return send_file(
-            io.BytesIO(template_xlsx(max_mb=_max_mb())),
+            io.BytesIO(template_xlsx(max_mb=max_upload_mb())),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             as_attachment=True,
             download_name="register-template.xlsx",
