@@ -72,6 +72,7 @@ PRICE_PLACES = 4
 MAX_UNIT_PRICE = Decimal("100000")  # yuan per m², per 吨, per unit...: beyond is a typo
 MAX_TIER_UP_TO = Decimal("10000000")
 MAX_DUE_DAYS = 365
+MAX_READING = Decimal("9999999999.99")
 
 
 def default_quantity_unit(kind: FeeKind | None, method: BillingMethod | None) -> str:
@@ -108,6 +109,25 @@ def parse_quantity(text, field: str) -> Decimal:
         raise ServiceError(_("Enter a usage such as 180 (more than zero)."), field)
     if value != value.quantize(Decimal("0.01")):
         raise ServiceError(_("A usage has at most two decimal places."), field)
+    return value
+
+
+def parse_reading(text, field: str = "value") -> Decimal:
+    """A meter reading typed by a person: a number of at least zero with at most two
+    decimal places. Raises ServiceError naming ``field``."""
+    raw = str(text if text is not None else "").strip().replace(",", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise ServiceError(_("Enter the number shown on the meter, such as 1234.5."), field)
+    if value < 0:
+        raise ServiceError(_("A meter reading is not negative."), field)
+    if value > MAX_READING:
+        raise ServiceError(_("This number is too large for a meter reading."), field)
+    if value != value.quantize(Decimal("0.01")):
+        raise ServiceError(_("A meter reading has at most two decimal places."), field)
     return value
 
 

@@ -21,7 +21,8 @@ from models import Meter, User
 
 from ..permissions import scoped
 from . import ServiceError
-from .readings import first_reading_notice, record_reading
+from .fee_setup import parse_reading
+from .readings import first_reading_notice, meter_period, record_reading
 from .register_rows import NO, YES
 from .register_rows import _date as sheet_date
 from .register_sheet import (
@@ -106,6 +107,16 @@ def _import_row(session, report, meters, number, rec, actor) -> None:
             read_on = sheet_date(rec["read_on"])
         except ValueError:
             problems.append(("read_on", rec["read_on"], _("Write dates as 2026-03-01.")))
+    # What can be told without the meter's history, told for every column at once.
+    checks = [("value", parse_reading), ("old_final", parse_reading), ("new_start", parse_reading)]
+    if len(found) == 1:
+        checks.append(("period", lambda text, key: meter_period(found[0], text, key)))
+    for key, check in checks:
+        if rec.get(key):
+            try:
+                check(rec[key], key)
+            except ServiceError as exc:
+                problems.append((key, rec[key], exc.message))
     replaced_text = rec.get("replaced", "").lower()
     if replaced_text not in YES | NO:
         problems.append(("replaced", rec.get("replaced", ""), _("Write 是 or leave it empty.")))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import statistics
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
@@ -23,11 +23,11 @@ from models.base import utcnow
 
 from ..permissions import scoped
 from . import ServiceError
+from .fee_setup import CYCLE_LABELS, parse_reading
 from .periods import Period, parse_period
 
 log = logging.getLogger(__name__)
 
-MAX_READING = Decimal("9999999999.99")
 # A usage is flagged when it is more than SPIKE_FACTOR × the median of the meter's last
 # USUAL_WINDOW usages and more than SPIKE_FLOOR above it, once there are MIN_HISTORY.
 SPIKE_FACTOR = 3
@@ -42,27 +42,6 @@ READ_LATE = timedelta(days=92)
 def number(value: Decimal | None) -> str:
     """96.00 → 96, 12.50 → 12.5: a reading as a clerk writes it."""
     return "" if value is None else f"{Decimal(value).normalize():f}"
-
-
-def parse_reading(text, field: str = "value") -> Decimal:
-    """A meter reading typed by a person: a number of at least zero with at most two
-    decimal places. Raises ServiceError naming ``field``."""
-    if isinstance(text, float):
-        raise TypeError("floats are not accepted for readings")
-    raw = str(text if text is not None else "").strip().replace(",", "")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite():
-        raise ServiceError(_("Enter the number shown on the meter, such as 1234.5."), field)
-    if value < 0:
-        raise ServiceError(_("A meter reading is not negative."), field)
-    if value > MAX_READING:
-        raise ServiceError(_("This number is too large for a meter reading."), field)
-    if value != value.quantize(Decimal("0.01")):
-        raise ServiceError(_("A meter reading has at most two decimal places."), field)
-    return value
 
 
 def meter_place(meter: Meter) -> str:
@@ -81,18 +60,12 @@ def meter_period(meter: Meter, text: str, field: str = "period") -> Period:
             _(
                 "%(item)s is billed by %(cycle)s periods; %(period)s is not one.",
                 item=meter.fee_item.name,
-                cycle=_cycle_word(cycle),
+                cycle=CYCLE_LABELS[cycle],
                 period=period.key,
             ),
             field,
         )
     return period
-
-
-def _cycle_word(cycle) -> str:
-    from .fee_setup import CYCLE_LABELS
-
-    return str(CYCLE_LABELS[cycle])
 
 
 # -- the rule ------------------------------------------------------------------------------

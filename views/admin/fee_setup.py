@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request
 from flask_admin import expose
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 
@@ -154,6 +155,10 @@ class FeeItemView(BillingView):
         "building": {"description": _l("Left empty: every building of the estate")},
     }
 
+    def prepare_form(self, form, obj=None):
+        form.building.blank_text = _("All buildings")
+        return form
+
     def validate_form(self, form):
         valid = super().validate_form(form)
         if not valid or not hasattr(form, "name") or form.estate.data is None:
@@ -235,6 +240,15 @@ class FeeRateView(LockedRows, BillingView):
 
     def locked(self, row) -> str | None:
         return rate_in_use_message() if rate_in_use(db.session, row) else None
+
+    def prepare_form(self, form, obj=None):
+        # A tiered item's price may be left empty (its first step's); parse_price
+        # judges the rest, so the column's "required" is not Flask-Admin's to say.
+        form.unit_price.validators = [
+            v for v in form.unit_price.validators if not getattr(v, "field_flags", {})
+        ]
+        form.unit_price.flags.required = False
+        return form
 
     def validate_form(self, form):
         valid = super().validate_form(form)
@@ -318,6 +332,10 @@ class MeterView(BillingView):
         },
         "location": {"description": _l("Where a shared meter is, e.g. 1栋水泵房")},
     }
+
+    def prepare_form(self, form, obj=None):
+        form.building.blank_text = "—"
+        return form
 
     def validate_form(self, form):
         valid = super().validate_form(form)
