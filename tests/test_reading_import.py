@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from models import BillingMethod, Building, Estate, FeeKind, MeterReading
@@ -14,19 +14,13 @@ from propadmin.services.reading_import import COLUMNS
 from propadmin.services.readings import record_reading
 
 from .helpers import csrf_from
+from .test_register_io import sheet as register_sheet
 
 HEADER = [zh for _key, zh, _en, _required in COLUMNS]
 
 
-def sheet(rows, header=HEADER) -> bytes:
-    workbook = Workbook()
-    ws = workbook.active
-    ws.append(header)
-    for row in rows:
-        ws.append([row.get(h, "") for h in header])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def sheet(rows) -> bytes:
+    return register_sheet(rows, header=HEADER)
 
 
 def upload(client, data: bytes, filename="抄表.xlsx"):

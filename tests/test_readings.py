@@ -301,3 +301,21 @@ def test_a_billed_reading_is_shown_but_not_edited(app, login_as, db_session, mak
     page = finance.get(f"/admin/meter_reading/edit/?id={october.id}", follow_redirects=True)
     assert page.status_code == 200 and "2026-10" in page.text
     assert 'name="value"' not in page.text
+
+
+def test_a_reading_is_corrected_on_the_screen_through_the_rules(
+    app, login_as, db_session, demo_meter
+):
+    with app.app_context():
+        read(db_session, demo_meter, "2026-09", "100")
+        october = read(db_session, demo_meter, "2026-10", "120")
+    finance = login_as("finance")
+    url = f"/admin/meter_reading/edit/?id={october.id}"
+    page = finance.get(url).text
+    assert 'name="meter"' not in page and 'name="usage"' not in page
+    data = {"read_on": "2026-10-30", "value": "135", "csrf_token": csrf_from(page)}
+    assert finance.post(url, data=data).status_code == 302
+    backwards = finance.post(url, data={**data, "value": "90"})
+    assert backwards.status_code == 200 and "90" in backwards.text and "100" in backwards.text
+    db_session.expire_all()
+    assert (october.value, october.usage) == (Decimal("135.00"), Decimal("35.00"))

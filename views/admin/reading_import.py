@@ -1,9 +1,7 @@
 """Import meter readings from a sheet: every row checked by the readings service, a
 row-by-row report, and nothing written unless every row is right."""
 
-import io
-
-from flask import flash, redirect, send_file, url_for
+from flask import flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,12 +10,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from propadmin.extensions import db
-from propadmin.services import register_sheet
 from propadmin.services.reading_import import COLUMNS, import_readings, template_xlsx
 from propadmin.services.register_sheet import SheetError, read_sheet
 
 from .base import PermissionView
-from .register_import import max_upload_mb
+from .register_import import import_page, max_upload_mb, xlsx_download
 
 
 class ReadingSheetForm(FlaskForm):
@@ -56,22 +53,8 @@ class ReadingImportView(PermissionView, BaseView):
                         "success",
                     )
                     return redirect(url_for("meter_reading.index_view"))
-        return self.render(
-            "admin/reading_import.html",
-            form=form,
-            errors=report.errors if report else None,
-            problems=report.problems if report else 0,
-            unreported=report.unreported if report else 0,
-            columns=COLUMNS,
-            max_mb=max_upload_mb(),
-            max_rows=register_sheet.MAX_ROWS,
-        )
+        return import_page(self, "admin/reading_import.html", form, report, COLUMNS)
 
     @expose("/template.xlsx")
     def template(self):
-        return send_file(
-            io.BytesIO(template_xlsx(max_mb=max_upload_mb())),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            as_attachment=True,
-            download_name="reading-template.xlsx",
-        )
+        return xlsx_download(template_xlsx(max_mb=max_upload_mb()), "reading-template.xlsx")
