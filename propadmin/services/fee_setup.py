@@ -79,15 +79,24 @@ def default_quantity_unit(kind: FeeKind | None, method: BillingMethod | None) ->
     return METHOD_QUANTITY_UNIT.get(method) or DEFAULT_QUANTITY_UNIT.get(kind, "")
 
 
+def typed_number(text) -> Decimal | None:
+    """What a person typed as an exact number (thousands separators and ¥ allowed);
+    None when it is not a finite number. Never a float."""
+    if isinstance(text, float):
+        raise TypeError("floats are not accepted for exact numbers")
+    raw = str(text if text is not None else "").strip().replace(",", "").replace("，", "")
+    try:
+        value = Decimal(raw.removeprefix("¥").strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
 def parse_price(text, field: str = "unit_price") -> Decimal:
     """A unit price typed by a person: more than zero, at most four decimal places and
     at most MAX_UNIT_PRICE. Raises ServiceError naming ``field``."""
-    raw = str(text if text is not None else "").strip().replace(",", "").removeprefix("¥")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite():
+    value = typed_number(text)
+    if value is None:
         raise ServiceError(_("Enter a price in yuan, such as 2.50."), field)
     if value <= 0:
         raise ServiceError(_("The price must be more than zero."), field)
@@ -100,12 +109,8 @@ def parse_price(text, field: str = "unit_price") -> Decimal:
 
 def parse_quantity(text, field: str) -> Decimal:
     """A tier's upper bound: a usage of more than zero, at most two decimal places."""
-    raw = str(text if text is not None else "").strip().replace(",", "")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or not 0 < value <= MAX_TIER_UP_TO:
+    value = typed_number(text)
+    if value is None or not 0 < value <= MAX_TIER_UP_TO:
         raise ServiceError(_("Enter a usage such as 180 (more than zero)."), field)
     if value != value.quantize(Decimal("0.01")):
         raise ServiceError(_("A usage has at most two decimal places."), field)
@@ -115,12 +120,8 @@ def parse_quantity(text, field: str) -> Decimal:
 def parse_reading(text, field: str = "value") -> Decimal:
     """A meter reading typed by a person: a number of at least zero with at most two
     decimal places. Raises ServiceError naming ``field``."""
-    raw = str(text if text is not None else "").strip().replace(",", "")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite():
+    value = typed_number(text)
+    if value is None:
         raise ServiceError(_("Enter the number shown on the meter, such as 1234.5."), field)
     if value < 0:
         raise ServiceError(_("A meter reading is not negative."), field)
