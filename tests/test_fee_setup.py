@@ -185,21 +185,21 @@ def test_a_tiered_rate_is_saved_with_its_steps(login_as, db_session, make, estat
 
 
 @pytest.mark.parametrize(
-    "steps",
+    ("steps", "message"),
     [
-        (),  # a tiered rate without steps
-        (("260", "4.83"), ("180", "3.45"), ("", "7.96")),  # unordered
-        (("180", "3.45"), ("260", "4.83")),  # the last step has a bound
-        (("180", "3.45"), ("", "4.83"), ("", "7.96")),  # an open step in the middle
-        (("180", "abc"), ("", "7.96")),
-        (("-5", "3.45"), ("", "7.96")),
+        ((), "至少一档"),  # a tiered rate without steps
+        ((("260", "4.83"), ("180", "3.45"), ("", "7.96")), "逐档递增"),  # unordered
+        ((("180", "3.45"), ("260", "4.83")), "最后一档不填上限"),
+        ((("180", "3.45"), ("", "4.83"), ("", "7.96")), "只有最后一档"),
+        ((("180", "abc"), ("", "7.96")), "单价"),
+        ((("-5", "3.45"), ("", "7.96")), "大于零"),
     ],
 )
-def test_steps_that_do_not_fit_are_refused(login_as, db_session, make, estate, steps):
+def test_steps_that_do_not_fit_are_refused(login_as, db_session, make, estate, steps, message):
     item = make.fee_item(estate, method=BillingMethod.tiered, kind=FeeKind.water, price=None)
     response = new_rate(login_as("finance"), item, unit_price="3.45", **tiers(*steps))
     assert response.status_code == 200
-    assert "alert" in response.text or "invalid-feedback" in response.text
+    assert message in response.text
     assert rates(db_session, item) == 0
 
 
@@ -307,3 +307,10 @@ def test_setup_lists_open_for_finance_and_not_for_repair(login_as):
     for url in ("/admin/fee_item/", "/admin/fee_rate/", "/admin/meter/", "/admin/meter_reading/"):
         assert finance.get(url).status_code == 200
         assert repair.get(url).status_code == 403
+
+
+def test_a_fee_items_page_lists_its_rates_newest_first(login_as, make, estate):
+    item = make.fee_item(estate, price="2.50")
+    make.rate(item, "2.80", effective_from=date(2027, 1, 1))
+    page = login_as("finance").get(f"/admin/fee_item/details/?id={item.id}").text
+    assert "2027-01-01 起 ¥2.80；2020-01-01 起 ¥2.50" in page

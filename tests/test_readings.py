@@ -319,3 +319,31 @@ def test_a_reading_is_corrected_on_the_screen_through_the_rules(
     assert backwards.status_code == 200 and "90" in backwards.text and "100" in backwards.text
     db_session.expire_all()
     assert (october.value, october.usage) == (Decimal("135.00"), Decimal("35.00"))
+
+
+def filter_arg(app, name: str) -> str:
+    """The list's query argument of one of its filters, by the filter's label."""
+    view = next(
+        v for v in app.extensions["propadmin.admin"]._views if v.endpoint == "meter_reading"
+    )
+    for index, flt in enumerate(view._filters):
+        if str(flt.name) == name:
+            return f"flt0_{view.get_filter_arg(index, flt)}"
+    raise LookupError(name)
+
+
+def test_the_list_filters_by_building_and_fee_item(app, login_as, db_session, make, demo_meter):
+    estate = demo_meter.fee_item.estate
+    power = make.fee_item(estate, method=BillingMethod.metered, name="测试电费")
+    other_building = make.building(estate, name="测试楼")
+    power_meter = make.meter(power, make.unit(building=other_building, number="9905"), code="E-X")
+    with app.app_context():
+        read(db_session, demo_meter, "2026-10", "100")
+        read(db_session, power_meter, "2026-10", "7")
+    finance = login_as("finance")
+    with app.test_request_context():
+        by_item, by_building = filter_arg(app, "收费项目"), filter_arg(app, "楼栋")
+    water_only = finance.get(f"/admin/meter_reading/?{by_item}=测试水费").text
+    assert "W-DEMO" in water_only and "E-X" not in water_only
+    in_building = finance.get(f"/admin/meter_reading/?{by_building}=测试楼").text
+    assert "E-X" in in_building and "W-DEMO" not in in_building

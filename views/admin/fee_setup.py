@@ -92,6 +92,14 @@ class LockedRows:
         return super().delete_model(model)
 
 
+def _rates_text(item) -> str:
+    """The item's prices, newest first: 2027-01-01 起 ¥2.80；2020-01-01 起 ¥2.50."""
+    return "；".join(
+        _("%(price)s from %(date)s", price=yuan(r.unit_price, 4), date=r.effective_from.isoformat())
+        for r in item.rates
+    )
+
+
 class FeeItemView(BillingView):
     column_list = (
         "name",
@@ -132,8 +140,9 @@ class FeeItemView(BillingView):
         "cycle": _labelled(CYCLE_LABELS),
         "unit_use": _labelled(UNIT_USE_LABELS),
     }
-    column_formatters_detail = column_formatters
+    column_formatters_detail = {**column_formatters, "rates": lambda v, c, m, n: _rates_text(m)}
     column_formatters_export = column_formatters
+    column_details_list = (*form_columns, "rates")
     column_labels = {
         "estate": _l("Estate"),
         "name": _l("Fee item"),
