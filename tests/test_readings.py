@@ -347,3 +347,25 @@ def test_the_list_filters_by_building_and_fee_item(app, login_as, db_session, ma
     assert "W-DEMO" in water_only and "E-X" not in water_only
     in_building = finance.get(f"/admin/meter_reading/?{by_building}=测试楼").text
     assert "E-X" in in_building and "W-DEMO" not in in_building
+
+
+def test_the_list_sends_as_many_queries_for_many_readings_as_for_few(
+    app, login_as, db_session, make, demo_meter, count_queries
+):
+    finance = login_as("finance")
+    item, building = demo_meter.fee_item, demo_meter.unit.building
+
+    def list_queries():
+        finance.get("/admin/meter_reading/")  # warm: the session's own loads
+        with count_queries() as queries:
+            assert finance.get("/admin/meter_reading/").status_code == 200
+        return len(queries)
+
+    with app.app_context():
+        read(db_session, demo_meter, "2026-10", "1")
+    few = list_queries()
+    for n in range(8):
+        unit = make.unit(building=building, number=f"98{n:02d}")
+        with app.app_context():
+            read(db_session, make.meter(item, unit, code=f"W-98{n:02d}"), "2026-10", "5")
+    assert list_queries() == few

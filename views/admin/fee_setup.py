@@ -7,9 +7,10 @@ from flask import flash, redirect, request
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import StringField
 
-from models import BillingMethod, Cycle, FeeKind, RateTier, UnitUse
+from models import BillingMethod, Cycle, FeeKind, FeeRate, Meter, RateTier, Unit, UnitUse
 from propadmin.extensions import db
 from propadmin.services import ServiceError
 from propadmin.services.bill_explain import number, yuan
@@ -250,6 +251,9 @@ class FeeRateView(LockedRows, BillingView):
     def locked(self, row) -> str | None:
         return rate_in_use_message() if rate_in_use(db.session, row) else None
 
+    def get_query(self):
+        return super().get_query().options(selectinload(FeeRate.tiers))
+
     def prepare_form(self, form, obj=None):
         # A tiered item's price may be left empty (its first step's); parse_price
         # judges the rest, so the column's "required" is not Flask-Admin's to say.
@@ -341,6 +345,10 @@ class MeterView(BillingView):
         },
         "location": {"description": _l("Where a shared meter is, e.g. 1栋水泵房")},
     }
+
+    def get_query(self):
+        # The list joins the fee item, unit and building; a unit is named with its own.
+        return super().get_query().options(joinedload(Meter.unit).joinedload(Unit.building))
 
     def prepare_form(self, form, obj=None):
         form.building.blank_text = "—"

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 from wtforms import StringField
 
 from models import Building, FeeItem, Meter, MeterReading, Unit
@@ -160,6 +161,17 @@ class MeterReadingView(LockedRows, BillingView):
 
     def locked(self, row) -> str | None:
         return billed_message(db.session, row)
+
+    def get_query(self):
+        meter = joinedload(MeterReading.meter)
+        return (
+            super()
+            .get_query()
+            .options(
+                meter.selectinload(Meter.unit).selectinload(Unit.building),
+                meter.selectinload(Meter.fee_item),
+            )
+        )
 
     def prepare_form(self, form, obj=None):
         """A reading's meter and period are fixed: to move it, delete it and enter it
