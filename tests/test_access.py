@@ -91,6 +91,12 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     # the outbox: the admin reads it and sends failed mail again; nobody writes mail by hand
     **model_view("outbox", read=ADMIN, change=NOBODY, export=NOBODY, action_view=ADMIN),
     # -- billing: fee items, rates, meters, readings (setup) --------------------------------
+    **model_view("fee_item", read=FINANCE, change=FINANCE, export=FINANCE),
+    **model_view("fee_rate", read=FINANCE, change=FINANCE, export=FINANCE),
+    **model_view("meter", read=FINANCE, change=FINANCE, export=FINANCE),
+    **model_view("meter_reading", read=FINANCE, change=FINANCE, export=FINANCE),
+    "reading_import.index": FINANCE,
+    "reading_import.template": FINANCE,
     # -- billing: bills, arrears, the finance dashboard -------------------------------------
     # bills come from generation and change through payments and adjustments: read-only here
     **model_view("bill", read=FINANCE, change=NOBODY, export=FINANCE),

@@ -21,7 +21,7 @@ from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
 from .identifiers import blind_index
 from .register_rows import Problem, SheetRow, read_row
-from .register_sheet import COLUMN_LABEL
+from .register_sheet import MAX_REPORTED, RowError, SheetReport
 from .register_template import is_template_example
 from .residents import ResidentDetails
 
@@ -32,45 +32,20 @@ SENSITIVE_KEYS = {
     "mobile": mask_mobile,
     "emergency_phone": mask_mobile,
 }
-MAX_REPORTED = 200  # problems listed in full; the rest are counted
-MAX_SHOWN_VALUE = 40  # characters of a bad value repeated in the report
+__all__ = ["MAX_REPORTED", "ImportPlan", "RowError", "apply_import", "plan_import"]
 
 
 @dataclass
-class RowError:
-    row: int
-    column: str
-    value: str
-    reason: str
-
-
-@dataclass
-class ImportPlan:
-    """The rows ready to write, or the problems that stop the import: the first
-    MAX_REPORTED of them, and ``problems``, how many there are in all."""
+class ImportPlan(SheetReport):
+    """The rows ready to write, or the problems that stop the import (a SheetReport,
+    with ID-card and mobile numbers masked)."""
 
     rows: list[SheetRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    problems: int = 0
     new_units: int = 0
     residents: int = 0
     vehicles: int = 0
     examples: list[int] = field(default_factory=list)  # rows that are the template's example
-
-    @property
-    def unreported(self) -> int:
-        return self.problems - len(self.errors)
-
-    def add_error(self, row: int, key: str, value: str, reason: str) -> None:
-        """Count a problem, and list it (masked and shortened) while there is room."""
-        self.problems += 1
-        if len(self.errors) >= MAX_REPORTED:
-            return
-        if key in SENSITIVE_KEYS and value:
-            value = SENSITIVE_KEYS[key](value)
-        if len(value) > MAX_SHOWN_VALUE:
-            value = value[:MAX_SHOWN_VALUE] + "…"
-        self.errors.append(RowError(row, COLUMN_LABEL.get(key, key), value, reason))
+    masks: dict = field(default_factory=lambda: SENSITIVE_KEYS, repr=False)
 
 
 @dataclass

@@ -12,7 +12,8 @@ import csv
 import io
 import logging
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
@@ -25,6 +26,8 @@ MAX_ROWS = 20_000  # rows with data; a large estate has a few thousand units
 MAX_ROW_NUMBER = 5 * MAX_ROWS  # empty rows count too: a reader walks every one
 MAX_COLUMNS = 64  # the template has 18; cells further right are not read
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_REPORTED = 200  # problems listed in full; the rest are counted
+MAX_SHOWN_VALUE = 40  # characters of a bad value repeated in the report
 
 # key, Chinese header (what the template carries), English header, required
 COLUMNS: list[tuple[str, str, str, bool]] = [
@@ -51,16 +54,66 @@ COLUMNS: list[tuple[str, str, str, bool]] = [
 INSTRUCTIONS_SHEET = "填写说明"
 DATA_SHEET = "住户"
 REQUIRED_MARK = "*"  # after a required column's header in the template
-HEADER_TO_KEY = {h.lower(): key for key, zh, en, _req in COLUMNS for h in (zh, en, key)}
-COLUMN_LABEL = {key: zh for key, zh, _en, _req in COLUMNS}
+Columns = Sequence[tuple[str, str, str, bool]]
+
+
+def header_keys(columns: Columns) -> dict[str, str]:
+    """Every header a column may carry (Chinese, English, its key), lower-cased → key."""
+    return {h.lower(): key for key, zh, en, _req in columns for h in (zh, en, key)}
+
+
+def column_labels(columns: Columns) -> dict[str, str]:
+    return {key: zh for key, zh, _en, _req in columns}
+
+
+HEADER_TO_KEY = header_keys(COLUMNS)
+COLUMN_LABEL = column_labels(COLUMNS)
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class SheetReport:
+    """What is wrong with a sheet, row by row: the first MAX_REPORTED problems, and
+    ``problems``, how many there are in all. Every import of a sheet reports this way."""
+
+    errors: list[RowError] = field(default_factory=list)
+    problems: int = 0
+    # The sheet's columns (key → header shown) and, per key, how a value is masked.
+    labels: dict[str, str] = field(default_factory=lambda: COLUMN_LABEL, repr=False)
+    masks: dict[str, Callable[[str], str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def unreported(self) -> int:
+        return self.problems - len(self.errors)
+
+    def add_error(self, row: int, key: str, value: str, reason: str) -> None:
+        """Count a problem, and list it (masked and shortened) while there is room."""
+        self.problems += 1
+        if len(self.errors) >= MAX_REPORTED:
+            return
+        if key in self.masks and value:
+            value = self.masks[key](value)
+        if len(value) > MAX_SHOWN_VALUE:
+            value = value[:MAX_SHOWN_VALUE] + "…"
+        self.errors.append(RowError(row, self.labels.get(key, key), value, reason))
 
 
 class SheetError(ServiceError):
     """The file itself cannot be read (wrong type, no header, unknown columns)."""
 
 
-def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (row number as the office sees it, {key: text}) for each non-empty row."""
+def read_sheet(
+    stream, filename: str, columns: Columns = COLUMNS
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (row number as the office sees it, {key: text}) for each non-empty row of a
+    sheet with these ``columns`` (the register's unless told)."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         rows = _xlsx_rows(stream)
@@ -72,11 +125,12 @@ def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
         header = next(rows)
     except StopIteration:
         raise SheetError(_("The sheet is empty.")) from None
+    to_key, labels = header_keys(columns), column_labels(columns)
     keys = []
     unknown = []
     for cell in header:
         title = str(cell or "").strip()
-        key = HEADER_TO_KEY.get(title.rstrip(REQUIRED_MARK + "＊ ").lower())
+        key = to_key.get(title.rstrip(REQUIRED_MARK + "＊ ").lower())
         if title and key is None:
             unknown.append(title)
         keys.append(key)
@@ -84,7 +138,7 @@ def read_sheet(stream, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
         raise SheetError(
             _("Unknown columns: %(names)s. Use the template's headers.", names="、".join(unknown))
         )
-    missing = [COLUMN_LABEL[k] for k, _zh, _en, req in COLUMNS if req and k not in keys]
+    missing = [labels[k] for k, _zh, _en, req in columns if req and k not in keys]
     if missing:
         raise SheetError(_("Missing columns: %(names)s.", names="、".join(missing)))
     count = 0

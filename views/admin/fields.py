@@ -54,12 +54,17 @@ def resolve_choices(form):
 
 
 def unresolved_lookups(form):
-    """Ajax lookup fields whose submitted id matched no row the user may see.
+    """Ajax lookups and optional dropdowns whose submitted id matched no row the user
+    may see.
 
-    Flask-Admin's AjaxSelectField leaves such a field empty, so a link to another
-    estate's resident would be dropped without a word; the caller reports it instead."""
+    Flask-Admin's AjaxSelectField, and a QuerySelectField that may be left empty, leave
+    such a field empty, so a link to another estate's resident or building would be
+    dropped without a word; the caller reports it instead."""
     for field in form:
-        if not hasattr(field, "loader"):
+        optional_select = getattr(field, "allow_blank", False) and hasattr(
+            field, "query_factory"
+        )
+        if not hasattr(field, "loader") and not optional_select:
             continue
         raw = (field.raw_data or [""])[0] if field.raw_data is not None else ""
         if raw and raw != "__None" and field.data is None:

@@ -22,9 +22,33 @@ from propadmin.services.register_template import template_xlsx
 from .base import PermissionView
 
 
-def _max_mb() -> int:
+def max_upload_mb() -> int:
     """The upload limit, in MB, as the page and the template state it."""
     return (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+
+
+def import_page(view, template: str, form, report, columns):
+    """A sheet import's page (see admin/_sheet_import.html): the form, the sheet's
+    columns and limits, and the report of a sheet that was not imported."""
+    return view.render(
+        template,
+        form=form,
+        errors=report.errors if report else None,
+        problems=report.problems if report else 0,
+        unreported=report.unreported if report else 0,
+        columns=columns,
+        max_mb=max_upload_mb(),
+        max_rows=register_sheet.MAX_ROWS,
+    )
+
+
+def xlsx_download(data: bytes, name: str):
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=name,
+    )
 
 
 class ImportForm(FlaskForm):
@@ -68,22 +92,8 @@ class RegisterImportView(PermissionView, BaseView):
                     for row in plan.examples:
                         flash(_("Row %(row)d, the template's example, was skipped.", row=row))
                     return redirect(url_for("resident.index_view"))
-        return self.render(
-            "admin/register_import.html",
-            form=form,
-            errors=plan.errors if plan else None,
-            problems=plan.problems if plan else 0,
-            unreported=plan.unreported if plan else 0,
-            columns=COLUMNS,
-            max_mb=_max_mb(),
-            max_rows=register_sheet.MAX_ROWS,
-        )
+        return import_page(self, "admin/register_import.html", form, plan, COLUMNS)
 
     @expose("/template.xlsx")
     def template(self):
-        return send_file(
-            io.BytesIO(template_xlsx(max_mb=_max_mb())),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            as_attachment=True,
-            download_name="register-template.xlsx",
-        )
+        return xlsx_download(template_xlsx(max_mb=max_upload_mb()), "register-template.xlsx")
