@@ -65,7 +65,8 @@ def seed_demo_command(units: int, password: str, if_empty: bool) -> None:
         _fail(exc.message)
     click.echo(
         f"Seeded {result.estate.name}: {result.units} units, {result.residents} residents, "
-        f"{result.vehicles} vehicles, {result.parking_spaces} parking spaces."
+        f"{result.vehicles} vehicles, {result.parking_spaces} parking spaces, "
+        f"{result.bills} bills, {result.payments} payments."
     )
     _print_logins(password)
 

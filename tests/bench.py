@@ -291,8 +291,13 @@ def bench_dashboard(app) -> list[tuple[str, float, str]]:
     ]
 
 
-def run_backend(name: str, url: str, residents: int, import_rows: int) -> None:
+def run_backend(
+    name: str, url: str, residents: int, import_rows: int, bill_units: int, bills: int
+) -> None:
     from flask_migrate import upgrade
+
+    from .bench_bill_list import bench_bill_list
+    from .bench_generation import bench_generation
 
     app = make_app(url)
     with app.app_context():
@@ -307,8 +312,16 @@ def run_backend(name: str, url: str, residents: int, import_rows: int) -> None:
         bench_import(app, import_rows, people),
         bench_dashboard(app),
     ):
-        for label, value, unit in section:
-            print(f"{label:<62} {value:12,.1f} {unit}")
+        _print(section)
+    # Billing: generation on an estate of its own, then the bill list over a million bills
+    # (it adds an estate of 10,000 units, so it runs after the register's figures).
+    _print(bench_generation(app, bill_units))
+    _print(bench_bill_list(app, url, bills))
+
+
+def _print(section) -> None:
+    for label, value, unit in section:
+        print(f"{label:<62} {value:12,.1f} {unit}", flush=True)
 
 
 def main() -> None:
@@ -316,12 +329,19 @@ def main() -> None:
     parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
     parser.add_argument("--residents", type=int, default=100_000)
     parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument("--bill-units", type=int, default=100_000, help="units to bill")
+    parser.add_argument("--bills", type=int, default=1_000_000, help="bills in the list")
     args = parser.parse_args()
+    billing = (args.bill_units, args.bills)
     print("PropAdmin benchmarks")
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             run_backend(
-                "SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.residents, args.import_rows
+                "SQLite",
+                f"sqlite:///{Path(tmp) / 'bench.db'}",
+                args.residents,
+                args.import_rows,
+                *billing,
             )
     if args.backend in ("postgresql", "both"):
         server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
@@ -338,6 +358,7 @@ def main() -> None:
                 server.url.set(database=name).render_as_string(False),
                 args.residents,
                 args.import_rows,
+                *billing,
             )
         finally:
             with server.connect() as conn:

@@ -220,7 +220,7 @@ class Factories:
         self,
         unit: Unit,
         *,
-        period: str = "2026-10",
+        period: str = "2025-01",
         amounts: tuple[str | Decimal, ...] = ("100.00",),
         due_date: date = date(2026, 11, 15),
         payer: Resident | None = None,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import AuditLog, Base, Estate, User
 from propadmin.i18n import localtime
 from propadmin.permissions import role_label
+from propadmin.services.bill_explain import yuan
 
 REDACTED = "***"
 
@@ -35,6 +36,7 @@ ACTIONS = {
     "logout": _l("Signed out"),
     "password": _l("Password"),
     "invite": _l("Invited to the portal"),
+    "generate": _l("Generated bills"),
 }
 # What each kind of record is called (the admin's menu names, one place for the
 # sentences and the filter).
@@ -50,6 +52,17 @@ RECORD_KINDS = {
     "Role": _l("Roles"),
     "StaffEstate": _l("Estates"),
     "RolePermission": _l("Permissions"),
+    "FeeItem": _l("Fee items"),
+    "FeeRate": _l("Rates"),
+    "RateTier": _l("Rates"),
+    "Meter": _l("Meters"),
+    "MeterReading": _l("Meter readings"),
+    "Bill": _l("Bills"),
+    "Payment": _l("Payments received"),
+    "PrepaidAccount": _l("Prepaid balances"),
+    "BillAdjustment": _l("Discounts and waivers"),
+    "LateFeePolicy": _l("Late-fee policy"),
+    "BillReminder": _l("Payment reminders"),
 }
 # Entries a manager looks for first: someone saw or took personal data.
 NOTABLE = {"read", "export"}
@@ -279,6 +292,14 @@ def _story(entry: AuditLog, vocabulary: Vocabulary, labels, actor, zone) -> Stor
             sentence = _("A sign-in as %(record)s failed", record=record or _("an unknown name"))
     elif action == "logout":
         sentence = _("%(who)s signed out", who=who)
+    elif action == "generate":
+        sentence = _(
+            "%(who)s generated %(bills)s bills for %(period)s, %(total)s in all",
+            who=who,
+            bills=details.get("bills", 0),
+            period=details.get("period", ""),
+            total=yuan(details.get("total") or 0),
+        )
     elif action == "invite":
         sentence = _("%(who)s invited %(record)s to the portal", who=who, record=record)
     elif action == "password":

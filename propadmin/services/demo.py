@@ -29,6 +29,7 @@ from models import (
 from ..permissions import sync_builtin_roles
 from . import ServiceError
 from .accounts import create_user
+from .demo_billing import seed_demo_billing
 from .identifiers import blind_index, id_check_digit
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class DemoResult:
     vehicles: int
     parking_spaces: int
     accounts: list[tuple[str, str]]
+    bills: int = 0
+    payments: int = 0
 
 
 class FakePeople:
@@ -281,5 +284,8 @@ def seed_demo(
         kind = ParkingKind.owned if i % 4 == 0 and unit is not None else ParkingKind.rented
         session.add(ParkingSpace(estate=estate, code=f"B1-{i + 1:03d}", kind=kind, unit=unit))
     session.flush()
+    money = seed_demo_billing(session, estate)
     log.info("demo estate seeded: %d units, %d residents", units, residents)
-    return DemoResult(estate, units, residents, vehicles, spaces, accounts)
+    return DemoResult(
+        estate, units, residents, vehicles, spaces, accounts, money.bills, money.payments
+    )
