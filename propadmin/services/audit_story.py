@@ -118,19 +118,34 @@ def _models() -> dict[str, type]:
 def _labels(session: Session, wanted: dict[str, set[str]]) -> dict[tuple[str, str], str]:
     """``(entity, id) → label`` for the records still there, one query per entity."""
     models = _models()
-    found: dict[tuple[str, str], str] = {}
+    rows: dict[str, list] = {}
     for entity, ids in wanted.items():
         model = models.get(entity)
         keys = [int(i) for i in ids if i.isdigit() and int(i) < 2**31]
         if model is None or not keys:
             continue
         pk = inspect(model).primary_key[0]
-        # A label may name the rows a record points at (an occupancy: person · unit);
-        # such a model lists them in __label_loads__, read in one query each.
-        parents = [selectinload(getattr(model, name)) for name in model.__label_loads__]
-        for row in session.scalars(select(model).where(pk.in_(keys)).options(*parents)):
-            found[(entity, str(row.id))] = str(row)
-    return found
+        rows[entity] = list(session.scalars(select(model).where(pk.in_(keys))))
+    # A label may name the rows a record points at (an occupancy: person · unit); such a
+    # model lists them in __label_loads__. They are read once per target table for the
+    # whole page (a unit named by bills, payments and balances alike is read once), and
+    # str(row) then finds them in the session.
+    parents: dict[type, set] = defaultdict(set)
+    for entity, loaded in rows.items():
+        mapper = inspect(models[entity])
+        for name in mapper.class_.__label_loads__:
+            rel = mapper.relationships[name]
+            ((local, _remote),) = rel.local_remote_pairs
+            key = mapper.get_property_by_column(local).key
+            parents[rel.mapper.class_].update(
+                k for row in loaded if (k := getattr(row, key)) is not None
+            )
+    for target, keys in parents.items():
+        pk = inspect(target).primary_key[0]
+        session.scalars(select(target).where(pk.in_(list(keys)))).all()
+    return {
+        (entity, str(row.id)): str(row) for entity, loaded in rows.items() for row in loaded
+    }
 
 
 @cache
@@ -237,7 +252,9 @@ def _changes(entry: AuditLog, vocabulary, labels) -> list[Change]:
     changes = entry.changes or {}
     for name, change in changes.items():
         # The blind index of a number changes with the number: one line is enough.
-        if name == "id" or (name.endswith("_index") and name.removesuffix("_index") in changes):
+        # ``version`` only counts changes (a payment against a stale page is refused).
+        twin = name.endswith("_index") and name.removesuffix("_index") in changes
+        if name in ("id", "version") or twin:
             continue
         label = vocabulary.field_label(entry.entity, name)
         if change == REDACTED:

@@ -69,7 +69,11 @@ class AuditLogView(ReadOnlyModelView):
             for name, label in (view.column_labels or {}).items():
                 labels.setdefault(name, str(label))
             values = words.values.setdefault(entity, {})
-            for name, choices in (getattr(view, "form_choices", None) or {}).items():
+            choices_of = {
+                **(getattr(view, "column_choices", None) or {}),
+                **(getattr(view, "form_choices", None) or {}),
+            }
+            for name, choices in choices_of.items():
                 table = {str(k): str(label) for k, label in choices}
                 values[name] = lambda value, table=table: table.get(str(value), value)
         words.fields.setdefault("Resident", {}).update(
