@@ -414,7 +414,8 @@ def test_dashboard_shows_figures_per_estate_in_few_queries(login_as, count_queri
     assert "示范小区" in page.text
     assert '<span class="n">24</span>' in page.text
     tiles = page.text.count("data-tile=")  # each to-do tile is one count query
-    assert len(queries) <= 12 + tiles, queries
+    money = 1  # what open bills owe, for those who may see bills
+    assert len(queries) <= 12 + tiles + money, queries
 
 
 def test_deleting_a_unit_is_audited_with_what_it_was(login_as, db_session, make):
@@ -462,3 +463,30 @@ def test_odd_query_strings_get_an_ordinary_answer(login_as, url):
 def test_nul_characters_are_refused_plainly(login_as, url):
     response = login_as("admin").get(url)
     assert response.status_code == 400 and "无法处理该请求" in response.text
+
+
+def test_finance_sees_what_is_owed_on_the_dashboard_and_repair_does_not(
+    login_as, db_session, demo, count_queries
+):
+    """The money on the home page: the demo's open bills' total and how many are overdue,
+    each opening the arrears; one more query, and only for those who may see bills."""
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from models import OPEN_STATUSES, Bill
+    from propadmin.services.bill_explain import yuan
+
+    open_bills = select(Bill).where(Bill.estate_id == demo, Bill.status.in_(OPEN_STATUSES))
+    bills = db_session.scalars(open_bills).all()
+    owed = sum((b.owed for b in bills), start=Decimal("0.00"))
+    overdue = sum(1 for b in bills if b.due_date < date.today())
+    assert owed > 0 and db_session.scalar(select(func.count()).select_from(open_bills.subquery()))
+
+    finance = login_as("finance")
+    page = finance.get("/admin/")
+    assert f'<span class="n">{yuan(owed)}</span><span class="l">未结清账单欠费</span>' in page.text
+    assert f'<span class="n">{overdue}</span><span class="l">逾期账单数</span>' in page.text
+    assert 'href="/admin/arrears/"' in page.text
+    repair = login_as("repair").get("/admin/").text
+    assert "未结清账单欠费" not in repair and "¥" not in repair

@@ -4,8 +4,8 @@ from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
 from propadmin.extensions import db
-from propadmin.permissions import estate_scope
-from propadmin.services.dashboard import estate_overview
+from propadmin.permissions import can, estate_scope
+from propadmin.services.dashboard import add_money, estate_overview
 
 from .base import PermissionView
 from .worklist import tiles_for
@@ -17,6 +17,7 @@ FIGURE_LISTS = {
     "residents": "resident",
     "vehicles": "vehicle",
     "parking": "parking",
+    "owed": "arrears",
 }
 
 
@@ -26,9 +27,15 @@ class DashboardView(PermissionView, AdminIndexView):
     @expose("/")
     def index(self):
         figures = estate_overview(db.session, estate_scope(current_user))
+        if can("billing.view"):
+            add_money(db.session, figures)
         views = {v.endpoint: v for v in self.admin._views}
         links = {
-            name: views[endpoint].get_url(f"{endpoint}.index_view")
+            name: views[endpoint].get_url(
+                f"{endpoint}.index_view"
+                if hasattr(views[endpoint], "index_view")
+                else f"{endpoint}.index"
+            )
             for name, endpoint in FIGURE_LISTS.items()
             if endpoint in views and views[endpoint].is_accessible()
         }
