@@ -403,7 +403,7 @@ _PARTS = {"sqlite": 0, "postgresql": 0, "browser": 0}
 def pytest_runtest_logreport(report):
     if report.when != "call" or not report.passed:
         return
-    if "test_browser.py" in report.nodeid:
+    if "browser" in report.nodeid.partition("::")[0]:  # test_browser*.py, *_browser.py
         _PARTS["browser"] += 1
     elif "[sqlite" in report.nodeid:
         _PARTS["sqlite"] += 1
