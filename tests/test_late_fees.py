@@ -11,7 +11,8 @@ from models import Bill, BillStatus, LateFeePolicy
 from propadmin.services.adjustments import adjust_bill
 from propadmin.services.late_fees import assess_late_fees, late_fee_for
 
-from .helpers import post_form
+from .factories import FACTORY_PASSWORD
+from .helpers import login, post_form
 
 DUE = date(2026, 11, 15)
 
@@ -111,8 +112,8 @@ def test_assessing_without_a_policy_changes_nothing(app, make, db_session):
 
 
 # -- the policy form ---------------------------------------------------------------------
-def policy_form(client, **fields):
-    data = {
+def policy_data(**fields) -> dict:
+    return {
         "estate": "",
         "enabled": "y",
         "grace_days": "5",
@@ -121,7 +122,15 @@ def policy_form(client, **fields):
         "cap_percent": "",
         "cap_amount": "",
     } | fields
-    return post_form(client, "/admin/late_fee_policy/new/", data)
+
+
+def policy_form(client, **fields):
+    return post_form(client, "/admin/late_fee_policy/new/", policy_data(**fields))
+
+
+def edit_policy(client, policy_id, **fields):
+    url = f"/admin/late_fee_policy/edit/?id={policy_id}"
+    return post_form(client, url, policy_data(**fields))
 
 
 def invalid_fields(html: str) -> set[str]:
@@ -134,29 +143,62 @@ def invalid_fields(html: str) -> set[str]:
     )
 
 
-def test_finance_sets_one_policy_per_estate(login_as, demo, db_session):
-    finance = login_as("finance")
-    assert policy_form(finance, estate=str(demo)).status_code == 302
-    saved = db_session.scalar(select(LateFeePolicy).where(LateFeePolicy.estate_id == demo))
+@pytest.fixture
+def own_estate(app, make):
+    """An estate with no late-fee policy (the demo estate has one), and a client signed in
+    as a finance clerk of it alone."""
+    estate = make.estate()
+    clerk = make.user(roles=["finance"], estates=[estate])
+    client = app.test_client()
+    assert login(client, clerk.username, FACTORY_PASSWORD).status_code == 302
+    return estate, client
+
+
+def policy_of(db_session, estate_id):
+    return db_session.scalar(select(LateFeePolicy).where(LateFeePolicy.estate_id == estate_id))
+
+
+def test_finance_sets_one_policy_per_estate(own_estate, db_session):
+    estate, finance = own_estate
+    assert policy_form(finance, estate=str(estate.id)).status_code == 302
+    saved = policy_of(db_session, estate.id)
     assert saved.daily_percent == Decimal("0.03") and saved.grace_days == 5
-    second = policy_form(finance, estate=str(demo), daily_percent="0.05")
+    second = policy_form(finance, estate=str(estate.id), daily_percent="0.05")
     assert second.status_code == 200 and "该小区已有滞纳金规则" in second.text
-    edit = post_form(
+    edit = edit_policy(
         finance,
-        f"/admin/late_fee_policy/edit/?id={saved.id}",
-        {
-            "estate": str(demo),
-            "enabled": "y",
-            "grace_days": "7",
-            "daily_percent": "0.05",
-            "daily_amount": "",
-            "cap_percent": "10",
-            "cap_amount": "",
-        },
+        saved.id,
+        estate=str(estate.id),
+        grace_days="7",
+        daily_percent="0.05",
+        cap_percent="10",
     )
     assert edit.status_code == 302
     db_session.expire_all()
     assert db_session.get(LateFeePolicy, saved.id).grace_days == 7
+
+
+def test_the_demo_estates_policy_is_the_one_to_change(login_as, demo, db_session):
+    demo_policy = policy_of(db_session, demo)
+    finance = login_as("finance")
+    second = policy_form(finance, estate=str(demo), daily_percent="0.05")
+    assert second.status_code == 200 and "该小区已有滞纳金规则" in second.text
+    db_session.expire_all()
+    assert db_session.scalars(
+        select(LateFeePolicy.id).where(LateFeePolicy.estate_id == demo)
+    ).all() == [demo_policy.id]
+    assert db_session.get(LateFeePolicy, demo_policy.id).daily_percent == Decimal("0.03")
+    edit = edit_policy(
+        finance,
+        demo_policy.id,
+        estate=str(demo),
+        grace_days="15",
+        daily_percent="0.05",
+        cap_percent="10",
+    )
+    assert edit.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(LateFeePolicy, demo_policy.id).daily_percent == Decimal("0.05")
 
 
 @pytest.mark.parametrize(
@@ -176,15 +218,18 @@ def test_finance_sets_one_policy_per_estate(login_as, demo, db_session):
         ({"grace_days": "9" * 30}, "grace_days"),
     ],
 )
-def test_hostile_policy_input_is_a_form_error(login_as, demo, db_session, fields, field):
-    response = policy_form(login_as("finance"), estate=str(demo), **fields)
+def test_hostile_policy_input_is_a_form_error(own_estate, db_session, fields, field):
+    estate, finance = own_estate
+    response = policy_form(finance, estate=str(estate.id), **fields)
     assert response.status_code == 200
     assert field in invalid_fields(response.text)
-    assert db_session.scalar(select(LateFeePolicy).where(LateFeePolicy.estate_id == demo)) is None
+    assert policy_of(db_session, estate.id) is None
 
 
 def test_a_policy_for_another_estate_is_refused(login_as, make, db_session):
     other = make.estate()
+    before = db_session.scalars(select(LateFeePolicy.id)).all()
     response = policy_form(login_as("finance"), estate=str(other.id))
     assert response.status_code == 200 and "estate" in invalid_fields(response.text)
-    assert db_session.scalar(select(LateFeePolicy)) is None
+    assert db_session.scalars(select(LateFeePolicy.id)).all() == before
+    assert policy_of(db_session, other.id) is None

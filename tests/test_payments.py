@@ -15,6 +15,7 @@ from models import (
     PaymentMethod,
     PaymentStatus,
     PrepaidAccount,
+    ReceiptCounter,
     Unit,
 )
 from propadmin.services import ServiceError
@@ -232,6 +233,14 @@ def demo_unit(demo, db_session):
     )
 
 
+def last_receipt_no(db_session, estate_id) -> int:
+    """The estate's last receipt number (the demo estate's payments have used some)."""
+    last = db_session.scalar(
+        select(ReceiptCounter.last_no).where(ReceiptCounter.estate_id == estate_id)
+    )
+    return last or 0
+
+
 def field_error(page: str, field: str, message: str) -> bool:
     """The message is shown right under the field, which is marked invalid."""
     start = page.index(f'id="{field}"')
@@ -244,6 +253,7 @@ def field_error(page: str, field: str, message: str) -> bool:
 
 def test_finance_records_a_payment_and_prints_its_receipt(login_as, make, demo_unit, db_session):
     bill = make.bill(demo_unit, amounts=("100.00", "20.50"))
+    number = last_receipt_no(db_session, bill.estate_id) + 1
     finance = login_as("finance")
     url = f"/admin/payment/record/?bill_id={bill.id}"
     page = finance.get(url)
@@ -257,11 +267,13 @@ def test_finance_records_a_payment_and_prints_its_receipt(login_as, make, demo_u
     receipt = finance.get(response.location)
     assert receipt.status_code == 200
     text = receipt.text
-    assert "00000001" in text and "示范小区" in text and demo_unit.label in text
+    assert receipt_number(number) in text and "示范小区" in text and demo_unit.label in text
     assert "¥120.50" in text and "壹佰贰拾元伍角整" in text and "微信支付" in text
     assert "receipt.css" in text
     db_session.expire_all()
     assert db_session.get(Bill, bill.id).status is BillStatus.paid
+    payment = db_session.scalar(select(Payment).where(Payment.bill_id == bill.id))
+    assert payment.receipt_no == number
 
 
 def test_a_second_cashier_with_the_same_page_is_refused(login_as, make, demo_unit, db_session):
@@ -335,27 +347,29 @@ def test_another_estates_bill_and_receipt_are_not_found(login_as, make, pay, db_
 def test_topup_by_unit_label_and_another_estates_unit_is_refused(
     login_as, make, demo_unit, db_session
 ):
+    # A demo unit has open bills, which a top-up would pay at once: a new one has none.
+    unit = make.unit(demo_unit.building, number="9902")  # not a demo number
     finance = login_as("finance")
     other = make.unit(number="9901")
     url = "/admin/payment/topup/"
-    page = finance.get(f"{url}?unit_id={demo_unit.id}")
-    assert page.status_code == 200 and demo_unit.label in page.text
+    page = finance.get(f"{url}?unit_id={unit.id}")
+    assert page.status_code == 200 and unit.label in page.text
     refused = post_form(
         finance, url, {"unit": other.label, "amount": "10", "method": "cash", "reference": ""}
     )
     assert field_error(refused.text, "unit", "您管理的小区中没有这个房屋")
     assert finance.get(f"{url}?unit_id={other.id}").status_code == 404
     for amount, message in (("abc", "请输入以元为单位的金额"), ("1.001", "最多两位小数")):
-        bad = post_form(finance, url, {"unit": demo_unit.label, "amount": amount, "method": "cash"})
+        bad = post_form(finance, url, {"unit": unit.label, "amount": amount, "method": "cash"})
         assert field_error(bad.text, "amount", message)
     done = post_form(
         finance,
         url,
-        {"unit": demo_unit.label, "amount": "88.00", "method": "bank", "reference": "B-1"},
+        {"unit": unit.label, "amount": "88.00", "method": "bank", "reference": "B-1"},
     )
     assert done.status_code == 302
     balance = db_session.scalar(
-        select(PrepaidAccount.balance).where(PrepaidAccount.unit_id == demo_unit.id)
+        select(PrepaidAccount.balance).where(PrepaidAccount.unit_id == unit.id)
     )
     assert balance == Decimal("88.00")
     assert "¥88.00" in finance.get("/admin/prepaid/").text
@@ -363,7 +377,9 @@ def test_topup_by_unit_label_and_another_estates_unit_is_refused(
 
 def test_voiding_from_the_page_needs_a_reason(login_as, make, demo_unit, pay, db_session):
     bill = make.bill(demo_unit, amounts=("50.00",))
+    number = last_receipt_no(db_session, bill.estate_id) + 1
     payment = pay(record_payment, bill, "50", "cash", "")
+    assert payment.receipt_no == number
     finance = login_as("finance")
     details = f"/admin/payment/details/?id={payment.id}"
     assert "作废时间" not in finance.get(details).text
@@ -376,5 +392,5 @@ def test_voiding_from_the_page_needs_a_reason(login_as, make, demo_unit, pay, db
     assert db_session.get(Payment, payment.id).status is PaymentStatus.refunded
     assert db_session.get(Bill, bill.id).paid == 0
     receipt = finance.get(f"/admin/payment/receipt/?id={payment.id}").text
-    assert "作废" in receipt and "住户退款" in receipt and "00000001" in receipt
+    assert "作废" in receipt and "住户退款" in receipt and receipt_number(number) in receipt
     assert "作废时间" in finance.get(details).text
