@@ -321,7 +321,8 @@ def run_backend(
 
 def _print(section) -> None:
     for label, value, unit in section:
-        print(f"{label:<62} {value:12,.1f} {unit}", flush=True)
+        places = 2 if unit in ("×", "s") else 1  # ratios and seconds read to two places
+        print(f"{label:<62} {value:12,.{places}f} {unit}", flush=True)
 
 
 def main() -> None:
