@@ -14,7 +14,13 @@ from sqlalchemy import select
 
 from models import OPEN_STATUSES, Bill, BillStatus, Building
 
-from .test_bills_admin import FAR_FUTURE, LONG_AGO, demo_units
+from . import test_bills_admin
+from .test_bills_admin import FAR_FUTURE, LONG_AGO, estate_units
+
+# An estate of the test's own (beside the demo estate, whose bills are another estate's
+# here) and its staff: ``staff("finance")`` is a client signed in to that estate only.
+estate = test_bills_admin.estate
+staff = test_bills_admin.staff
 
 TAGS = re.compile(r"<[^>]+>")
 
@@ -28,10 +34,11 @@ def cells(html: str, row_selector: str) -> list[str]:
 
 
 @pytest.fixture
-def money(demo, db_session, make):
-    """Bills in two buildings and two periods, and one of another estate."""
-    first = demo_units(db_session, demo, 0, count=3)
-    second = demo_units(db_session, demo, 1, count=2)
+def money(estate, db_session, make):
+    """Bills of the test's estate in two buildings and two periods, and one of another
+    estate (the demo estate's own bills, of the same months, are of a third)."""
+    first = estate_units(db_session, estate.id, 0, count=3)
+    second = estate_units(db_session, estate.id, 1, count=2)
     made = {
         # 2026-09: billed 300, collected 150
         "a": make.bill(first[0], period="2026-09", amounts=("100.00",), due_date=LONG_AGO),
@@ -50,11 +57,11 @@ def money(demo, db_session, make):
 
 
 # -- arrears ----------------------------------------------------------------------------------
-def test_arrears_per_building_add_up_to_what_open_bills_owe(demo, db_session, login_as, money):
-    page = login_as("finance").get("/admin/arrears/")
+def test_arrears_per_building_add_up_to_what_open_bills_owe(estate, db_session, staff, money):
+    page = staff("finance").get("/admin/arrears/")
     assert page.status_code == 200
     open_bills = db_session.scalars(
-        select(Bill).where(Bill.estate_id == demo, Bill.status.in_(OPEN_STATUSES))
+        select(Bill).where(Bill.estate_id == estate.id, Bill.status.in_(OPEN_STATUSES))
     ).all()
     assert sum(b.owed for b in open_bills) == Decimal("300.00")  # a 100 + c 50 + d 150
     first = money["a"].building
@@ -73,8 +80,8 @@ def test_arrears_per_building_add_up_to_what_open_bills_owe(demo, db_session, lo
     assert "远9栋" not in page.text and "999" not in page.text
 
 
-def test_each_arrears_number_opens_the_bills_behind_it(login_as, money):
-    client = login_as("finance")
+def test_each_arrears_number_opens_the_bills_behind_it(staff, money):
+    client = staff("finance")
     page = client.get("/admin/arrears/").text
     building = money["a"].building_id
     row = page[page.index(f'data-building="{building}"') :]
@@ -86,11 +93,22 @@ def test_each_arrears_number_opens_the_bills_behind_it(login_as, money):
     assert money["b"].unit.label not in listed  # paid
 
 
-def test_buildings_without_arrears_are_listed_with_zeros(demo, db_session, login_as):
-    page = login_as("finance").get("/admin/arrears/").text
-    buildings = db_session.scalars(select(Building.id).where(Building.estate_id == demo)).all()
+def test_buildings_without_arrears_are_listed_with_zeros(estate, db_session, make, staff):
+    """A building whose bills are all paid and one never billed, beside one that owes."""
+    paid_up = estate_units(db_session, estate.id, 0, count=1)[0]
+    make.bill(paid_up, amounts=("50.00",), paid=Decimal("50.00"), status=BillStatus.paid,
+              due_date=LONG_AGO)
+    owing = make.unit(make.building(estate))
+    make.bill(owing, amounts=("80.00",), due_date=FAR_FUTURE)
+    page = staff("finance").get("/admin/arrears/").text
+    buildings = db_session.scalars(
+        select(Building.id).where(Building.estate_id == estate.id,
+                                  Building.id != owing.building_id)
+    ).all()
+    assert len(buildings) == 2
     for building in buildings:
         assert cells(page, f'data-building="{building}"')[1:5] == ["0", "0", "0", "¥0.00"]
+    assert cells(page, f'data-building="{owing.building_id}"')[1:5] == ["1", "1", "0", "¥80.00"]
 
 
 # -- the dashboard ------------------------------------------------------------------------------
@@ -102,8 +120,8 @@ def chart_data(html: str) -> dict:
     return json.loads(found[1])
 
 
-def test_dashboard_has_charts_tables_and_the_same_numbers(login_as, money):
-    page = login_as("finance").get("/admin/finance/")
+def test_dashboard_has_charts_tables_and_the_same_numbers(staff, money):
+    page = staff("finance").get("/admin/finance/")
     assert page.status_code == 200
     html = page.text
     assert 'id="chart-months"' in html and 'id="chart-items"' in html
@@ -123,8 +141,8 @@ def test_dashboard_has_charts_tables_and_the_same_numbers(login_as, money):
     assert "实收指" in html  # what "collected" means, said once on the page
 
 
-def test_dashboard_period_choice_and_a_bad_period(login_as, money):
-    client = login_as("finance")
+def test_dashboard_period_choice_and_a_bad_period(staff, money):
+    client = staff("finance")
     data = chart_data(client.get("/admin/finance/?period=2026-09").text)
     assert sorted(data["items"]["billed"]) == ["100.00", "150.00", "50.00"]
     for bad in ("2031-13", "<script>", "x" * 5000):
@@ -134,21 +152,21 @@ def test_dashboard_period_choice_and_a_bad_period(login_as, money):
     assert "请按 2026-11" in client.get("/admin/finance/?period=2031-13").text
 
 
-def test_dashboard_in_english_draws_english_charts(login_as, money):
-    client = login_as("finance")
+def test_dashboard_in_english_draws_english_charts(staff, money):
+    client = staff("finance")
     page = client.get("/admin/finance/", headers={"Accept-Language": "en"})
     assert page.status_code == 200
 
 
-def test_dashboard_without_bills_says_so(login_as):
-    page = login_as("finance").get("/admin/finance/")
+def test_dashboard_without_bills_says_so(staff):
+    page = staff("finance").get("/admin/finance/")
     assert page.status_code == 200
     assert "尚无账单" in page.text
     assert chart_data(page.text)["months"]["labels"] == []
 
 
-def test_echarts_comes_from_our_static_folder(client, login_as, money):
-    html = login_as("finance").get("/admin/finance/").text
+def test_echarts_comes_from_our_static_folder(client, staff, money):
+    html = staff("finance").get("/admin/finance/").text
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
     assert "/static/vendor/echarts/echarts.min.js" in scripts
     assert "/static/js/finance-charts.js" in scripts
@@ -160,8 +178,8 @@ def test_echarts_comes_from_our_static_folder(client, login_as, money):
         response.close()
 
 
-def test_no_inline_script_on_the_finance_pages(login_as, money):
-    client = login_as("finance")
+def test_no_inline_script_on_the_finance_pages(staff, money):
+    client = staff("finance")
     for url in ("/admin/finance/", "/admin/arrears/"):
         html = client.get(url).text
         inline = [s for s in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
@@ -171,8 +189,8 @@ def test_no_inline_script_on_the_finance_pages(login_as, money):
 
 
 # -- the to-do tile -------------------------------------------------------------------------------
-def test_overdue_tile_counts_and_opens_overdue_bills(login_as, money):
-    client = login_as("finance")
+def test_overdue_tile_counts_and_opens_overdue_bills(staff, money):
+    client = staff("finance")
     home = client.get("/admin/").text
     tile = re.search(r'<a class="tile[^"]*" href="([^"]+)" data-tile="overdue_bills">\s*'
                      r'<span class="n">(\d+)</span>', home)
@@ -182,24 +200,26 @@ def test_overdue_tile_counts_and_opens_overdue_bills(login_as, money):
     assert money["a"].unit.label in listed and "远9栋" not in listed
 
 
-def test_repair_staff_see_no_overdue_tile(login_as, money):
-    assert 'data-tile="overdue_bills"' not in login_as("repair").get("/admin/").text
+def test_repair_staff_see_no_overdue_tile(staff, money):
+    assert 'data-tile="overdue_bills"' not in staff("repair").get("/admin/").text
 
 
-def test_overdue_counts_from_today_in_the_estates_zone(demo, db_session, login_as, make):
-    """The demo estate is in Shanghai: after 16:00 UTC its today is the server's tomorrow."""
+def test_overdue_counts_from_today_in_the_estates_zone(estate, db_session, staff, make):
+    """An estate in Shanghai: after 16:00 UTC its today is the server's tomorrow."""
+    estate.timezone = "Asia/Shanghai"
+    db_session.commit()
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    units = demo_units(db_session, demo)
+    units = estate_units(db_session, estate.id)
     make.bill(units[0], period="2026-08", amounts=("10.00",), due_date=today)
-    client = login_as("finance")
+    client = staff("finance")
     total = 'class="font-weight-bold arrears-total"'
     assert cells(client.get("/admin/arrears/").text, total)[3] == "0"  # due today: not yet
     make.bill(units[1], period="2026-08", amounts=("10.00",), due_date=today - timedelta(days=1))
     assert cells(client.get("/admin/arrears/").text, total)[3] == "1"
 
 
-def test_oldest_due_date_opens_the_open_bills_oldest_first(login_as, money):
-    client = login_as("finance")
+def test_oldest_due_date_opens_the_open_bills_oldest_first(staff, money):
+    client = staff("finance")
     page = client.get("/admin/arrears/").text
     row = page[page.index(f'data-building="{money["a"].building_id}"') :]
     cell = row[row.index('class="oldest-due"') : row.index("</tr>")]
@@ -207,3 +227,48 @@ def test_oldest_due_date_opens_the_open_bills_oldest_first(login_as, money):
     listed = client.get(link).text
     assert listed.index(money["a"].unit.label) < listed.index("2026-10")  # due long ago first
     assert money["b"].unit.label not in listed  # paid
+
+
+# -- the demo estate's own bills ----------------------------------------------------------------
+def test_demo_figures_are_what_its_bills_say(demo, db_session, login_as):
+    """On the demo's real bills (months of them, paid, part paid and overdue), the arrears
+    total and the dashboard agree with the bills, worked out here one bill at a time."""
+    bills = db_session.scalars(select(Bill).where(Bill.estate_id == demo)).all()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    owing = [b for b in bills if b.status in OPEN_STATUSES]
+    assert owing and any(b.is_overdue(today) for b in owing)  # the demo has arrears
+    client = login_as("finance")
+    total = cells(client.get("/admin/arrears/").text, 'class="font-weight-bold arrears-total"')
+    assert total == [
+        "合计", str(len({b.unit_id for b in owing})), str(len(owing)),
+        str(sum(b.is_overdue(today) for b in owing)), f"¥{sum(b.owed for b in owing):,.2f}",
+        min(b.due_date for b in owing).isoformat(),
+    ]
+
+    billed = [b for b in bills if b.status is not BillStatus.void]
+    periods = sorted({b.period for b in billed})
+    data = chart_data(client.get("/admin/finance/").text)
+    assert data["months"]["labels"] == periods
+    assert data["months"]["billed"] == [
+        f"{sum(b.amount - b.discount + b.late_fee for b in billed if b.period == p)}"
+        for p in periods
+    ]
+    assert data["months"]["collected"] == [
+        f"{sum(b.paid for b in billed if b.period == p)}" for p in periods
+    ]
+    # Per fee item, the period with bills partly paid: each bill's payment (up to its
+    # amount) shared over its lines in proportion, rounded down to the fen.
+    period = next(p for p in reversed(periods)
+                  if any(b.period == p and b.status is BillStatus.partial for b in billed))
+    items: dict[str, list[Decimal]] = {}
+    for bill in (b for b in billed if b.period == period):
+        covered = min(bill.paid, bill.amount)
+        for line in bill.lines:
+            share = (line.amount * 100 * covered * 100 // (bill.amount * 100)) / 100
+            sums = items.setdefault(line.fee_item.name, [Decimal(0), Decimal(0)])
+            sums[0] += line.amount
+            sums[1] += share
+    data = chart_data(client.get(f"/admin/finance/?period={period}").text)["items"]
+    shown = dict(zip(data["labels"], zip(data["billed"], data["collected"], strict=True),
+                     strict=True))
+    assert shown == {name: (f"{b:.2f}", f"{c:.2f}") for name, (b, c) in items.items()}
