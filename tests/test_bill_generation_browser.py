@@ -5,9 +5,8 @@ from playwright.sync_api import expect
 
 from models import BillingMethod, Estate
 
-from .test_browser import WIDTHS, assert_looks_finished, browser, live_server, new_tab, sign_in
+from .test_browser import WIDTHS, assert_looks_finished, sign_in
 
-__all__ = ["browser", "live_server", "new_tab"]  # fixtures
 
 pytestmark = [
     pytest.mark.browser,

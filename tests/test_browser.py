@@ -11,22 +11,21 @@ human to look at.
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from models import Occupancy, Relation, Resident, User
 
-from .helpers import DEMO_PASSWORD, id_number, unavailable
+from .helpers import DEMO_PASSWORD, id_number
 
 try:
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # the browser fixture, which every test uses, reports it
-    sync_playwright = None
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture (conftest), which every test uses, reports it
+    expect = None
+
+from .browser_kit import Tab
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,21 +35,8 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 WIDTHS = (375, 1280)
-HEIGHT = {375: 812, 1280: 800}
-TIMEOUT_MS = 10_000
 
 # Register data: licence plates (沪A12345, 沪AD12345, 沪B7XK2Q), masked and full numbers.
 PLATE = re.compile(r"[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}")
@@ -70,98 +56,6 @@ ALLOWED_LATIN = [
     re.compile(r"\d+"),
 ]
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
-
-
-# -- fixtures --------------------------------------------------------------------------
-@pytest.fixture
-def live_server(app, demo):
-    """The app, with the demo estate, served on a free loopback port; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """One Chromium for the whole run; missing or broken Chromium fails the tests."""
-    if not CHROMIUM.exists():
-        unavailable(f"Chromium is not installed at {CHROMIUM}")
-    if sync_playwright is None:
-        unavailable("Chromium cannot be driven: the playwright package is not installed")
-    playwright = sync_playwright().start()
-    chromium = failure = None
-    try:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-    except PlaywrightError as exc:
-        failure = exc.message.splitlines()[0]
-    if chromium is None:
-        playwright.stop()
-        unavailable(f"Chromium at {CHROMIUM} does not start: {failure}")
-    yield chromium
-    chromium.close()
-    playwright.stop()
-
-
-class Tab:
-    """A browser page plus what went wrong while it was open."""
-
-    def __init__(self, page, base: str, outside: list[str]) -> None:
-        self.page = page
-        self.base = base
-        self.problems: list[str] = []
-        self.outside = outside  # requests to anywhere but the live server (aborted)
-        page.on("pageerror", lambda exc: self.problems.append(f"script error: {exc}"))
-        page.on("console", self._console)
-        page.on("response", self._response)
-        page.on("requestfailed", self._failed)
-
-    def _console(self, msg) -> None:
-        if msg.type == "error":
-            self.problems.append(f"console error: {msg.text}")
-
-    def _response(self, response) -> None:
-        if response.status >= 400:
-            self.problems.append(f"HTTP {response.status} for {response.url}")
-
-    def _failed(self, request) -> None:
-        self.problems.append(f"request failed: {request.url} ({request.failure})")
-
-    def goto(self, path: str):
-        return self.page.goto(self.base + path)
-
-
-@pytest.fixture
-def new_tab(browser, live_server):
-    """``new_tab(locale=..., width=...)`` → a Tab in a fresh browser context (own cookies)."""
-    contexts = []
-
-    def _open(locale: str = "zh-CN", width: int = 1280) -> Tab:
-        context = browser.new_context(
-            locale=locale,
-            viewport={"width": width, "height": HEIGHT.get(width, 800)},
-            service_workers="block",
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        # Everything the pages need comes from our own server; anything else is a bug.
-        outside = []
-        context.route(
-            re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"),
-            lambda route: (outside.append(route.request.url), route.abort()),
-        )
-        contexts.append(context)
-        return Tab(context.new_page(), live_server, outside)
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -15,13 +15,9 @@ from models import Bill, BillLine, BillStatus, FeeItem
 from propadmin.services.finance_figures import MONTHS_SHOWN
 from views.admin.bills import BillView
 
-from . import test_browser
 from .test_browser import WIDTHS, assert_looks_finished, sign_in
 
 # The live server and Chromium fixtures of the register's browser tests.
-live_server = test_browser.live_server
-browser = test_browser.browser
-new_tab = test_browser.new_tab
 
 pytestmark = [
     pytest.mark.browser,

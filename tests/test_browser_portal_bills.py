@@ -16,9 +16,6 @@ from models import Payment, PaymentMethod, Relation, Resident, User
 from .test_browser import (  # noqa: F401 — fixtures, used by name
     USER_NAME,
     assert_looks_finished,
-    browser,
-    live_server,
-    new_tab,
     pytestmark,
     sign_in,
 )
