@@ -1,12 +1,14 @@
-"""生成账单 in a real browser, on a phone and a desktop: preview, then confirm."""
+"""生成账单 in a real browser, on a phone and a desktop: preview, then confirm — the demo
+estate's next month (its last months are billed already), every demo meter read for it."""
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
-from models import BillingMethod, Estate
+from models import FeeItem
 
+from .test_bill_generation_page import lived_in, read_demo_meters_for_next_month
 from .test_browser import WIDTHS, assert_looks_finished, sign_in
-
 
 pytestmark = [
     pytest.mark.browser,
@@ -16,24 +18,23 @@ pytestmark = [
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_finance_previews_then_confirms_the_months_bills(db_session, make, demo, new_tab, width):
-    make.fee_item(
-        db_session.get(Estate, demo),
-        method=BillingMethod.per_area,
-        price="2.5",
-        name="测试物业费",
-        quantity_unit="m²",
-    )
+def test_finance_previews_then_confirms_the_months_bills(app, db_session, demo, new_tab, width):
+    period = read_demo_meters_for_next_month(app, db_session, demo)
+    items = db_session.scalars(select(FeeItem.name).where(FeeItem.estate_id == demo)).all()
+    bills = len(lived_in(db_session, demo))
     tab = new_tab(width=width)
     page = tab.page
     sign_in(tab, "finance")
     tab.goto("/admin/bills/generate/")
-    page.locator("#period").fill("2026-11")
+    page.locator("#period").fill(period)
     with page.expect_navigation():
         page.get_by_role("button", name="预览").click()
-    expect(page.locator("table.generation-totals")).to_contain_text("测试物业费")
+    totals = page.locator("table.generation-totals tbody tr")
+    expect(totals).to_have_count(len(items))
+    for name in items:
+        expect(totals.filter(has=page.get_by_role("cell", name=name, exact=True))).to_have_count(1)
     assert_looks_finished(tab, "admin-bill-generate-preview", width, tap_targets=True)
     with page.expect_navigation():
         page.locator("#confirm-form button").click()
-    expect(page.locator(".alert")).to_contain_text("已生成")
+    expect(page.locator(".alert")).to_contain_text(f"已生成 {bills} 张账单")
     assert_looks_finished(tab, "admin-bill-generate-done", width)

@@ -5,13 +5,11 @@ without sideways scrolling or English left. Screenshots land in
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from decimal import Decimal
-
 import pytest
 from sqlalchemy import select
 
-from models import Payment, PaymentMethod, Relation, Resident, User
+from models import Bill, BillStatus, Payment, Resident, User
+from propadmin.services.bill_explain import explain, yuan
 
 from .test_browser import (  # noqa: F401 — fixtures, used by name
     USER_NAME,
@@ -26,34 +24,26 @@ except ImportError:  # the browser fixture reports it
     expect = None
 
 
-def owner_bill(make, db_session, period: str, *amounts: str, due: date):
-    owner = db_session.scalar(select(Resident).join(User).where(User.username == "owner"))
-    unit = next(o.unit for o in owner.occupancies if o.relation == Relation.owner)
-    return make.bill(unit, period=period, amounts=amounts, payer=owner, due_date=due)
-
-
 @pytest.fixture
-def bills(make, db_session, demo):
-    """An overdue bill with two lines and a payment, and a bill paid in full."""
-    overdue = owner_bill(
-        make, db_session, "2019-06", "236.25", "48.80", due=date.today() - timedelta(days=9)
-    )
-    paid = owner_bill(make, db_session, "2019-05", "236.25", due=date(2019, 6, 15))
-    paid.paid, paid.status = paid.amount, "paid"
-    payment = Payment(
-        estate_id=overdue.estate_id, unit_id=overdue.unit_id, bill=overdue,
-        payer_id=overdue.payer_id, amount=Decimal("100.00"), method=PaymentMethod.wechat,
-        reference="WX-4200001", receipt_no=7001,
-    )
-    db_session.add(payment)
-    overdue.paid, overdue.status = Decimal("100.00"), "partial"
-    db_session.commit()
-    return overdue, paid, payment
+def bills(db_session, demo):
+    """The demo owner's own bills: one paid in part (with its payment) and one paid in full."""
+    owner = db_session.scalar(select(Resident).join(User).where(User.username == "owner"))
+    mine = db_session.scalars(
+        select(Bill).where(Bill.payer_id == owner.id).order_by(Bill.period)
+    ).all()
+    part = [b for b in mine if b.status is BillStatus.partial]
+    paid = [b for b in mine if b.status is BillStatus.paid]
+    assert part and paid, f"the demo owner has a part-paid and a paid bill: {mine}"
+    payment = db_session.scalar(select(Payment).where(Payment.bill_id == part[-1].id))
+    return part[-1], paid[-1], payment
 
 
 @pytest.mark.parametrize("width", (375,))
-def test_owner_reaches_a_bills_lines_in_two_taps_on_a_phone(new_tab, bills, width):  # noqa: F811
-    overdue, _paid, _payment = bills
+def test_owner_reaches_a_bills_lines_in_two_taps_on_a_phone(app, new_tab, bills, width):  # noqa: F811
+    part_paid, _paid, _payment = bills
+    first = part_paid.lines[0]
+    with app.test_request_context():  # the portal's language: Chinese
+        explained = " · ".join(explain(first))
     tab = new_tab(width=width)
     page = tab.page
     sign_in(tab, "owner")
@@ -62,25 +52,26 @@ def test_owner_reaches_a_bills_lines_in_two_taps_on_a_phone(new_tab, bills, widt
 
     page.locator(".entries").get_by_text("缴费").click()  # tap 1
     expect(page).to_have_url(tab.base + "/portal/bills")
-    page.locator(f"a.bill-row[href='/portal/bills/{overdue.id}']").click()  # tap 2
-    expect(page).to_have_url(tab.base + f"/portal/bills/{overdue.id}")
+    page.locator(f"a.bill-row[href='/portal/bills/{part_paid.id}']").click()  # tap 2
+    expect(page).to_have_url(tab.base + f"/portal/bills/{part_paid.id}")
     lines = page.locator("#lines .bill-lines li")
-    expect(lines).to_have_count(2)
-    expect(lines.first).to_contain_text("¥236.25")
-    expect(lines.first.locator(".explain")).to_contain_text("每户")
+    expect(lines).to_have_count(len(part_paid.lines))
+    expect(lines.first).to_contain_text(first.fee_item.name)
+    expect(lines.first).to_contain_text(yuan(first.amount))
+    expect(lines.first.locator(".explain")).to_have_text(explained)
     assert tab.problems == [] and tab.outside == []
 
 
 @pytest.mark.parametrize("width", (375, 1280))
 def test_bill_pages_fit_the_screen_and_are_all_chinese(new_tab, bills, width):  # noqa: F811
-    overdue, _paid, payment = bills
+    part_paid, _paid, payment = bills
     tab = new_tab(width=width)
     sign_in(tab, "owner")
     pages = {
         "portal-bills-home": "/portal/",
         "portal-bills": "/portal/bills",
-        "portal-bill": f"/portal/bills/{overdue.id}",
-        "portal-receipt": f"/portal/bills/{overdue.id}/receipts/{payment.id}",
+        "portal-bill": f"/portal/bills/{part_paid.id}",
+        "portal-receipt": f"/portal/bills/{part_paid.id}/receipts/{payment.id}",
         "portal-bill-sharing": "/portal/profile#bills",
     }
     for name, path in pages.items():

@@ -263,9 +263,10 @@ def test_a_units_meter_and_a_shared_meter(login_as, db_session, make, estate, un
     lifts = make.fee_item(estate, method=BillingMethod.shared, kind=FeeKind.electricity)
     finance = login_as("finance")
     assert new_meter(finance, power, unit=str(unit.id)).status_code == 302
-    shared = new_meter(finance, lifts, code="GT-1", building=str(unit.building_id), location="电梯")
+    # GT-1 is the demo's own lift meter: take a code the estate does not use yet.
+    shared = new_meter(finance, lifts, code="GT-9", building=str(unit.building_id), location="电梯")
     assert shared.status_code == 302
-    meter = db_session.scalar(select(Meter).where(Meter.code == "GT-1"))
+    meter = db_session.scalar(select(Meter).where(Meter.estate == estate, Meter.code == "GT-9"))
     assert meter.shared and meter.estate_id == estate.id and meter.building_id == unit.building_id
 
 

@@ -259,7 +259,11 @@ def test_flagged_readings_are_reviewed_from_the_list(login_as, app, db_session, 
     ):
         with app.app_context():
             read(db_session, demo_meter, period, value)
-    spike = db_session.scalar(select(MeterReading).where(MeterReading.period == "2026-09"))
+    spike = db_session.scalar(
+        select(MeterReading).where(
+            MeterReading.meter == demo_meter, MeterReading.period == "2026-09"
+        )
+    )
     assert spike.needs_review
     finance = login_as("finance")
     home = finance.get("/admin/").text

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import BillReminder, BillStatus, OutboxMessage
 from propadmin.extensions import db
@@ -257,7 +257,16 @@ def test_finance_sees_the_count_then_sends_from_the_admin(login_as, make, db_ses
     assert english_words(page) - {"finance"} == set()
     audit = login_as("admin").get("/admin/audit/", headers={"Accept-Language": "zh-CN"}).text
     [entry] = [row for row in audit.split("<tr")[1:] if "催缴通知" in row]
-    assert "提醒日期" in entry and "77.00" in entry
+    # One entry for the estate's run: what today's reminders there asked for, together —
+    # 孙丽's ¥77.00 and what the demo's payers with overdue bills owe, as the preview said.
+    assert row.amount == Decimal("77.00")
+    sent = db_session.scalar(
+        select(func.sum(BillReminder.amount)).where(
+            BillReminder.estate_id == demo, BillReminder.sent_on == row.sent_on
+        )
+    )
+    assert sent == amount + Decimal("77.00")
+    assert "提醒日期" in entry and f"{sent:.2f}" in entry
     assert english_words("<tr" + entry) - {"finance"} == set()
 
 
@@ -277,3 +286,29 @@ def test_a_reminder_charges_todays_late_fee_before_listing_what_is_owed(app, mak
     assert bill.late_fee == Decimal("3.00")
     (mail,) = outbox(db_session)
     assert "1,003.00" in mail.body_text
+
+
+def test_the_preview_asks_for_todays_late_fee_as_the_mail_will(app, make, db_session):
+    """The count finance sees before sending is what the mails then ask for: today's late
+    fee included (less a late-fee waiver), though the preview itself charges nothing."""
+    from models import AdjustmentKind, BillAdjustment, LateFeePolicy
+
+    estate = make.estate()
+    make.session.add(LateFeePolicy(estate=estate, grace_days=0, daily_percent=Decimal("0.03")))
+    person, unit = payer(make, estate, "周敏", email="zhou@example.com")
+    overdue(make, unit, person, "2026-10", "1000.00")
+    other, unit2 = payer(make, estate, "吴刚", email="wu@example.com")
+    waived = overdue(make, unit2, other, "2026-10", "1000.00")
+    db_session.add(
+        BillAdjustment(
+            bill=waived, kind=AdjustmentKind.late_fee_waiver, amount=Decimal("1.00"), reason="免"
+        )
+    )
+    db_session.commit()
+    with app.app_context():
+        preview = preview_reminders(db.session, today=TODAY, estate_ids=[estate.id])
+    assert (preview.payers, preview.amount) == (2, Decimal("2005.00"))
+    db_session.refresh(waived)
+    assert waived.late_fee == Decimal("0.00")  # nothing charged by looking
+    result = remind(app, estate)
+    assert (result.queued, result.amount) == (preview.payers, preview.amount)

@@ -18,15 +18,24 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from models import OPEN_STATUSES, Bill, BillReminder, Estate, Resident
+from models import (
+    OPEN_STATUSES,
+    AdjustmentKind,
+    Bill,
+    BillAdjustment,
+    BillReminder,
+    Estate,
+    LateFeePolicy,
+    Resident,
+)
 
 from .. import audit
 from ..mail import queue_mail
-from .late_fees import assess_late_fees
+from .late_fees import assess_late_fees, late_fee_for
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +114,10 @@ class ReminderPreview:
 
 
 def preview_reminders(session: Session, *, today: date, estate_ids=None) -> ReminderPreview:
-    """What ``send_reminders`` would do now, without doing it."""
+    """What ``send_reminders`` would do now, without doing it: the amount includes the
+    late fees that sending assesses first (charged then, not here)."""
     due = payers_due(session, today=today, estate_ids=estate_ids)
+    rises = _late_fee_rises(session, [b for d in due for b in d.bills], today, estate_ids)
     overdue_payers = _overdue_query(today, estate_ids).with_only_columns(Bill.payer_id)
     reminded = set(
         session.scalars(
@@ -118,10 +129,51 @@ def preview_reminders(session: Session, *, today: date, estate_ids=None) -> Remi
     to_mail = [d for d in due if d.email and d.payer.id not in reminded]
     return ReminderPreview(
         payers=len(to_mail),
-        amount=sum((d.total for d in to_mail), ZERO),
+        amount=sum(
+            (d.total + sum((rises.get(b.id, ZERO) for b in d.bills), ZERO) for d in to_mail),
+            ZERO,
+        ),
         already=sum(1 for d in due if d.email and d.payer.id in reminded),
         no_email=sum(1 for d in due if not d.email),
     )
+
+
+def _late_fee_rises(
+    session: Session, bills: list[Bill], today: date, estate_ids
+) -> dict[int, Decimal]:
+    """How much the late fee of each of these overdue bills goes up when
+    ``assess_late_fees`` runs today, by bill id (as it works it out: the estate's policy,
+    less late-fee waivers, never lowered); two queries whatever the number of bills."""
+    if not bills:
+        return {}
+    overdue = _overdue_query(today, estate_ids)
+    policies = {
+        p.estate_id: p
+        for p in session.scalars(
+            select(LateFeePolicy).where(
+                LateFeePolicy.estate_id.in_(overdue.with_only_columns(Bill.estate_id))
+            )
+        )
+    }
+    if not any(p.enabled for p in policies.values()):
+        return {}
+    waived = dict(
+        session.execute(
+            select(BillAdjustment.bill_id, func.sum(BillAdjustment.amount))
+            .where(
+                BillAdjustment.kind == AdjustmentKind.late_fee_waiver,
+                BillAdjustment.bill_id.in_(overdue.with_only_columns(Bill.id)),
+            )
+            .group_by(BillAdjustment.bill_id)
+        ).all()
+    )
+    rises = {}
+    for bill in bills:
+        fee = late_fee_for(bill, policies.get(bill.estate_id), today)
+        fee = max(fee - (waived.get(bill.id) or ZERO), ZERO)
+        if fee > bill.late_fee:
+            rises[bill.id] = fee - bill.late_fee
+    return rises
 
 
 def _claim(session: Session, rows: list[dict]) -> set[int]:
