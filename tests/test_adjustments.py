@@ -26,24 +26,14 @@ from propadmin.services.payments import record_payment, topup_prepaid, void_paym
 
 from .helpers import post_form
 from .test_no_english import english_words
-from .test_payments import field_error
+from .test_payments import field_error, pay
+
+__all__ = ["pay"]  # a fixture, used by name
 
 
-@pytest.fixture
-def do(app, db_session):
-    def _call(fn, *args, **kwargs):
-        kwargs.setdefault("actor", None)
-        with app.app_context():
-            result = fn(db_session, *args, **kwargs)
-        db_session.commit()
-        return result
-
-    return _call
-
-
-def test_a_discount_lowers_what_is_owed_and_is_recorded(make, do, db_session):
+def test_a_discount_lowers_what_is_owed_and_is_recorded(make, pay, db_session):
     bill = make.bill(make.unit(), amounts=("200.00",))
-    adjustment = do(adjust_bill, bill, "discount", "20.00", "老人优惠")
+    adjustment = pay(adjust_bill, bill, "discount", "20.00", "老人优惠")
     db_session.expire_all()
     bill = db_session.get(Bill, bill.id)
     assert bill.discount == Decimal("20.00") and bill.owed == Decimal("180.00")
@@ -55,34 +45,34 @@ def test_a_discount_lowers_what_is_owed_and_is_recorded(make, do, db_session):
 
 
 @pytest.mark.parametrize("reason", ["", "  ", "x" * 256])
-def test_a_discount_without_a_proper_reason_is_refused(make, do, db_session, reason):
+def test_a_discount_without_a_proper_reason_is_refused(make, pay, db_session, reason):
     bill = make.bill(make.unit(), amounts=("200.00",))
     with pytest.raises(ServiceError) as refused:
-        do(adjust_bill, bill, "discount", "20.00", reason)
+        pay(adjust_bill, bill, "discount", "20.00", reason)
     assert refused.value.field == "reason"
     db_session.rollback()
     assert db_session.get(Bill, bill.id).discount == 0
 
 
-def test_a_waiver_cannot_take_off_more_than_is_owed(make, do, db_session):
+def test_a_waiver_cannot_take_off_more_than_is_owed(make, pay, db_session):
     bill = make.bill(make.unit(), amounts=("100.00",))
-    do(record_payment, bill, "70.00", "cash", "")
+    pay(record_payment, bill, "70.00", "cash", "")
     with pytest.raises(ServiceError) as refused:
-        do(adjust_bill, bill, "waiver", "30.01", "困难户")
+        pay(adjust_bill, bill, "waiver", "30.01", "困难户")
     assert "¥30.00" in refused.value.message
     db_session.rollback()
-    do(adjust_bill, bill, "waiver", "30.00", "困难户")
+    pay(adjust_bill, bill, "waiver", "30.00", "困难户")
     db_session.expire_all()
     bill = db_session.get(Bill, bill.id)
     assert bill.owed == 0 and bill.status is BillStatus.paid
 
 
-def test_a_late_fee_waiver_lowers_the_late_fee_only(make, do, db_session):
+def test_a_late_fee_waiver_lowers_the_late_fee_only(make, pay, db_session):
     bill = make.bill(make.unit(), amounts=("100.00",), late_fee=Decimal("3.00"))
     with pytest.raises(ServiceError):
-        do(adjust_bill, bill, "late_fee_waiver", "3.01", "首次逾期")
+        pay(adjust_bill, bill, "late_fee_waiver", "3.01", "首次逾期")
     db_session.rollback()
-    do(adjust_bill, bill, "late_fee_waiver", "3.00", "首次逾期")
+    pay(adjust_bill, bill, "late_fee_waiver", "3.00", "首次逾期")
     db_session.expire_all()
     bill = db_session.get(Bill, bill.id)
     assert (bill.late_fee, bill.discount, bill.owed) == (0, 0, Decimal("100.00"))
@@ -98,25 +88,25 @@ def test_a_late_fee_waiver_lowers_the_late_fee_only(make, do, db_session):
         ("discount", "1e9", "amount"),
     ],
 )
-def test_bad_adjustment_input_is_refused_by_its_field(make, do, kind, amount, field):
+def test_bad_adjustment_input_is_refused_by_its_field(make, pay, kind, amount, field):
     bill = make.bill(make.unit())
     with pytest.raises(ServiceError) as refused:
-        do(adjust_bill, bill, kind, amount, "理由")
+        pay(adjust_bill, bill, kind, amount, "理由")
     assert refused.value.field == field
 
 
-def test_a_bill_with_money_paid_cannot_be_voided_until_its_payments_are(make, do, db_session):
+def test_a_bill_with_money_paid_cannot_be_voided_until_its_payments_are(make, pay, db_session):
     bill = make.bill(make.unit(), amounts=("100.00",))
-    payment = do(record_payment, bill, "10.00", "cash", "")
+    payment = pay(record_payment, bill, "10.00", "cash", "")
     with pytest.raises(ServiceError) as refused:
-        do(void_bill, bill, "重复出账")
+        pay(void_bill, bill, "重复出账")
     assert refused.value.field == "reason"
     db_session.rollback()
-    do(void_payment, payment, "收错")
+    pay(void_payment, payment, "收错")
     with pytest.raises(ServiceError):
-        do(void_bill, bill, "")
+        pay(void_bill, bill, "")
     db_session.rollback()
-    do(void_bill, bill, "重复出账")
+    pay(void_bill, bill, "重复出账")
     db_session.expire_all()
     bill = db_session.get(Bill, bill.id)
     assert bill.status is BillStatus.void and bill.void_reason == "重复出账" and bill.owed == 0
@@ -125,7 +115,7 @@ def test_a_bill_with_money_paid_cannot_be_voided_until_its_payments_are(make, do
     )
     assert entry.changes["void_reason"] == ["", "重复出账"]
     with pytest.raises(ServiceError):
-        do(adjust_bill, bill, "discount", "1", "作废后")
+        pay(adjust_bill, bill, "discount", "1", "作废后")
     db_session.rollback()
     assert (
         db_session.scalar(select(BillAdjustment).where(BillAdjustment.bill_id == bill.id)) is None
