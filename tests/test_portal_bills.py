@@ -149,9 +149,7 @@ def test_another_owner_cannot_open_or_list_the_bill(login_as, make, db_session):
 
 def test_a_tenant_sees_only_the_bills_addressed_to_them(login_as, make, db_session):
     lease = home(db_session, "tenant", Relation.tenant)
-    landlord = next(
-        o.resident for o in lease.unit.occupancies if o.relation == Relation.owner
-    )
+    landlord = next(o.resident for o in lease.unit.occupancies if o.relation == Relation.owner)
     theirs = make.bill(lease.unit, period=period(), payer=lease.resident, due_date=YESTERDAY)
     older = make.bill(lease.unit, period=period(), payer=landlord, due_date=YESTERDAY)
     tenant = login_as("tenant")
@@ -338,3 +336,20 @@ def test_the_bill_pages_are_all_chinese(login_as, make, db_session):
     ):
         page = owner.get(url, headers={"Accept-Language": "zh-CN"}).text
         assert english_words(page) - {"owner", "WX"} == set(), url
+
+
+def test_the_tab_bar_leads_to_the_bills_and_marks_them_open(login_as, make, db_session):
+    """账单 is a tab of its own at the bottom of every portal page; it is the current tab
+    on the list, on a bill and on its receipt."""
+    bill = owner_bill(make, db_session, amounts=("60.00",))
+    payment = pay(db_session, bill, "60.00", receipt_no=900031)
+    owner = login_as("owner")
+    tab = re.compile(r'<a href="/portal/bills"\s*aria-current="page" class="active">')
+    assert 'href="/portal/bills"' in owner.get("/portal/").text
+    assert not tab.search(owner.get("/portal/").text)
+    for url in (
+        "/portal/bills",
+        f"/portal/bills/{bill.id}",
+        f"/portal/bills/{bill.id}/receipts/{payment.id}",
+    ):
+        assert tab.search(owner.get(url).text), url
