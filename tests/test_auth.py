@@ -59,7 +59,9 @@ def test_unknown_user_wrong_password_and_disabled_account_get_the_same_answer(
 def test_failed_sign_in_is_audited_without_the_password(app, demo, db_session):
     login(app.test_client(), "finance", "wrong-password1")
     login(app.test_client(), "Secret-typed-in-the-wrong-box1", "x")
-    entries = db_session.scalars(select(AuditLog).where(AuditLog.action == "login")).all()
+    entries = db_session.scalars(
+        select(AuditLog).where(AuditLog.action == "login").order_by(AuditLog.id)
+    ).all()
     finance = db_session.scalar(select(User.id).where(User.username == "finance"))
     assert [(e.entity_id, e.changes) for e in entries] == [
         (str(finance), {"result": "failed"}),
