@@ -25,28 +25,30 @@ from .base import (
 )
 from .billing import (
     OPEN_STATUSES,
-    AdjustmentKind,
     Bill,
-    BillAdjustment,
     BillingMethod,
     BillLine,
-    BillReminder,
     BillStatus,
     Cycle,
     FeeItem,
     FeeKind,
     FeeRate,
-    LateFeePolicy,
     Meter,
     MeterReading,
+    RateTier,
+)
+from .mail import MailStatus, OutboxMessage
+from .payments import (
+    AdjustmentKind,
+    BillAdjustment,
+    BillReminder,
+    LateFeePolicy,
     Payment,
     PaymentMethod,
     PaymentStatus,
     PrepaidAccount,
-    RateTier,
     ReceiptCounter,
 )
-from .mail import MailStatus, OutboxMessage
 from .property import Building, Estate, ParkingKind, ParkingSpace, Unit, UnitUse, unit_label
 from .residents import Occupancy, Relation, Resident, Vehicle
 from .scope import (
