@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -13,6 +15,7 @@ FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 # The most any single amount may be (a bill, a payment): ten million yuan.
 MAX_AMOUNT = Decimal("10000000.00")
+_PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?", re.ASCII)
 
 
 def to_fen(value: Decimal | int | str) -> Decimal:
@@ -30,19 +33,21 @@ def parse_amount(text: str | Decimal | int, field: str = "amount", *, allow_zero
     """A positive amount typed by a person: at most two decimals, at most ``MAX_AMOUNT``."""
     if isinstance(text, float):
         raise TypeError("floats are not accepted for money")
-    raw = str(text).strip().replace(",", "").replace("，", "").removeprefix("¥").strip()
+    # Full-width digits from a Chinese input method read as the plain ones (１２０ → 120).
+    raw = unicodedata.normalize("NFKC", str(text)).strip()
+    raw = raw.replace(",", "").removeprefix("¥").strip()
+    if not _PLAIN.fullmatch(raw):  # ASCII digits only (no other scripts', no NaN)
+        raise ServiceError(_("Enter an amount in yuan, such as 120.50."), field)
     try:
         value = Decimal(raw)
-    except InvalidOperation:
+    except InvalidOperation:  # pragma: no cover — the pattern admits only numbers
         raise ServiceError(_("Enter an amount in yuan, such as 120.50."), field) from None
-    if not value.is_finite():
-        raise ServiceError(_("Enter an amount in yuan, such as 120.50."), field)
-    if value != value.quantize(FEN):
-        raise ServiceError(_("An amount has at most two decimal places (fen)."), field)
     if value < 0 or (value == 0 and not allow_zero):
         raise ServiceError(_("The amount must be more than zero."), field)
-    if value > MAX_AMOUNT:
+    if value > MAX_AMOUNT:  # before quantize(), which fails on very long numbers
         raise ServiceError(_("The amount is too large."), field)
+    if value != value.quantize(FEN):
+        raise ServiceError(_("An amount has at most two decimal places (fen)."), field)
     return value.quantize(FEN)
 
 
