@@ -16,11 +16,12 @@ from .cli_billing import bills_cli
 from .extensions import db
 from .services.bill_explain import yuan
 from .services.reminders import send_reminders
+from .services.today import office_today
 
 
-def _day(value: str | None) -> date:
+def _day(value: str | None) -> date | None:
     if not value:
-        return date.today()
+        return None  # today in the estates' own zone, once they are known
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
@@ -43,6 +44,7 @@ def bills_remind(estate_name: str | None, day: str | None) -> None:
         if estate_id is None:
             raise click.ClickException(f"There is no estate called {estate_name!r}.")
         estate_ids = [estate_id]
+    today = today or office_today(db.session, estate_ids)
     # A command ends when it returns: deliver right after the commit, in this process,
     # rather than in a background thread that would die with it (tests keep "off").
     if current_app.config["MAIL_DISPATCH"] == "thread":

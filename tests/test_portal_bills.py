@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import (
     BillStatus,
@@ -353,3 +353,38 @@ def test_the_tab_bar_leads_to_the_bills_and_marks_them_open(login_as, make, db_s
         f"/portal/bills/{bill.id}/receipts/{payment.id}",
     ):
         assert tab.search(owner.get(url).text), url
+
+
+def test_a_new_owner_does_not_see_the_previous_owners_bills(app, make, db_session):
+    """A unit sold in September: the new owner answers for the bills from their day on;
+    the previous owner's bill (and arrears) stay with the previous owner."""
+    estate = make.estate()
+    unit = make.unit(make.building(estate))
+    old = make.resident(unit=unit, name="旧业主")
+    db_session.execute(
+        update(Occupancy).where(Occupancy.resident_id == old.id).values(end_date=date(2026, 9, 30))
+    )
+    old_bill = make.bill(
+        unit, period="2026-08", amounts=("100.00",), payer=old, due_date=date(2026, 9, 15)
+    )
+    new = make.resident(estate, name="新业主")
+    db_session.add(
+        Occupancy(
+            unit=unit,
+            resident=new,
+            relation=Relation.owner,
+            start_date=date(2026, 10, 1),
+            is_payer=True,
+        )
+    )
+    user = make.user(roles=["owner"], estates=[estate])
+    new.user = user
+    db_session.commit()
+    new_bill = make.bill(
+        unit, period="2026-10", amounts=("80.00",), payer=new, due_date=date(2026, 11, 15)
+    )
+    client = signed_in(app, user.username)
+    assert client.get(f"/portal/bills/{old_bill.id}").status_code == 404
+    assert client.get(f"/portal/bills/{new_bill.id}").status_code == 200
+    home = client.get("/portal/").text
+    assert "¥80.00" in home and "¥100.00" not in home and "2026-08" not in home

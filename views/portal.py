@@ -1,6 +1,5 @@
 """The owner and tenant portal: a light, phone-first self-service site."""
 
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -16,6 +15,7 @@ from propadmin.services.accounts import set_password
 from propadmin.services.bill_access import STATUS_LABELS, amount_owed, open_bills
 from propadmin.services.households import current_homes, parking_spaces, resident_vehicles
 from propadmin.services.residents import RegisterError, update_contact
+from propadmin.services.today import estate_today
 from propadmin.sessions import count_sign_in_attempt, forget_sign_in_attempts, start_session
 
 from .forms import ChangePasswordForm, ContactForm
@@ -53,7 +53,7 @@ def home():
         owed=owed,
         owed_total=amount_owed(owed),
         status_labels=STATUS_LABELS,
-        today=date.today(),
+        today=estate_today(resident.estate if resident is not None else None),
     )
 
 

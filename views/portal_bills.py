@@ -4,8 +4,6 @@ its payments and receipts, and how to pay. Who sees which bill is decided in one
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +25,7 @@ from propadmin.services.bill_access import (
     paid_bills,
     set_bill_sharing,
 )
+from propadmin.services.today import estate_today
 
 from .portal import add_entry, bp
 
@@ -51,8 +50,17 @@ class SharingForm(FlaskForm):
     share = HiddenField()
 
 
+def _estate():
+    resident = current_user.resident
+    return resident.estate if resident is not None else None
+
+
 def _labels() -> dict:
-    return {"status_labels": STATUS_LABELS, "method_labels": METHOD_LABELS, "today": date.today()}
+    return {
+        "status_labels": STATUS_LABELS,
+        "method_labels": METHOD_LABELS,
+        "today": estate_today(_estate()),
+    }
 
 
 @bp.route("/bills")

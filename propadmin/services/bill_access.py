@@ -33,6 +33,7 @@ from models import (
     Resident,
 )
 
+from .today import estate_today
 from . import ServiceError
 
 ZERO = Decimal("0.00")
@@ -59,10 +60,15 @@ def _current(occupancy, today: date):
 def visible_clause(resident_id: int, today: date | None = None):
     """The WHERE clause on ``Bill`` of the bills ``resident_id`` may see."""
     today = today or date.today()
-    owned_units = select(Occupancy.unit_id).where(
-        Occupancy.resident_id == resident_id,
-        Occupancy.relation == Relation.owner,
-        _current(Occupancy, today),
+    # An owner answers for the unit's bills from the day they became its owner: the
+    # previous owner's bills (and arrears) stay with the previous owner.
+    owner = aliased(Occupancy)
+    owns_it = exists().where(
+        owner.resident_id == resident_id,
+        owner.relation == Relation.owner,
+        owner.unit_id == Bill.unit_id,
+        _current(owner, today),
+        or_(owner.start_date.is_(None), Bill.due_date >= owner.start_date),
     )
     family, payer = aliased(Occupancy), aliased(Occupancy)
     shared_with_me = exists().where(
@@ -78,7 +84,7 @@ def visible_clause(resident_id: int, today: date | None = None):
     )
     return and_(
         Bill.status != BillStatus.void,
-        or_(Bill.payer_id == resident_id, Bill.unit_id.in_(owned_units), shared_with_me),
+        or_(Bill.payer_id == resident_id, owns_it, shared_with_me),
     )
 
 
@@ -87,7 +93,7 @@ def visible_bills(session: Session, resident: Resident | None, today: date | Non
     resident record); callers add their order, filters and paging."""
     if resident is None:
         return select(Bill).where(false())
-    return select(Bill).where(visible_clause(resident.id, today))
+    return select(Bill).where(visible_clause(resident.id, today or estate_today(resident.estate)))
 
 
 def find_bill(session: Session, resident: Resident | None, bill_id: int) -> Bill | None:
@@ -157,7 +163,7 @@ def payer_homes(session: Session, resident: Resident | None) -> list[Occupancy]:
     """The resident's current occupancies where they pay the bills."""
     if resident is None:
         return []
-    today = date.today()
+    today = estate_today(resident.estate)
     return list(
         session.scalars(
             select(Occupancy)

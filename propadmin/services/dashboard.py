@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -140,24 +140,30 @@ def leases_ending(session: Session, user) -> int:
 
 
 def add_money(session: Session, figures: list[EstateFigures]) -> None:
-    """What the estates' open bills still ask for, and how many are past their due date:
-    one grouped query (the owed sum in integer fen, exact on every database)."""
+    """What the estates' open bills still ask for, and how many are past their due date
+    in the estate's own calendar: one grouped query (the owed sum in integer fen, exact on
+    every database)."""
+    from .finance_figures import estate_todays
+
     if not figures:
         return
     by_id = {f.estate.id: f for f in figures}
     for f in figures:
         f.owed = Decimal("0.00")
-    today = date.today()
+    todays = estate_todays(session, set(by_id))
+    overdue = or_(
+        *(and_(Bill.estate_id == e, Bill.due_date < day) for e, day in todays.items())
+    )
     owed_fen = Bill.__table__.c
     stmt = (
         select(
             Bill.estate_id,
             func.sum(owed_fen.amount - owed_fen.discount + owed_fen.late_fee - owed_fen.paid),
-            func.sum(case((Bill.due_date < today, 1), else_=0)),
+            func.sum(case((overdue, 1), else_=0)),
         )
         .where(Bill.estate_id.in_(list(by_id)), Bill.status.in_(OPEN_STATUSES))
         .group_by(Bill.estate_id)
     )
-    for estate_id, fen, overdue in session.execute(stmt):
+    for estate_id, fen, late in session.execute(stmt):
         by_id[estate_id].owed = Decimal(int(fen or 0)).scaleb(-2).quantize(Decimal("0.01"))
-        by_id[estate_id].overdue_bills = int(overdue or 0)
+        by_id[estate_id].overdue_bills = int(late or 0)

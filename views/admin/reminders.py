@@ -3,8 +3,6 @@ shows how many payers would be reminded today, for how much, with the button tha
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, redirect
 from flask_admin import expose
 from flask_babel import gettext as _
@@ -16,6 +14,7 @@ from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services.bill_explain import yuan
 from propadmin.services.reminders import preview_reminders, send_reminders
+from propadmin.services.today import office_today
 
 from .base import ReadOnlyModelView
 
@@ -57,7 +56,7 @@ class BillReminderView(ReadOnlyModelView):
 
     @expose("/send/", methods=("GET", "POST"))
     def send_view(self):
-        today = date.today()
+        today = office_today(db.session, self._estates())
         form = SendForm()
         if form.validate_on_submit():
             result = send_reminders(
