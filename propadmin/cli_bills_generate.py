@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from models import Estate
@@ -38,6 +39,13 @@ from .services.periods import parse_period
 def generate_command(period: str, estate_name: str | None, accept_flagged: bool) -> None:
     """Make the period's bills: one per occupied unit, a line per fee item. Safe to run
     twice: units that already have a bill for the period are skipped."""
+    # What it prints is for the operator, in English like ``bills remind`` and the other
+    # commands: the services' messages too (in the web's default Chinese otherwise).
+    with force_locale("en"):
+        _generate(period, estate_name, accept_flagged)
+
+
+def _generate(period: str, estate_name: str | None, accept_flagged: bool) -> None:
     db.session.info["actor_name"] = "cli"
     try:
         period = parse_period(period).key

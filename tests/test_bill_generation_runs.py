@@ -1,6 +1,7 @@
 """Bill generation as a run: the command, its refusals, flagged readings, a failure
 midway, a race with another run, and a constant number of queries per batch."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,8 @@ from propadmin.services import ServiceError
 from propadmin.services.bill_generation import generate_bills, preview_bills
 
 from .test_bill_generation import PERIOD, bill_count, bills, ctx, estate, generate, read, units
+
+HAN = re.compile(r"[\u3400-\u9fff]")
 
 __all__ = ["ctx", "estate"]  # fixtures
 
@@ -177,3 +180,36 @@ def test_a_prepaid_balance_pays_the_new_bills_at_once(ctx, db_session, make, est
     assert bill.status is BillStatus.partial
     account = db_session.scalar(select(PrepaidAccount).where(PrepaidAccount.unit_id == unit.id))
     assert account.balance == Decimal("0.00")
+
+
+def test_cli_speaks_to_the_operator_in_one_language(ctx, db_session, make, estate, runner):
+    """Like ``bills remind``, the command speaks English to whoever runs it, its refusals
+    too (the messages of the services it calls, not only its own lines): only the names
+    the office wrote (the estate's, a fee item's) stay as they are."""
+    water = make.fee_item(estate, method=BillingMethod.metered, price="2", name="水费")
+    building = make.building(estate)
+    metered, _unmetered = units(make, estate, 2, building=building)
+    make.unit(building)  # nobody lives there
+    read(db_session, make.meter(water, metered), "110", "100")
+    args = ["bills", "generate", "--period", PERIOD, "--estate", estate.name]
+    skipped = "  skipped: 1 vacant units, 1 units with no charges"
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines() == [
+        f"Generated 1 bills for {estate.name} {PERIOD}, total ¥20.00", skipped,
+    ]
+    again = runner.invoke(args=args)
+    assert again.stdout.splitlines() == [
+        f"Nothing added: 1 bills for {PERIOD} already existed ({estate.name}).", skipped,
+    ]
+    make.fee_item(estate, method=BillingMethod.fixed, price=None, name="垃圾清运费")
+    refusals = [
+        runner.invoke(args=["bills", "generate", "--period", "2031-13"]),
+        runner.invoke(args=["bills", "generate", "--period", "2026-11", "--estate", "无此小区"]),
+        runner.invoke(args=[*args[:3], "2026-12", *args[4:]]),  # 垃圾清运费 has no rate
+    ]
+    for result in (first, again, *refusals):
+        said = result.output.replace(estate.name, "").replace("垃圾清运费", "")
+        assert not HAN.search(said.replace("无此小区", "")), result.output
+    assert [r.exit_code != 0 for r in refusals] == [True, True, True]
+    assert "2031-13" in refusals[0].output and "垃圾清运费" in refusals[2].output

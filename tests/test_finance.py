@@ -256,19 +256,104 @@ def test_demo_figures_are_what_its_bills_say(demo, db_session, login_as):
     assert data["months"]["collected"] == [
         f"{sum(b.paid for b in billed if b.period == p)}" for p in periods
     ]
-    # Per fee item, the period with bills partly paid: each bill's payment (up to its
-    # amount) shared over its lines in proportion, rounded down to the fen.
+    # Per fee item, the period with bills partly paid, worked out bill by bill.
     period = next(p for p in reversed(periods)
                   if any(b.period == p and b.status is BillStatus.partial for b in billed))
     items: dict[str, list[Decimal]] = {}
     for bill in (b for b in billed if b.period == period):
-        covered = min(bill.paid, bill.amount)
-        for line in bill.lines:
-            share = (line.amount * 100 * covered * 100 // (bill.amount * 100)) / 100
-            sums = items.setdefault(line.fee_item.name, [Decimal(0), Decimal(0)])
-            sums[0] += line.amount
-            sums[1] += share
+        for name, line_billed, line_collected in item_shares(bill):
+            sums = items.setdefault(name, [Decimal(0), Decimal(0)])
+            sums[0] += line_billed
+            sums[1] += line_collected
+    assert shown_items(client, period) == {
+        name: (f"{b:.2f}", f"{c:.2f}") for name, (b, c) in items.items()
+    }
+
+
+def item_shares(bill: Bill) -> list[tuple[str, Decimal, Decimal]]:
+    """(fee item, billed, collected) for each line of ``bill``, as the page shares them: the
+    discount comes off the lines in proportion to their amounts, what was paid (up to what
+    the lines then ask) goes over them in proportion to that; each running total is rounded
+    down to the fen, so the lines add up to the bill exactly."""
+    fen = [int(line.amount * 100) for line in bill.lines]
+    net = max(int((bill.amount - bill.discount) * 100), 0)
+    covered = max(min(int(bill.paid * 100), net), 0)
+    shares, cum, before = [], 0, (0, 0)
+    for line, amount in zip(bill.lines, fen, strict=True):
+        cum += amount
+        net_cum = cum * net // sum(fen) if sum(fen) else 0
+        paid_cum = net_cum * covered // net if net else 0
+        shares.append((line.fee_item.name, Decimal(net_cum - before[0]) / 100,
+                       Decimal(paid_cum - before[1]) / 100))
+        before = (net_cum, paid_cum)
+    return shares
+
+
+def shown_items(client, period: str) -> dict[str, tuple[str, str]]:
     data = chart_data(client.get(f"/admin/finance/?period={period}").text)["items"]
-    shown = dict(zip(data["labels"], zip(data["billed"], data["collected"], strict=True),
-                     strict=True))
-    assert shown == {name: (f"{b:.2f}", f"{c:.2f}") for name, (b, c) in items.items()}
+    return dict(zip(data["labels"], zip(data["billed"], data["collected"], strict=True),
+                    strict=True))
+
+
+def period_row(client, period: str) -> tuple[str, str]:
+    data = chart_data(client.get("/admin/finance/").text)["months"]
+    at = data["labels"].index(period)
+    return data["billed"][at], data["collected"][at]
+
+
+def totals(shown: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    return (f"{sum(Decimal(b) for b, _c in shown.values()):.2f}",
+            f"{sum(Decimal(c) for _b, c in shown.values()):.2f}")
+
+
+# -- discounts and late fees per fee item ------------------------------------------------------
+def test_a_discounted_settled_bill_owes_nothing_on_any_fee_item(estate, db_session, staff, make):
+    """¥1,371.04 less a ¥1,361.04 discount, ¥10.00 paid: settled, so each fee item shows
+    what it billed as collected, and the items add up to the period's row."""
+    unit = estate_units(db_session, estate.id, 0, count=1)[0]
+    bill = make.bill(unit, period="2026-07", amounts=("1000.00", "371.04"),
+                     discount=Decimal("1361.04"), paid=Decimal("10.00"),
+                     status=BillStatus.paid, due_date=LONG_AGO)
+    client = staff("finance")
+    shown = shown_items(client, "2026-07")
+    names = [line.fee_item.name for line in bill.lines]
+    assert shown == {names[0]: ("7.29", "7.29"), names[1]: ("2.71", "2.71")}
+    assert totals(shown) == period_row(client, "2026-07") == ("10.00", "10.00")
+    html = client.get("/admin/finance/?period=2026-07").text
+    for name in names:
+        assert cells(html, f"<th scope=\"row\">{name}</th>")[1:] == [
+            f"¥{shown[name][0]}", f"¥{shown[name][1]}", "100.0%",
+        ]
+    assert "滞纳金" not in shown  # no late fee: no row for it
+
+
+def test_fee_items_and_late_fees_add_up_to_the_period(estate, db_session, staff, make):
+    """Discounts that do not divide evenly, late fees, a part payment and a discount larger
+    than the lines (it takes the rest off the late fee): the fee items and the late-fee row
+    add up to the period's billed and collected to the fen."""
+    units = estate_units(db_session, estate.id, 0, count=3) + estate_units(
+        db_session, estate.id, 1, count=1)
+    late = {"due_date": LONG_AGO}
+    made = [
+        make.bill(units[0], period="2026-06", amounts=("33.33", "33.33", "33.34"),
+                  discount=Decimal("10.00"), late_fee=Decimal("3.00"), paid=Decimal("50.00"),
+                  status=BillStatus.partial, **late),
+        make.bill(units[1], period="2026-06", amounts=("120.00", "80.00"),
+                  discount=Decimal("0.03"), late_fee=Decimal("1.50"),
+                  paid=Decimal("201.47"), status=BillStatus.paid, **late),
+        make.bill(units[2], period="2026-06", amounts=("99.99",), **late),
+        make.bill(units[3], period="2026-06", amounts=("10.00",), discount=Decimal("12.00"),
+                  late_fee=Decimal("5.00"), paid=Decimal("3.00"), status=BillStatus.paid,
+                  **late),
+    ]
+    client = staff("finance")
+    shown = shown_items(client, "2026-06")
+    expected = {name: (f"{b:.2f}", f"{c:.2f}")
+                for bill in made for name, b, c in item_shares(bill)}
+    expected["滞纳金"] = ("7.50", "4.50")  # 3 + 1.50 + (5 − 2), of which 1.50 + 3 paid
+    assert shown == expected
+    a = [line.fee_item.name for line in made[0].lines]
+    assert [shown[n] for n in a] == [("29.99", "16.66"), ("30.00", "16.66"), ("30.01", "16.68")]
+    assert all(b == c for n, (b, c) in shown.items() if n in
+               {line.fee_item.name for line in made[1].lines})  # settled: nothing left
+    assert totals(shown) == period_row(client, "2026-06") == ("397.46", "254.47")

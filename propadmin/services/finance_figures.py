@@ -5,7 +5,9 @@ Every figure is one aggregate query over the user's estates, whatever their size
 
 What "collected" means is defined here, once: for a period, the ``paid`` of its bills
 (every valid payment against a bill adds to it; voiding or refunding takes it back off),
-against what they billed — amount − discount + late fee, void bills left out.
+against what they billed — amount − discount + late fee, void bills left out. Per fee
+item, the same money is shared over the bills' lines (the late fees a row of their own),
+so the items add up to the period exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, and_, case, false, func, or_, select, type_coerce
+from flask_babel import gettext as _
+from sqlalchemy import BigInteger, and_, case, cast, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -146,6 +149,7 @@ class Collection:
     label: str  # a period, or a fee item's name
     billed: Decimal
     collected: Decimal
+    late_fee: bool = False  # the late fees' row of the per-item figures
 
     @property
     def rate(self) -> Decimal | None:
@@ -170,22 +174,73 @@ def collection_by_period(session: Session, user, periods: int = MONTHS_SHOWN) ->
     return [Collection(period, billed, paid) for period, billed, paid in reversed(rows)]
 
 
+# What a bill's fee items ask for once its discount is off (a discount larger than the
+# lines comes off the late fee), and the part of what was paid that goes to them: payments
+# go to the fee items first, then to the late fee.
+ITEMS_NET = case((Bill.amount > Bill.discount, Bill.amount - Bill.discount), else_=0)
+ITEMS_PAID = case((Bill.paid < 0, 0), (Bill.paid < ITEMS_NET, Bill.paid), else_=ITEMS_NET)
+
+
+def _fen(expression):
+    """An amount as the integer fen it is stored as, for exact sums and divisions."""
+    return type_coerce(expression, BigInteger())
+
+
 def collection_by_fee_item(session: Session, user, period: str) -> list[Collection]:
-    """For one period, per fee item: what its lines billed and the part of each bill's
-    payments that falls to it — a bill's paid amount (up to the bill's amount: late fees
-    are no fee item's) shared across its lines in proportion to their amounts, rounded
-    down to the fen. One grouped query."""
-    covered = case((Bill.paid < Bill.amount, Bill.paid), else_=Bill.amount)
-    # Integer fen on both databases: the division truncates the same way on each.
-    fen = [type_coerce(x, BigInteger()) for x in (BillLine.amount, covered, Bill.amount)]
-    share = case((Bill.amount > 0, fen[0] * fen[1] // fen[2]), else_=0)
-    stmt = (
-        select(FeeItem.name, money_sum(BillLine.amount), money_sum(share))
-        .select_from(BillLine)
+    """For one period, per fee item: what its lines billed once the bill's discount is
+    shared over them, and the part of the bill's payments that falls to them; then the
+    late fees, in a row of their own (``late_fee`` set), when the period has any.
+
+    A bill's discount comes off its lines in proportion to their amounts, and what was
+    paid (up to what the lines then ask) goes over them in proportion to what each asks.
+    Each share is a difference of running totals over the bill's lines (in line order),
+    each rounded down to the fen in integer arithmetic, so SQLite and PostgreSQL agree and
+    the lines of a bill add up to it exactly: the rows add up to the period's billed and
+    collected (``collection_by_period``) to the fen. Two grouped queries."""
+    line = _fen(BillLine.amount)
+
+    def running(value, **order):  # the sum over the bill's lines (up to this one, if ordered)
+        return func.sum(value).over(partition_by=BillLine.bill_id, **order)
+
+    lines = (
+        select(
+            BillLine.fee_item_id.label("fee_item_id"),
+            line.label("amount"),
+            # SUM of bigint is numeric on PostgreSQL: back to bigint, so ``//`` truncates.
+            cast(running(line, order_by=BillLine.id), BigInteger).label("cum"),
+            cast(running(line), BigInteger).label("whole"),
+            _fen(ITEMS_NET).label("net"),
+            _fen(ITEMS_PAID).label("paid"),
+        )
         .join(Bill, BillLine.bill_id == Bill.id)
-        .join(FeeItem, BillLine.fee_item_id == FeeItem.id)
         .where(Bill.period == period, Bill.status != BillStatus.void)
+    )
+    lines = scoped(lines, Bill, user).subquery()
+
+    def net_to(cum):  # the bill's net, shared up to this running total of its lines
+        return case((lines.c.whole > 0, cum * lines.c.net // lines.c.whole), else_=0)
+
+    def paid_to(cum):  # what was paid, shared up to the same point
+        return case((lines.c.net > 0, net_to(cum) * lines.c.paid // lines.c.net), else_=0)
+
+    before = lines.c.cum - lines.c.amount
+    stmt = (
+        select(
+            FeeItem.name,
+            money_sum(net_to(lines.c.cum) - net_to(before)),
+            money_sum(paid_to(lines.c.cum) - paid_to(before)),
+        )
+        .select_from(lines)
+        .join(FeeItem, lines.c.fee_item_id == FeeItem.id)
         .group_by(FeeItem.id, FeeItem.name)
         .order_by(FeeItem.name)
     )
-    return [Collection(*row) for row in session.execute(scoped(stmt, Bill, user))]
+    rows = [Collection(*row) for row in session.execute(stmt)]
+    late = (
+        select(money_sum(BILLED - ITEMS_NET), money_sum(Bill.paid - ITEMS_PAID))
+        .where(Bill.period == period, Bill.status != BillStatus.void)
+    )
+    billed, collected = session.execute(scoped(late, Bill, user)).one()
+    if billed or collected:
+        rows.append(Collection(_("Late fee"), billed, collected, late_fee=True))
+    return rows
