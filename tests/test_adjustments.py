@@ -1,5 +1,6 @@
 """Discounts, waivers and voided bills: a reason each time, never below what is paid."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,8 @@ from models import (
     BillStatus,
     Building,
     Payment,
+    PaymentMethod,
+    PrepaidAccount,
     Unit,
     User,
 )
@@ -160,7 +163,7 @@ def test_hostile_adjustment_input_is_a_form_error(
 def test_a_discount_and_a_void_from_the_bills_buttons(login_as, demo_bill, db_session):
     finance = login_as("finance")
     url = f"/admin/payment/adjust/?bill_id={demo_bill.id}"
-    done = post_form(finance, url, {"kind": "waiver", "amount": "6.00", "reason": "困难户"})
+    done = send_page(finance, url, {"kind": "waiver", "amount": "6.00", "reason": "困难户"})
     assert done.status_code == 302
     listed = finance.get("/admin/bill_adjustment/").text
     assert "困难户" in listed and "减免" in listed and "¥6.00" in listed
@@ -191,7 +194,7 @@ def test_the_bill_buttons_show_only_what_the_user_may_do(app, demo_bill, make, d
 def test_payment_pages_speak_chinese(login_as, demo_bill, db_session):
     finance = login_as("finance")
     bill_id = demo_bill.id
-    topup = post_form(
+    topup = send_page(
         finance,
         "/admin/payment/topup/",
         {"unit": demo_bill.unit.label, "amount": "300", "method": "cash", "reference": "现金"},
@@ -204,7 +207,7 @@ def test_payment_pages_speak_chinese(login_as, demo_bill, db_session):
         )
     )
     adjustment_url = "/admin/bill_adjustment/"
-    post_form(
+    send_page(
         finance,
         f"/admin/payment/adjust/?bill_id={bill_id}",
         {"kind": "discount", "amount": "1", "reason": "优惠"},
@@ -262,3 +265,95 @@ def test_money_lists_send_the_same_queries_for_more_rows(
     few = queries_per_list()
     add_rows(4)
     assert queries_per_list() == few
+
+
+# -- the same page sent twice (a double click, a browser's re-POST) -------------------------
+HIDDEN_RE = re.compile(r'<input[^>]*type="hidden"[^>]*>')
+
+
+def hidden_fields(client, url: str) -> dict:
+    """The hidden fields of the page's form (its CSRF token, the bill's version...)."""
+    hidden = {}
+    for tag in HIDDEN_RE.findall(client.get(url).text):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name:
+            hidden[name.group(1)] = value.group(1) if value else ""
+    assert "csrf_token" in hidden
+    return hidden
+
+
+def send_page(client, url: str, data: dict):
+    """Open the page and send its form, as a browser does (hidden fields included)."""
+    return client.post(url, data=hidden_fields(client, url) | data)
+
+
+def send_twice(client, url: str, data: dict):
+    """Open the page once, then send its form twice, as a double click does: the same
+    CSRF token and hidden fields each time. Returns both answers."""
+    form = hidden_fields(client, url) | data
+    return client.post(url, data=form), client.post(url, data=form)
+
+
+def test_a_stale_bill_version_is_refused_by_adjust_bill(make, pay, db_session):
+    bill = make.bill(make.unit(), amounts=("100.00",))
+    seen = bill.version
+    pay(adjust_bill, bill, "discount", "10.00", "优惠", expected_version=seen)
+    with pytest.raises(ServiceError) as refused:
+        pay(adjust_bill, bill, "discount", "10.00", "优惠", expected_version=seen)
+    assert "账单已有变动" in refused.value.message and refused.value.field == "amount"
+    db_session.rollback()
+    assert db_session.get(Bill, bill.id).discount == Decimal("10.00")
+
+
+def test_the_adjust_page_sent_twice_takes_off_once(login_as, demo_bill, db_session):
+    finance = login_as("finance")
+    url = f"/admin/payment/adjust/?bill_id={demo_bill.id}"
+    first, second = send_twice(finance, url, {"kind": "discount", "amount": "5", "reason": "优惠"})
+    assert first.status_code == 302
+    assert second.status_code == 200 and field_error(second.text, "amount", "账单已有变动")
+    db_session.expire_all()
+    assert db_session.get(Bill, demo_bill.id).discount == Decimal("5.00")
+    adjustments = db_session.scalars(
+        select(BillAdjustment).where(BillAdjustment.bill_id == demo_bill.id)
+    ).all()
+    assert len(adjustments) == 1
+
+
+def test_the_topup_page_sent_twice_records_once(login_as, demo_bill, make, db_session):
+    unit = make.unit(demo_bill.unit.building, number="9903")  # no open bills
+    finance = login_as("finance")
+    url = f"/admin/payment/topup/?unit_id={unit.id}"
+    data = {"unit": unit.label, "amount": "50.00", "method": "cash", "reference": ""}
+    first, second = send_twice(finance, url, data)
+    assert first.status_code == 302
+    assert second.status_code == 200 and field_error(second.text, "amount", "表单是否提交了两次")
+    db_session.expire_all()
+    topups = db_session.scalars(select(Payment).where(Payment.unit_id == unit.id)).all()
+    assert len(topups) == 1 and topups[0].receipt_no is not None
+    balance = db_session.scalar(
+        select(PrepaidAccount.balance).where(PrepaidAccount.unit_id == unit.id)
+    )
+    assert balance == Decimal("50.00")
+    # A fresh page records another; a page without its token records nothing.
+    again, _ = send_twice(finance, url, data)
+    assert again.status_code == 302
+    stale = post_form(finance, url, data | {"since": "x"})
+    assert stale.status_code == 200 and field_error(stale.text, "amount", "请重新打开此页")
+    assert len(db_session.scalars(select(Payment).where(Payment.unit_id == unit.id)).all()) == 2
+
+
+def test_money_taken_from_the_balance_has_no_receipt_page(login_as, demo_bill, pay, db_session):
+    pay(topup_prepaid, demo_bill.unit, "500.00", "cash", "")
+    taken = db_session.scalar(
+        select(Payment).where(
+            Payment.bill_id == demo_bill.id, Payment.method == PaymentMethod.prepaid
+        )
+    )
+    assert taken.receipt_no is None
+    finance = login_as("finance")
+    details = finance.get(f"/admin/payment/details/?id={taken.id}").text
+    assert "/admin/payment/receipt/" not in details and "预存时已开收据" in details
+    receipt = finance.get(f"/admin/payment/receipt/?id={taken.id}")
+    assert receipt.status_code == 302
+    shown = finance.get(receipt.location)
+    assert "预存时已开收据" in shown.text

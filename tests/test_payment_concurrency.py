@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from models import Bill, BillStatus, Payment
+from models import Bill, BillStatus, Payment, PrepaidAccount, Unit
 from propadmin.services import ServiceError
-from propadmin.services.payments import record_payment
+from propadmin.services.payments import record_payment, topup_prepaid
 
 pytestmark = pytest.mark.committed
 
@@ -124,3 +124,33 @@ def test_receipt_numbers_stay_gap_free_under_concurrent_payments(app, make, db_s
         select(Payment.receipt_no).where(Payment.estate_id == building.estate_id)
     ).all()
     assert sorted(numbers) == list(range(1, 21))
+
+
+def test_the_same_topup_page_sent_twice_at_once_records_once(app, make, db_session):
+    unit_id = make.unit().id
+    db_session.commit()
+
+    class TopUp:
+        def prepare(self, session, i):
+            seen = session.scalar(select(sa.func.max(Payment.id))) or 0
+            unit = session.get(Unit, unit_id)
+            unit.building.estate_id  # noqa: B018 — loaded, as the page's lookup does
+            session.commit()
+            return unit, seen
+
+        def __call__(self, session, i, prepared):
+            unit, seen = prepared
+            return topup_prepaid(
+                session, unit, "20.00", "cash", "", actor=None, seen_payment_id=seen
+            ).receipt_no
+
+    outcomes = run_together(app, 2, TopUp())
+    assert len(successes(outcomes)) == 1
+    refused = next(o for o in outcomes.values() if isinstance(o, ServiceError))
+    assert "表单是否提交了两次" in refused.message
+    db_session.expire_all()
+    balance = db_session.scalar(
+        select(PrepaidAccount.balance).where(PrepaidAccount.unit_id == unit_id)
+    )
+    assert balance == Decimal("20.00")
+    assert len(db_session.scalars(select(Payment).where(Payment.unit_id == unit_id)).all()) == 1

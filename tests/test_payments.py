@@ -360,12 +360,12 @@ def test_topup_by_unit_label_and_another_estates_unit_is_refused(
     assert field_error(refused.text, "unit", "您管理的小区中没有这个房屋")
     assert finance.get(f"{url}?unit_id={other.id}").status_code == 404
     for amount, message in (("abc", "请输入以元为单位的金额"), ("1.001", "最多两位小数")):
-        bad = post_form(finance, url, {"unit": unit.label, "amount": amount, "method": "cash"})
-        assert field_error(bad.text, "amount", message)
+        data = {"unit": unit.label, "amount": amount, "method": "cash", "since": "0"}
+        assert field_error(post_form(finance, url, data).text, "amount", message)
     done = post_form(
         finance,
         url,
-        {"unit": unit.label, "amount": "88.00", "method": "bank", "reference": "B-1"},
+        {"unit": unit.label, "amount": "88.00", "method": "bank", "reference": "B-1", "since": "0"},
     )
     assert done.status_code == 302
     balance = db_session.scalar(

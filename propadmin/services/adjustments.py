@@ -27,10 +27,21 @@ from .bill_money import (
 from .money import ZERO, parse_amount
 
 
-def adjust_bill(session: Session, bill: Bill, kind, amount, reason, *, actor) -> BillAdjustment:
+def adjust_bill(
+    session: Session,
+    bill: Bill,
+    kind,
+    amount,
+    reason,
+    *,
+    actor,
+    expected_version: int | None = None,
+) -> BillAdjustment:
     """Take ``amount`` off ``bill``: a discount or waiver lowers what it asks for, a
     late-fee waiver lowers its late fee. Raises ServiceError without a reason, for a
-    void bill, or for more than is owed (or than the late fee, for its waiver)."""
+    void bill, for more than is owed (or than the late fee, for its waiver), or for a
+    bill no longer at ``expected_version`` (the version the form was made from: the same
+    form sent twice takes off once)."""
     try:
         kind = AdjustmentKind(kind)
     except ValueError:
@@ -48,6 +59,8 @@ def adjust_bill(session: Session, bill: Bill, kind, amount, reason, *, actor) ->
             "amount",
         )
     conditions = [owed_clause() >= fen(value)]
+    if expected_version is not None:
+        conditions.append(BILL.c.version == expected_version)
     if kind is AdjustmentKind.late_fee_waiver:
         if value > bill.late_fee:
             raise ServiceError(
@@ -58,6 +71,11 @@ def adjust_bill(session: Session, bill: Bill, kind, amount, reason, *, actor) ->
     else:
         changed = change_bill_money(session, bill, discount=value, conditions=conditions)
     if not changed:
+        if expected_version is not None:
+            raise ServiceError(
+                _("The bill changed while you were entering this adjustment; reload it."),
+                "amount",
+            )
         raise ServiceError(_("The bill changed meanwhile; reload it."), "amount")
     adjustment = BillAdjustment(
         bill_id=bill.id,

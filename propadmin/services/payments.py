@@ -131,15 +131,39 @@ def _unit_payer(session: Session, unit: Unit) -> int | None:
     )
 
 
-def topup_prepaid(session: Session, unit: Unit, amount, method, reference, *, actor) -> Payment:
+def topup_prepaid(
+    session: Session,
+    unit: Unit,
+    amount,
+    method,
+    reference,
+    *,
+    actor,
+    seen_payment_id: int | None = None,
+) -> Payment:
     """Money paid in advance for ``unit`` (预存): a payment without a bill, with a receipt
     number; the unit's prepaid balance goes up and at once pays its open bills, oldest
-    first. Raises ServiceError for a bad amount, method or reference."""
+    first. Raises ServiceError for a bad amount, method or reference.
+
+    ``seen_payment_id``: the last payment id the cashier's page knew of. A top-up of the
+    unit made since (the same page sent twice, at once or later) refuses this one: the
+    balance's UPDATE holds the account row, so of two at once the second waits, then
+    sees the first. On that ServiceError the caller rolls back (the balance went up)."""
     value = parse_amount(amount)
     method = check_method(method)
     reference = clean_reference(reference)
     estate_id = unit.building.estate_id
+    # No savepoint around these two: on SQLite one opened first would be the
+    # transaction itself, and its RELEASE would commit the balance at once.
     raise_balance(session, unit, value)
+    if seen_payment_id is not None and _topped_up_since(session, unit.id, seen_payment_id):
+        raise ServiceError(
+            _(
+                "A prepayment for this unit was recorded after this page was opened"
+                " (the form sent twice?); open the page again to record another."
+            ),
+            "amount",
+        )
     payment = Payment(
         estate_id=estate_id,
         unit_id=unit.id,
@@ -163,6 +187,17 @@ def topup_prepaid(session: Session, unit: Unit, amount, method, reference, *, ac
         apply_prepaid(session, open_bills, actor=actor)
     sync_accounts(session, {unit.id})
     return payment
+
+
+def _topped_up_since(session: Session, unit_id: int, payment_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Payment.id)
+            .where(Payment.unit_id == unit_id, Payment.bill_id.is_(None), Payment.id > payment_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 class _Skipped(Exception):

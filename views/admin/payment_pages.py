@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
-from models import AdjustmentKind, Bill, BillStatus, PaymentMethod, PaymentStatus, Unit
+from models import AdjustmentKind, Bill, BillStatus, Payment, PaymentMethod, PaymentStatus, Unit
 from propadmin.extensions import db
 from propadmin.permissions import scoped
 from propadmin.services import ServiceError
@@ -38,6 +38,10 @@ CASHIER_METHOD_LABELS = {
     PaymentMethod.alipay: _l("By Alipay"),
     PaymentMethod.bank: _l("By bank transfer"),
 }
+NO_RECEIPT_OF_ITS_OWN = _l(
+    "Taken from the prepaid balance: it has no receipt of its own, the money was"
+    " receipted when it was topped up."
+)
 METHOD_CHOICES = [(m.value, CASHIER_METHOD_LABELS[m]) for m in CASHIER_METHODS]
 
 
@@ -56,6 +60,8 @@ class TopupForm(FlaskForm):
     amount = StringField(_l("Amount received (¥)"))
     method = SelectField(_l("Way of paying"), choices=METHOD_CHOICES, validate_choice=False)
     reference = StringField(_l("Transaction reference"))
+    # The last payment id when the page was made: the same page records one top-up.
+    since = HiddenField()
 
 
 class EndPaymentForm(FlaskForm):
@@ -83,6 +89,7 @@ class AdjustForm(FlaskForm):
     )
     amount = StringField(_l("Amount taken off (¥)"))
     reason = TextAreaField(_l("The reason"))
+    version = HiddenField()
 
 
 class VoidBillForm(FlaskForm):
@@ -95,6 +102,12 @@ def _show(form, error: ServiceError) -> None:
     if field is None or not hasattr(field, "errors"):
         field = next(f for f in form if f.name in ("amount", "reason", "unit"))
     field.errors = [*field.errors, error.message]
+
+
+def _seen_number(text: str | None) -> int:
+    """A hidden field's version or id; -1 (matching nothing) when it is not one."""
+    text = text or ""
+    return int(text) if text.isdigit() and len(text) < 10 else -1
 
 
 def bill_url(bill: Bill) -> str:
@@ -148,7 +161,6 @@ class PaymentPages:
             form.amount.data = f"{bill.owed:.2f}" if bill.owed > 0 else ""
             form.version.data = str(bill.version)
         elif form.validate_on_submit():
-            seen = form.version.data or ""
             try:
                 payment = record_payment(
                     db.session,
@@ -157,7 +169,7 @@ class PaymentPages:
                     form.method.data,
                     form.reference.data,
                     actor=current_user,
-                    expected_version=int(seen) if seen.isdigit() and len(seen) < 10 else -1,
+                    expected_version=_seen_number(form.version.data),
                 )
             except ServiceError as exc:
                 _show(form, exc)
@@ -181,10 +193,16 @@ class PaymentPages:
             if unit is None:
                 abort(404)
             form.unit.data = unit.label
+        if request.method == "GET":
+            last = db.session.scalar(scoped(select(func.max(Payment.id)), Payment))
+            form.since.data = str(last or 0)
         if form.validate_on_submit():
             unit = self._unit_named(form.unit.data)
+            seen = _seen_number(form.since.data)
             if unit is None:
                 form.unit.errors = [_("No such unit in the estates you manage.")]
+            elif seen < 0:
+                form.amount.errors = [_("This page is out of date; open it again.")]
             else:
                 try:
                     payment = topup_prepaid(
@@ -194,6 +212,7 @@ class PaymentPages:
                         form.method.data,
                         form.reference.data,
                         actor=current_user,
+                        seen_payment_id=seen,
                     )
                 except ServiceError as exc:
                     _show(form, exc)
@@ -221,6 +240,12 @@ class PaymentPages:
         if not request.args.get("id"):
             return redirect(url_for(".index_view"))
         payment = self._payment_or_404("view")
+        if payment.receipt_no is None:
+            # Taken from the prepaid balance: the top-up's receipt is the one.
+            flash(str(NO_RECEIPT_OF_ITS_OWN), "info")
+            if payment.bill is not None:
+                return redirect(bill_url(payment.bill))
+            return redirect(url_for(".details_view", id=payment.id))
         return self.render(
             "admin/receipt.html",
             payment=payment,
@@ -262,6 +287,8 @@ class PaymentPages:
         if bill is None:
             return self._choose_a_bill()
         form = AdjustForm()
+        if request.method == "GET":
+            form.version.data = str(bill.version)
         if bill.status is not BillStatus.void and form.validate_on_submit():
             try:
                 adjust_bill(
@@ -271,6 +298,7 @@ class PaymentPages:
                     form.amount.data or "",
                     form.reason.data,
                     actor=current_user,
+                    expected_version=_seen_number(form.version.data),
                 )
             except ServiceError as exc:
                 _show(form, exc)

@@ -33,7 +33,7 @@ from propadmin.services.bill_explain import yuan
 from propadmin.services.receipts import receipt_number
 
 from .base import ReadOnlyModelView, SecureModelView, local_time
-from .payment_pages import PaymentPages, bill_url
+from .payment_pages import NO_RECEIPT_OF_ITS_OWN, PaymentPages, bill_url
 
 METHOD_LABELS = {
     PaymentMethod.cash: _l("In cash"),
@@ -150,6 +150,7 @@ class PaymentView(PaymentPages, ReadOnlyModelView):
                 ]
             kwargs.update(
                 may_void=can("billing.adjust"),
+                no_receipt_of_its_own=NO_RECEIPT_OF_ITS_OWN,
                 bill_link=bill_url(payment.bill) if payment.bill is not None else "",
             )
         return super().render(template, **kwargs)
