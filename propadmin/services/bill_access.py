@@ -33,8 +33,8 @@ from models import (
     Resident,
 )
 
-from .today import estate_today
 from . import ServiceError
+from .today import estate_today
 
 ZERO = Decimal("0.00")
 # How a bill's status reads to a resident.
