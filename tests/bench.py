@@ -1,7 +1,7 @@
 """`make bench`: figures for the parts that have benchmarks, each beside a reference
 measured in the same run, so that they read as ratios on any machine.
 
-    python -m tests.bench [--backend sqlite|postgresql|both]
+    python -m tests.bench [--backend sqlite|postgresql|both] [--only register|billing]
 """
 
 from __future__ import annotations
@@ -292,7 +292,13 @@ def bench_dashboard(app) -> list[tuple[str, float, str]]:
 
 
 def run_backend(
-    name: str, url: str, residents: int, import_rows: int, bill_units: int, bills: int
+    name: str,
+    url: str,
+    residents: int,
+    import_rows: int,
+    bill_units: int,
+    bills: int,
+    only: str | None = None,
 ) -> None:
     from flask_migrate import upgrade
 
@@ -303,16 +309,20 @@ def run_backend(
     with app.app_context():
         upgrade()
     print(f"\n== {name}")
-    start = time.perf_counter()
-    people = fill_register(app, residents)
-    print(f"(filled {residents:,} residents in {time.perf_counter() - start:.0f} s; not measured)")
-    for section in (
-        bench_search(app, residents),
-        bench_export(app, residents),
-        bench_import(app, import_rows, people),
-        bench_dashboard(app),
-    ):
-        _print(section)
+    if only != "billing":
+        start = time.perf_counter()
+        people = fill_register(app, residents)
+        took = time.perf_counter() - start
+        print(f"(filled {residents:,} residents in {took:.0f} s; not measured)")
+        for section in (
+            bench_search(app, residents),
+            bench_export(app, residents),
+            bench_import(app, import_rows, people),
+            bench_dashboard(app),
+        ):
+            _print(section)
+    if only == "register":
+        return
     # Billing: generation on an estate of its own, then the bill list over a million bills
     # (it adds an estate of 10,000 units, so it runs after the register's figures).
     _print(bench_generation(app, bill_units))
@@ -332,8 +342,9 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=10_000)
     parser.add_argument("--bill-units", type=int, default=100_000, help="units to bill")
     parser.add_argument("--bills", type=int, default=1_000_000, help="bills in the list")
+    parser.add_argument("--only", choices=["register", "billing"], help="one part's figures")
     args = parser.parse_args()
-    billing = (args.bill_units, args.bills)
+    billing = (args.bill_units, args.bills, args.only)
     print("PropAdmin benchmarks")
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:

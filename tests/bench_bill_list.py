@@ -2,7 +2,7 @@
 single-query page of the same 50 rows.
 
 ``bench_bill_list(app, url)`` is called by tests/bench.py for each backend, on the migrated
-database of that run; alone: ``python -m tests.bench_bill_list [--backend ...] [--bills N]``.
+database of that run; alone: ``python -m tests.bench --only billing [--backend ...] [--bills N]``.
 
 Figures: median page time in-process through the test client (page 1; the deepest page the
 pager offers — the list counts up to views.admin.bills.COUNT_CAP; page 1000 and the last
@@ -15,7 +15,6 @@ admin list and for ``reference_app`` — a plain Flask page whose one query read
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import http.client
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import text
 
-from .bench import PG_SERVER, make_app, median_ms
+from .bench import median_ms
 
 ESTATE = "账单基准小区"
 USERNAME, PASSWORD = "bench_finance", "Bench-finance-4729"
@@ -363,39 +362,3 @@ def bench_bill_list(app, url: str, bills: int = 1_000_000) -> list[tuple[str, fl
         *page_figures(pooled_app(url), bills),
         *throughput(url),
     ]
-
-
-# -- alone -----------------------------------------------------------------------------------------
-def _run(name: str, url: str, bills: int) -> None:
-    from flask_migrate import upgrade
-
-    app = make_app(url)
-    with app.app_context():
-        upgrade()
-    print(f"\n== {name}")
-    for label, value, unit in bench_bill_list(app, url, bills):
-        print(f"{label:<66} {value:12,.2f} {unit}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
-    parser.add_argument("--bills", type=int, default=1_000_000)
-    args = parser.parse_args()
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            _run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.bills)
-    if args.backend in ("postgresql", "both"):
-        server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-        name = f"propadmin_bench_bills_{os.getpid()}"
-        with server.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            _run("PostgreSQL", server.url.set(database=name).render_as_string(False), args.bills)
-        finally:
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-if __name__ == "__main__":
-    main()

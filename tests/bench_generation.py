@@ -7,13 +7,10 @@ same run. ``tests/bench.py`` calls ``bench_generation(app)``; alone:
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
 import uuid
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import text
@@ -256,42 +253,3 @@ def _seconds(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def _run_on(name: str, url: str, units: int) -> None:
-    from flask_migrate import upgrade
-
-    from tests.bench import make_app
-
-    app = make_app(url)
-    with app.app_context():
-        upgrade()
-    print(f"\n== {name}")
-    for label, value, unit in bench_generation(app, units):
-        print(f"{label:<62} {value:12,.2f} {unit}")
-
-
-def main() -> None:
-    from tests.bench import PG_SERVER
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
-    parser.add_argument("--units", type=int, default=100_000)
-    args = parser.parse_args()
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            _run_on("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.units)
-    if args.backend in ("postgresql", "both"):
-        server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-        name = f"propadmin_bench_{uuid.uuid4().hex[:8]}"
-        with server.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            _run_on("PostgreSQL", server.url.set(database=name).render_as_string(False), args.units)
-        finally:
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-if __name__ == "__main__":
-    main()

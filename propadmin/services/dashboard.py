@@ -25,6 +25,8 @@ from models import (
 )
 from propadmin.permissions import scoped
 
+from .today import estate_todays
+
 
 @dataclass
 class EstateFigures:
@@ -143,8 +145,6 @@ def add_money(session: Session, figures: list[EstateFigures]) -> None:
     """What the estates' open bills still ask for, and how many are past their due date
     in the estate's own calendar: one grouped query (the owed sum in integer fen, exact on
     every database)."""
-    from .finance_figures import estate_todays
-
     if not figures:
         return
     by_id = {f.estate.id: f for f in figures}

@@ -14,23 +14,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import BigInteger, and_, case, cast, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from models import OPEN_STATUSES, Bill, BillLine, BillStatus, Building, Estate, FeeItem
 from models.base import ScaledDecimal
 from propadmin.permissions import scoped
 
+from .today import estate_todays
+
 MONEY = ScaledDecimal(2)
 ZERO = Decimal("0.00")
 MONTHS_SHOWN = 12
-DEFAULT_ZONE = "Asia/Shanghai"
 
 # What a bill asks for, and what is still owed on an open one (the model's ``owed``).
 BILLED = Bill.amount - Bill.discount + Bill.late_fee
@@ -50,33 +49,6 @@ def percent(part: Decimal, whole: Decimal) -> Decimal | None:
 
 
 # -- today, in each estate's own zone ------------------------------------------------------
-def estate_todays(session: Session, estate_ids: set[int] | None) -> dict[int, date]:
-    """Today's date in each of these estates' time zones (``None``: every estate). Estates
-    the session has already loaded (the dashboard's) are not read again."""
-    zones: dict[int, str] = {}
-    missing = None if estate_ids is None else set()
-    for estate_id in estate_ids or ():
-        loaded = session.identity_map.get(identity_key(Estate, estate_id))
-        if loaded is not None:
-            zones[estate_id] = loaded.timezone
-        else:
-            missing.add(estate_id)
-    if missing is None or missing:
-        stmt = select(Estate.id, Estate.timezone)
-        if missing is not None:
-            stmt = stmt.where(Estate.id.in_(missing))
-        zones.update((i, name) for i, name in session.execute(stmt))
-    now = datetime.now(ZoneInfo("UTC"))
-    return {estate_id: now.astimezone(_zone(name)).date() for estate_id, name in zones.items()}
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_ZONE)
-    except (KeyError, ValueError):  # an unknown zone name: the default zone
-        return ZoneInfo(DEFAULT_ZONE)
-
-
 def overdue_clause(todays: dict[int, date]):
     """Open bills past their due date, against today in each bill's estate."""
     by_day: dict[date, list[int]] = defaultdict(list)

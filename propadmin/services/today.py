@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from models import Estate
 
-from .finance_figures import DEFAULT_ZONE, estate_todays
+DEFAULT_ZONE = "Asia/Shanghai"
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -25,6 +27,26 @@ def _zone(name: str | None) -> ZoneInfo:
 def estate_today(estate: Estate | None) -> date:
     """Today in ``estate``'s zone (the default zone, Asia/Shanghai, without one)."""
     return datetime.now(UTC).astimezone(_zone(estate.timezone if estate else None)).date()
+
+
+def estate_todays(session: Session, estate_ids: set[int] | None) -> dict[int, date]:
+    """Today's date in each of these estates' time zones (``None``: every estate). Estates
+    the session has already loaded (the dashboard's) are not read again."""
+    zones: dict[int, str] = {}
+    missing = None if estate_ids is None else set()
+    for estate_id in estate_ids or ():
+        loaded = session.identity_map.get(identity_key(Estate, estate_id))
+        if loaded is not None:
+            zones[estate_id] = loaded.timezone
+        else:
+            missing.add(estate_id)
+    if missing is None or missing:
+        stmt = select(Estate.id, Estate.timezone)
+        if missing is not None:
+            stmt = stmt.where(Estate.id.in_(missing))
+        zones.update((i, name) for i, name in session.execute(stmt))
+    now = datetime.now(UTC)
+    return {estate_id: now.astimezone(_zone(name)).date() for estate_id, name in zones.items()}
 
 
 def office_today(session: Session, estate_ids: Iterable[int] | None) -> date:

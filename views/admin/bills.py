@@ -32,9 +32,10 @@ from models import (
 from propadmin.extensions import db
 from propadmin.permissions import estate_scope, scoped
 from propadmin.services.bill_explain import yuan
-from propadmin.services.finance_figures import estate_todays, overdue_bills, overdue_clause
+from propadmin.services.finance_figures import overdue_bills, overdue_clause
 from propadmin.services.naming import normalize_query, unit_label_clause
 from propadmin.services.periods import parse_period
+from propadmin.services.today import estate_todays
 
 from .base import ReadOnlyModelView
 from .worklist import Filter, Tile, register_tile

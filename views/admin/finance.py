@@ -16,9 +16,9 @@ from propadmin.services.finance_figures import (
     arrears_by_building,
     collection_by_fee_item,
     collection_by_period,
-    estate_todays,
 )
 from propadmin.services.periods import parse_period
+from propadmin.services.today import estate_todays
 
 from .base import PermissionView
 from .worklist import Filter, list_url
