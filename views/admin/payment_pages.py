@@ -20,6 +20,7 @@ from propadmin.extensions import db
 from propadmin.permissions import scoped
 from propadmin.services import ServiceError
 from propadmin.services.adjustments import adjust_bill, void_bill
+from propadmin.services.bill_explain import yuan
 from propadmin.services.naming import unit_label_clause
 from propadmin.services.payments import (
     CASHIER_METHODS,
@@ -43,6 +44,13 @@ NO_RECEIPT_OF_ITS_OWN = _l(
     " receipted when it was topped up."
 )
 METHOD_CHOICES = [(m.value, CASHIER_METHOD_LABELS[m]) for m in CASHIER_METHODS]
+
+
+def _to_receipt(payment, message):
+    """Commit the money just recorded and show its receipt, saying its number."""
+    db.session.commit()
+    flash(str(message) % {"no": receipt_number(payment.receipt_no)}, "success")
+    return redirect(url_for(".receipt_view", id=payment.id))
 
 
 class PaymentForm(FlaskForm):
@@ -174,15 +182,7 @@ class PaymentPages:
             except ServiceError as exc:
                 _show(form, exc)
             else:
-                db.session.commit()
-                flash(
-                    _(
-                        "Payment recorded: receipt No. %(no)s.",
-                        no=receipt_number(payment.receipt_no),
-                    ),
-                    "success",
-                )
-                return redirect(url_for(".receipt_view", id=payment.id))
+                return _to_receipt(payment, _l("Payment recorded: receipt No. %(no)s."))
         return self.render("admin/payment_record.html", bill=bill, form=form, back=bill_url(bill))
 
     @expose("/topup/", methods=("GET", "POST"))
@@ -217,15 +217,7 @@ class PaymentPages:
                 except ServiceError as exc:
                     _show(form, exc)
                 else:
-                    db.session.commit()
-                    flash(
-                        _(
-                            "Prepayment recorded: receipt No. %(no)s.",
-                            no=receipt_number(payment.receipt_no),
-                        ),
-                        "success",
-                    )
-                    return redirect(url_for(".receipt_view", id=payment.id))
+                    return _to_receipt(payment, _l("Prepayment recorded: receipt No. %(no)s."))
         return self.render("admin/payment_topup.html", form=form)
 
     @staticmethod
@@ -304,7 +296,7 @@ class PaymentPages:
                 _show(form, exc)
             else:
                 db.session.commit()
-                flash(_("Saved. The bill now owes %(owed)s.", owed=f"¥{bill.owed:,.2f}"), "success")
+                flash(_("Saved. The bill now owes %(owed)s.", owed=yuan(bill.owed)), "success")
                 return redirect(bill_url(bill))
         return self.render("admin/payment_adjust.html", bill=bill, form=form, back=bill_url(bill))
 
