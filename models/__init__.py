@@ -36,6 +36,17 @@ from .billing import (
     Meter,
     MeterReading,
     RateTier,
+    UnitCharge,
+)
+from .facilities import (
+    Facility,
+    FacilityCategory,
+    FacilityDigest,
+    FacilityStatus,
+    IntervalUnit,
+    MaintenanceKind,
+    MaintenancePlan,
+    MaintenanceRecord,
 )
 from .mail import MailStatus, OutboxMessage
 from .payments import (
@@ -50,6 +61,19 @@ from .payments import (
     ReceiptCounter,
 )
 from .property import Building, Estate, ParkingKind, ParkingSpace, Unit, UnitUse, unit_label
+from .repairs import (
+    OPEN_REPAIR_STATUSES,
+    RepairCategory,
+    RepairEvent,
+    RepairPayer,
+    RepairPhoto,
+    RepairRequest,
+    RepairSkill,
+    RepairSlaPolicy,
+    RepairSource,
+    RepairStatus,
+    RepairUrgency,
+)
 from .residents import Occupancy, Relation, Resident, Vehicle
 from .scope import (
     GLOBAL,
@@ -64,6 +88,26 @@ from .scope import (
 )
 
 __all__ = [
+    "UnitCharge",
+    "Facility",
+    "FacilityCategory",
+    "FacilityDigest",
+    "FacilityStatus",
+    "IntervalUnit",
+    "MaintenanceKind",
+    "MaintenancePlan",
+    "MaintenanceRecord",
+    "OPEN_REPAIR_STATUSES",
+    "RepairCategory",
+    "RepairEvent",
+    "RepairPayer",
+    "RepairPhoto",
+    "RepairRequest",
+    "RepairSkill",
+    "RepairSlaPolicy",
+    "RepairSource",
+    "RepairStatus",
+    "RepairUrgency",
     "OPEN_STATUSES",
     "AdjustmentKind",
     "Bill",

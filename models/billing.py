@@ -318,3 +318,33 @@ class BillLine(Base):
 
 
 Index("ix_bill_line_bill_id", BillLine.bill_id)
+
+
+class UnitCharge(TimestampMixin, Base):
+    """A sum owed by a unit outside its fee items — a repair the resident pays for. It waits
+    here until the unit's next bill is generated, which carries it as a line and sets
+    ``bill_id``."""
+
+    __tablename__ = "unit_charge"
+    __estate_scope__ = EstateColumn()
+    __table_args__ = (Index("ix_unit_charge_pending", "estate_id", "bill_id", "unit_id"),)
+    __label_loads__ = ("unit",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    amount: Mapped[Decimal] = mapped_column(ScaledDecimal(2))
+    description: Mapped[str] = mapped_column(String(255))
+    repair_id: Mapped[int | None] = mapped_column(
+        ForeignKey("repair_request.id", ondelete="SET NULL"), unique=True
+    )
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bill.id", ondelete="SET NULL"))
+
+    estate: Mapped[Estate] = relationship()
+    unit: Mapped[Unit] = relationship()
+    payer: Mapped[Resident | None] = relationship()
+    bill: Mapped[Bill | None] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.description} {self.amount}"

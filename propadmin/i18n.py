@@ -63,3 +63,6 @@ def init_app(app, babel) -> None:
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["explain_line"] = explain
     app.jinja_env.globals["get_locale"] = get_locale
+    from .services.repair_labels import JINJA_GLOBALS
+
+    app.jinja_env.globals.update(JINJA_GLOBALS)

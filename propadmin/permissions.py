@@ -39,6 +39,15 @@ PERMISSIONS: dict[str, str] = {
     "billing.adjust": _l("Give discounts and waivers, void and refund payments"),
     "billing.remind": _l("Send payment reminders"),
     "billing.export": _l("Export bills and payments"),
+    "repairs.view": _l("View repair requests and their reports"),
+    "repairs.report": _l("Log repair requests for callers and walk-ins"),
+    "repairs.assign": _l("Assign and reassign repair jobs"),
+    "repairs.work": _l("Take repair jobs and record their progress and result"),
+    "repairs.manage": _l("Close, cancel and reopen any repair; set response targets and skills"),
+    "repairs.reveal": _l("See the full contact number on a repair request"),
+    "facilities.view": _l("View facilities, maintenance plans and records"),
+    "facilities.edit": _l("Edit facilities and maintenance plans"),
+    "facilities.maintain": _l("Record inspections and maintenance"),
     "portal.use": _l("Use the resident portal"),
 }
 
@@ -53,6 +62,8 @@ MODULES: dict[str, str] = {
     "audit": _l("Audit log"),
     "mail": _l("Mail outbox"),
     "billing": _l("Fees and bills"),
+    "repairs": _l("Repairs"),
+    "facilities": _l("Facilities"),
     "portal": _l("Resident portal"),
 }
 
@@ -68,7 +79,12 @@ BUILTIN_ROLES: dict[str, tuple[str, set[str]]] = {
         _l("Finance staff"),
         STAFF_BASE | {"residents.view"} | {p for p in PERMISSIONS if p.startswith("billing.")},
     ),
-    "repair": (_l("Repair staff"), set(STAFF_BASE)),
+    "repair": (
+        _l("Repair staff"),
+        STAFF_BASE
+        | {"repairs.view", "repairs.report", "repairs.work"}
+        | {"facilities.view", "facilities.maintain"},
+    ),
     "owner": (_l("Owner"), {"portal.use"}),
     "tenant": (_l("Tenant"), {"portal.use"}),
 }

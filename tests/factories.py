@@ -21,6 +21,8 @@ from models import (
     Building,
     Cycle,
     Estate,
+    Facility,
+    FacilityCategory,
     FeeItem,
     FeeKind,
     FeeRate,
@@ -30,6 +32,7 @@ from models import (
     OutboxMessage,
     RateTier,
     Relation,
+    RepairRequest,
     Resident,
     Role,
     Unit,
@@ -61,6 +64,7 @@ USERNAME = Sequence("staff{}")
 ROLE_NAME = Sequence("custom{}")
 FEE_NAME = Sequence("测试费{}")
 METER_CODE = Sequence("M{:05d}")
+FACILITY_CODE = Sequence("F{:05d}")
 
 
 def resident_id_number() -> str:
@@ -254,3 +258,42 @@ class Factories:
             total += Decimal(amount)
         bill.amount = total
         return self._save(bill)
+
+    # -- facilities and repairs -----------------------------------------------------------
+    def facility(self, estate: Estate | None = None, **fields) -> Facility:
+        fields.setdefault("code", FACILITY_CODE())
+        fields.setdefault("name", "1号客梯")
+        fields.setdefault("category", FacilityCategory.elevator)
+        return self._save(Facility(estate=estate or self.estate(), **fields))
+
+    def repair(
+        self,
+        unit: Unit | None = None,
+        *,
+        reporter: Resident | None = None,
+        by: User | None = None,
+        estate: Estate | None = None,
+        **fields,
+    ) -> RepairRequest:
+        """A request made by the repair service (so with its targets and first event):
+        for ``unit`` (a new one if neither unit nor estate is given), reported by
+        ``reporter``'s account when they have one, else by ``by``."""
+        from propadmin.services.repairs import NewRepair, submit
+
+        if unit is None and estate is None:
+            unit = self.unit()
+        estate_id = estate.id if estate is not None else unit.building.estate_id
+        fields.setdefault("location", "厨房水槽下方")
+        fields.setdefault("description", "水管接头漏水，地面有积水。")
+        if by is None:
+            by = reporter.user if reporter is not None and reporter.user else self.user(
+                roles=["admin"], estates=[self.session.get(Estate, estate_id)]
+            )
+        with self.app.test_request_context():
+            repair = submit(
+                self.session,
+                NewRepair(estate_id=estate_id, unit=unit, reporter=reporter, **fields),
+                by=by,
+            )
+        self.session.commit()
+        return repair

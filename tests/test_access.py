@@ -17,6 +17,10 @@ OFFICE = frozenset({"admin", "finance"})  # who reads the register of residents
 ADMIN = frozenset({"admin"})
 # fees, bills and payments: the estate's admin and finance (billing.* permissions)
 FINANCE = frozenset({"admin", "finance"})
+# repairs and facilities: the estate's admin and repair staff (repairs.view, facilities.view);
+# assigning, managing, targets and skills are the admin's (repairs.assign, repairs.manage)
+REPAIRS = frozenset({"admin", "repair"})
+REPAIR_ADMIN = frozenset({"admin"})
 RESIDENTS = frozenset({"owner", "owner2", "tenant"})  # owner2 lives in the second building
 EVERYONE = STAFF | RESIDENTS | {ANONYMOUS}
 NOBODY = frozenset()
@@ -121,6 +125,12 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view(
         "bill_reminder", read=FINANCE, change=NOBODY, export=NOBODY, send_view=FINANCE
     ),
+    # -- repairs: the queue, my jobs, a request's page and its moves, reports -------------
+    # (endpoints of views/admin/repairs*.py go here)
+
+    # -- facilities: ledger, maintenance plans and records -------------------------------
+    # (endpoints of views/admin/facilities*.py go here)
+
     # the resident portal
     "portal.home": RESIDENTS,
     "portal.profile": RESIDENTS,
@@ -131,6 +141,8 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     "portal.bill": RESIDENTS,
     "portal.receipt": RESIDENTS,
     "portal.bill_sharing": RESIDENTS,
+    # -- portal: repairs ---------------------------------------------------------------------
+    # (endpoints of views/portal_repairs.py go here)
 }
 
 

@@ -41,6 +41,7 @@ from models import (
     Vehicle,
 )
 
+from .estate_b_repairs import estate_b_repairs
 from .helpers import csrf_from, id_number, login
 
 # Words that only estate B's records contain: none may appear on estate A's pages.
@@ -89,6 +90,7 @@ def estate_b(app, demo, db_session):
         admin.password_hash = hash_password("Cuihu-admin-2026!")
     db_session.commit()
     money = _estate_b_money(db_session, estate, unit, resident)
+    repairs = estate_b_repairs(db_session, estate, unit, resident, admin)
     audit = db_session.scalar(
         select(AuditLog.id).where(AuditLog.estate_id == estate.id).order_by(AuditLog.id)
     )
@@ -105,6 +107,7 @@ def estate_b(app, demo, db_session):
         "outbox": mail.id,
         "audit": audit,
         **money,
+        **repairs,
     }
 
 

@@ -23,10 +23,12 @@ from .accounts import UserView
 from .base import SecureModelView
 from .billing_menu import add_billing_views
 from .dashboard import DashboardView
+from .facilities_menu import add_facility_views
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
 from .register_import import RegisterImportView
+from .repairs_menu import add_repair_views
 from .residents import ResidentView
 from .roles import RoleView
 from .system import AuditLogView, OutboxView
@@ -71,6 +73,8 @@ def init_admin(app) -> Admin:
         )
     )
     add_billing_views(admin)
+    add_repair_views(admin)
+    add_facility_views(admin)
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=system, endpoint="role"))
     admin.add_view(

@@ -1,0 +1,431 @@
+"""The repair workflow: reporting a problem and every move of the request after it.
+
+submitted → assigned → in_progress → resolved → closed, with reopen (back to assigned) and
+cancel. Each move is one function here that checks who may make it (``may``), changes the
+request with one conditional UPDATE on its status and version — so two people acting on
+the same page cannot both win — and writes a ``RepairEvent`` with actor, time and note.
+They flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from models import (
+    Facility,
+    FacilityStatus,
+    MaintenanceKind,
+    MaintenanceRecord,
+    RepairCategory,
+    RepairEvent,
+    RepairPayer,
+    RepairRequest,
+    RepairSource,
+    RepairStatus,
+    RepairUrgency,
+    Resident,
+    Unit,
+    UnitCharge,
+    User,
+    utcnow,
+)
+
+from ..crypto import mask_mobile
+from ..permissions import estate_scope, permissions_for
+from . import ServiceError
+from .fields import text_problem
+from .repair_labels import STATUS_LABELS
+from .repair_sla import deadlines
+from .today import estate_today
+
+S = RepairStatus
+# How long after it was resolved the resident may still reopen a job.
+REOPEN_DAYS = 7
+PHONE_RE = re.compile(r"^\+?\d{7,15}$")
+
+
+class RepairError(ServiceError):
+    """Input or a move that the rules refuse; ``errors`` maps form field → message."""
+
+    def __init__(self, errors: dict[str, str] | str) -> None:
+        if isinstance(errors, str):
+            errors = {"": errors}
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field or None)
+        self.errors = errors
+
+
+# action → (statuses it may start from, status it leads to; None = unchanged)
+MOVES: dict[str, tuple[tuple[RepairStatus, ...], RepairStatus | None]] = {
+    "assign": ((S.submitted, S.assigned), S.assigned),
+    "start": ((S.assigned,), S.in_progress),
+    "resolve": ((S.in_progress,), S.resolved),
+    "close": ((S.resolved,), S.closed),
+    "reopen": ((S.resolved, S.closed), S.assigned),
+    "cancel": ((S.submitted, S.assigned, S.in_progress), S.cancelled),
+    "rate": ((S.closed,), None),
+}
+
+
+# -- who may do what ---------------------------------------------------------------------
+
+
+def _staff(user: User, repair: RepairRequest, permission: str) -> bool:
+    if permission not in permissions_for(user):
+        return False
+    scope = estate_scope(user)
+    return scope is None or repair.estate_id in scope
+
+
+def is_reporter(user: User, repair: RepairRequest) -> bool:
+    resident = getattr(user, "resident", None)
+    return (
+        resident is not None
+        and repair.reporter_id == resident.id
+        and "portal.use" in permissions_for(user)
+    )
+
+
+def may_see(user: User, repair: RepairRequest) -> bool:
+    return is_reporter(user, repair) or _staff(user, repair, "repairs.view")
+
+
+def may(action: str, repair: RepairRequest, user: User, now: datetime | None = None) -> bool:
+    """Whether ``user`` may make this move on ``repair`` now. The pages show a button only
+    when this says yes, and every move checks it again."""
+    now = now or utcnow()
+    sources, _target = MOVES[action]
+    if repair.status not in sources:
+        return False
+    reporter = is_reporter(user, repair)
+    manage = _staff(user, repair, "repairs.manage")
+    mine = repair.assignee_id == user.id and _staff(user, repair, "repairs.work")
+    if action == "assign":
+        return _staff(user, repair, "repairs.assign") or (
+            repair.status is S.submitted and _staff(user, repair, "repairs.work")
+        )
+    if action in ("start", "resolve"):
+        return mine or manage
+    if action == "close":
+        return reporter or manage
+    if action == "reopen":
+        if manage:
+            return True
+        return reporter and repair.resolved_at is not None and (
+            now - repair.resolved_at <= timedelta(days=REOPEN_DAYS)
+        )
+    if action == "cancel":
+        return manage or (reporter and repair.status in (S.submitted, S.assigned))
+    if action == "rate":
+        return reporter and repair.rating is None
+    return False
+
+
+def allowed_actions(repair: RepairRequest, user: User, now: datetime | None = None) -> list[str]:
+    return [action for action in MOVES if may(action, repair, user, now)]
+
+
+def may_work(user: User, estate_id: int) -> bool:
+    """Whether ``user`` can be given repair jobs in this estate."""
+    if not user.active or "repairs.work" not in permissions_for(user):
+        return False
+    return user.is_superuser or estate_id in user.estate_ids
+
+
+# -- reporting ---------------------------------------------------------------------------
+
+
+@dataclass
+class NewRepair:
+    estate_id: int
+    location: str
+    description: str
+    urgency: RepairUrgency = RepairUrgency.normal
+    category: RepairCategory = RepairCategory.other
+    source: RepairSource = RepairSource.portal
+    unit: Unit | None = None
+    building_id: int | None = None
+    facility: Facility | None = None
+    reporter: Resident | None = None
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+def clean_phone(value: str | None) -> str | None:
+    digits = re.sub(r"[\s\-()（）]", "", value or "")
+    if not digits:
+        return None
+    if not PHONE_RE.match(digits):
+        raise RepairError({"contact_phone": _("A phone number has 7 to 15 digits.")})
+    return digits
+
+
+def _check_new(new: NewRepair) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    columns = RepairRequest.__table__.c
+    new.location = (new.location or "").strip()
+    new.description = (new.description or "").strip()
+    new.contact_name = (new.contact_name or "").strip()
+    for field in ("location", "description", "contact_name"):
+        problem = text_problem(columns[field], getattr(new, field))
+        if problem:
+            errors[field] = problem
+    if not new.location:
+        errors["location"] = _("Say where the problem is (a room, a floor, a place).")
+    if not new.description:
+        errors["description"] = _("Describe the problem.")
+    estates = {
+        "unit": new.unit.building.estate_id if new.unit is not None else None,
+        "facility": new.facility.estate_id if new.facility is not None else None,
+        "reporter": new.reporter.estate_id if new.reporter is not None else None,
+    }
+    for field, estate_id in estates.items():
+        if estate_id is not None and estate_id != new.estate_id:
+            errors[field] = _("This belongs to another estate.")
+    try:
+        new.contact_phone = clean_phone(new.contact_phone) or ""
+    except RepairError as exc:
+        errors.update(exc.errors)
+    return errors
+
+
+def submit(session: Session, new: NewRepair, *, by: User, now: datetime | None = None):
+    """Record a new request; its response and resolution targets are fixed now."""
+    errors = _check_new(new)
+    if errors:
+        raise RepairError(errors)
+    now = now or utcnow()
+    respond_by, resolve_by = deadlines(session, new.estate_id, new.urgency, now)
+    building_id = new.building_id
+    if new.unit is not None:
+        building_id = new.unit.building_id
+    elif new.facility is not None and building_id is None:
+        building_id = new.facility.building_id
+    repair = RepairRequest(
+        estate_id=new.estate_id,
+        building_id=building_id,
+        unit=new.unit,
+        facility=new.facility,
+        source=new.source,
+        reporter=new.reporter,
+        reported_by=by,
+        contact_name=new.contact_name or (new.reporter.name if new.reporter else ""),
+        contact_phone=new.contact_phone or None,
+        contact_phone_masked=mask_mobile(new.contact_phone),
+        location=new.location,
+        description=new.description,
+        category=new.category,
+        urgency=new.urgency,
+        status=S.submitted,
+        submitted_at=now,
+        respond_by=respond_by,
+        resolve_by=resolve_by,
+    )
+    session.add(repair)
+    session.flush()
+    _event(session, repair, by, "submit", None, S.submitted, "", now)
+    return repair
+
+
+# -- moves -------------------------------------------------------------------------------
+
+
+def _event(session, repair, actor, action, before, after, note, now) -> RepairEvent:
+    event = RepairEvent(
+        repair_id=repair.id,
+        at=now,
+        actor_id=actor.id if actor else None,
+        actor_name=(actor.display_name or actor.username) if actor else "",
+        action=action,
+        from_status=before,
+        to_status=after,
+        note=note,
+    )
+    session.add(event)
+    return event
+
+
+def _note(note: str | None, *, required: bool = False) -> str:
+    note = (note or "").strip()
+    problem = text_problem(RepairEvent.__table__.c.note, note)
+    if problem:
+        raise RepairError({"note": problem})
+    if required and not note:
+        raise RepairError({"note": _("Give a reason.")})
+    return note
+
+
+def _move(
+    session: Session,
+    repair: RepairRequest,
+    action: str,
+    by: User,
+    *,
+    note: str = "",
+    now: datetime,
+    expected_version: int | None = None,
+    **values,
+) -> RepairEvent:
+    """Check the rule, then change the row only if nobody changed it since it was read."""
+    if not may(action, repair, by, now):
+        raise RepairError(_("You cannot do this to a request that is %(status)s.",
+                            status=status_label(repair.status)))
+    version = repair.version if expected_version is None else expected_version
+    sources, target = MOVES[action]
+    before = repair.status
+    if target is not None:
+        values["status"] = target
+    result = session.execute(
+        update(RepairRequest)
+        .where(
+            RepairRequest.id == repair.id,
+            RepairRequest.version == version,
+            RepairRequest.status.in_(sources),
+        )
+        .values(version=RepairRequest.version + 1, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.refresh(repair)
+        raise RepairError(
+            _("Someone else changed this request a moment ago; look at it again and retry.")
+        )
+    session.refresh(repair)
+    return _event(session, repair, by, action, before, target, note, now)
+
+
+def assign(session, repair, assignee: User, *, by: User, note="", now=None, expected_version=None):
+    """Give the job to ``assignee`` (by hand, or a repair worker taking it themselves)."""
+    from .repair_mail import notify_assignee
+
+    now = now or utcnow()
+    note = _note(note)
+    if not may_work(assignee, repair.estate_id):
+        raise RepairError({"assignee": _("%(name)s does not do repairs in this estate.",
+                                         name=assignee.display_name or assignee.username)})
+    if not _staff(by, repair, "repairs.assign") and assignee.id != by.id:
+        raise RepairError({"assignee": _("You may only take a job yourself.")})
+    if repair.assignee_id == assignee.id and repair.status is S.assigned:
+        raise RepairError({"assignee": _("The job is already theirs.")})
+    event = _move(session, repair, "assign", by, note=note, now=now,
+                  expected_version=expected_version, assignee_id=assignee.id, assigned_at=now)
+    notify_assignee(session, repair)
+    return event
+
+
+def start(session, repair, *, by: User, note="", now=None, expected_version=None):
+    now = now or utcnow()
+    values = {} if repair.started_at else {"started_at": now}
+    return _move(session, repair, "start", by, note=_note(note), now=now,
+                 expected_version=expected_version, **values)
+
+
+@dataclass
+class RepairResult:
+    fixed: bool
+    minutes_spent: int | None = None
+    materials: str = ""
+    cost: Decimal = Decimal("0.00")
+    paid_by: RepairPayer = RepairPayer.estate
+    note: str = ""
+
+
+def _check_result(repair: RepairRequest, result: RepairResult) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    result.materials = (result.materials or "").strip()
+    problem = text_problem(RepairRequest.__table__.c.materials, result.materials)
+    if problem:
+        errors["materials"] = problem
+    if result.minutes_spent is not None and not 0 <= result.minutes_spent <= 100_000:
+        errors["minutes_spent"] = _("Give the time spent in minutes, 0 to 100000.")
+    if result.cost < 0 or result.cost > Decimal("1000000"):
+        errors["cost"] = _("The cost must be between 0 and 1,000,000 yuan.")
+    if result.paid_by is RepairPayer.resident and result.cost > 0 and repair.unit_id is None:
+        errors["paid_by"] = _("Only a repair in a unit can be charged to its resident.")
+    return errors
+
+
+def resolve(session, repair, result: RepairResult, *, by: User, now=None, expected_version=None):
+    """Record the result. A resident-paid cost waits as a charge for the unit's next bill;
+    a repair on a facility joins its maintenance history, under warranty or not."""
+    now = now or utcnow()
+    note = _note(result.note)
+    errors = _check_result(repair, result)
+    if errors:
+        raise RepairError(errors)
+    today = estate_today(repair.estate)
+    warranty = repair.facility.under_warranty(today) if repair.facility else None
+    event = _move(
+        session, repair, "resolve", by, note=note, now=now, expected_version=expected_version,
+        resolved_at=now, fixed=result.fixed, minutes_spent=result.minutes_spent,
+        materials=result.materials, cost=result.cost, paid_by=result.paid_by,
+        under_warranty=warranty,
+    )
+    if result.paid_by is RepairPayer.resident and result.cost > 0:
+        session.add(UnitCharge(
+            estate_id=repair.estate_id, unit_id=repair.unit_id, payer_id=repair.reporter_id,
+            amount=result.cost, repair_id=repair.id,
+            description=_("Repair #%(id)d: %(location)s", id=repair.id,
+                          location=repair.location)[:255],
+        ))
+    if repair.facility is not None:
+        session.add(MaintenanceRecord(
+            facility_id=repair.facility_id, repair_id=repair.id, done_on=today,
+            kind=MaintenanceKind.repair, staff_id=repair.assignee_id,
+            work=(note or repair.description)[:1000], parts=result.materials,
+            cost=result.cost, under_warranty=bool(warranty),
+        ))
+        if result.fixed and repair.facility.status is FacilityStatus.under_repair:
+            repair.facility.status = FacilityStatus.in_service
+    session.flush()
+    return event
+
+
+def close(session, repair, *, by: User, note="", now=None, expected_version=None):
+    now = now or utcnow()
+    return _move(session, repair, "close", by, note=_note(note), now=now,
+                 expected_version=expected_version, closed_at=now)
+
+
+def reopen(session, repair, *, by: User, note="", now=None, expected_version=None):
+    """Back to the person who did it (or to the queue if they are gone), with the reason."""
+    now = now or utcnow()
+    note = _note(note, required=True)
+    back_to = S.assigned if repair.assignee_id else S.submitted
+    event = _move(session, repair, "reopen", by, note=note, now=now,
+                  expected_version=expected_version, resolved_at=None, closed_at=None,
+                  rating=None, rating_comment="", rated_at=None,
+                  reopen_count=RepairRequest.reopen_count + 1, status=back_to)
+    event.to_status = back_to
+    return event
+
+
+def cancel(session, repair, *, by: User, note="", now=None, expected_version=None):
+    now = now or utcnow()
+    note = _note(note, required=not is_reporter(by, repair))
+    return _move(session, repair, "cancel", by, note=note, now=now,
+                 expected_version=expected_version, cancelled_at=now)
+
+
+def rate(session, repair, rating, comment="", *, by: User, now=None, expected_version=None):
+    now = now or utcnow()
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise RepairError({"rating": _("Choose 1 to 5 stars.")})
+    comment = (comment or "").strip()
+    problem = text_problem(RepairRequest.__table__.c.rating_comment, comment)
+    if problem:
+        raise RepairError({"comment": problem})
+    return _move(session, repair, "rate", by, note=comment[:500], now=now,
+                 expected_version=expected_version, rating=rating, rating_comment=comment,
+                 rated_at=now)
+
+
+def status_label(status: RepairStatus) -> str:
+    return str(STATUS_LABELS[status])
