@@ -76,7 +76,8 @@ def test_the_assignee_and_the_admins_are_mailed_once_even_when_run_twice(
     mails = {m["To"]: m for m in arrived[1:]}
     assert set(mails) == {boss.email, english.email}
     chinese = Mailbox.text(mails[boss.email])
-    assert "超过响应时限" in chinese and "王经理" in chinese and "3号楼电梯井积水" in chinese and "李师傅" in chinese
+    assert "超过响应时限" in chinese and "王经理" in chinese
+    assert "3号楼电梯井积水" in chinese and "李师傅" in chinese
     assert f"/admin/repairs/{repair.id}" in Mailbox.html(mails[boss.email])
     assert mails[boss.email]["Subject"] == f"{estate.name}：1 条紧急报修超时未响应"
     assert "urgent repairs without response" in mails[english.email]["Subject"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import update
@@ -281,7 +281,7 @@ def _move(
     sources, target = MOVES[action]
     before = repair.status
     if target is not None:
-        values["status"] = target
+        values.setdefault("status", target)  # reopen picks its own (assigned or submitted)
     result = session.execute(
         update(RepairRequest)
         .where(
@@ -343,10 +343,20 @@ def _check_result(repair: RepairRequest, result: RepairResult) -> dict[str, str]
     problem = text_problem(RepairRequest.__table__.c.materials, result.materials)
     if problem:
         errors["materials"] = problem
-    if result.minutes_spent is not None and not 0 <= result.minutes_spent <= 100_000:
+    minutes = result.minutes_spent
+    if minutes is not None and (
+        isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 100_000
+    ):
         errors["minutes_spent"] = _("Give the time spent in minutes, 0 to 100000.")
-    if result.cost < 0 or result.cost > Decimal("1000000"):
+    try:  # a form may hand over text; NaN, infinity and fractions of a fen are refused
+        result.cost = Decimal(str(result.cost if result.cost is not None else "0"))
+        fits = result.cost.is_finite() and Decimal(0) <= result.cost <= Decimal("1000000")
+        fits = fits and result.cost == result.cost.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        fits = False
+    if not fits:
         errors["cost"] = _("The cost must be between 0 and 1,000,000 yuan.")
+        result.cost = Decimal(0)
     if result.paid_by is RepairPayer.resident and result.cost > 0 and repair.unit_id is None:
         errors["paid_by"] = _("Only a repair in a unit can be charged to its resident.")
     return errors
@@ -395,15 +405,24 @@ def close(session, repair, *, by: User, note="", now=None, expected_version=None
 
 
 def reopen(session, repair, *, by: User, note="", now=None, expected_version=None):
-    """Back to the person who did it (or to the queue if they are gone), with the reason."""
+    """Back to the person who did it, who is told by mail — or to the queue when they
+    can no longer take it (account gone or disabled, moved to another estate, role
+    changed): a job must not wait on someone who will never see it."""
+    from .repair_mail import notify_assignee
+
     now = now or utcnow()
     note = _note(note, required=True)
-    back_to = S.assigned if repair.assignee_id else S.submitted
+    worker = repair.assignee
+    back = worker is not None and may_work(worker, repair.estate_id)
+    back_to = S.assigned if back else S.submitted
     event = _move(session, repair, "reopen", by, note=note, now=now,
                   expected_version=expected_version, resolved_at=None, closed_at=None,
                   rating=None, rating_comment="", rated_at=None,
-                  reopen_count=RepairRequest.reopen_count + 1, status=back_to)
+                  reopen_count=RepairRequest.reopen_count + 1, status=back_to,
+                  assignee_id=worker.id if back else None)
     event.to_status = back_to
+    if back:
+        notify_assignee(session, repair)
     return event
 
 
@@ -416,7 +435,7 @@ def cancel(session, repair, *, by: User, note="", now=None, expected_version=Non
 
 def rate(session, repair, rating, comment="", *, by: User, now=None, expected_version=None):
     now = now or utcnow()
-    if not isinstance(rating, int) or not 1 <= rating <= 5:
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise RepairError({"rating": _("Choose 1 to 5 stars.")})
     comment = (comment or "").strip()
     problem = text_problem(RepairRequest.__table__.c.rating_comment, comment)
