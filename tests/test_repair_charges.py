@@ -173,3 +173,18 @@ def test_finance_reads_pending_and_billed_charges(app, make, db_session):
     assert client.get("/admin/unit_charge/new/").status_code in (302, 403, 404)
     charge_id = charges(db_session, unit)[0].id
     assert client.get(f"/admin/unit_charge/edit/?id={charge_id}").status_code in (302, 403, 404)
+
+
+def test_a_voided_bill_gives_its_charges_to_the_next_bill(ctx, app, make, db_session):
+    from propadmin.services.adjustments import void_bill
+
+    estate = make.estate()
+    make.fee_item(estate, method=BillingMethod.fixed, price="100.00")
+    unit, owner = home(make, estate)
+    charged(app, make, db_session, unit, owner, "35.50")
+    generate(db_session, estate)
+    bill = db_session.scalars(select(Bill).where(Bill.unit_id == unit.id)).one()
+    void_bill(db_session, bill, "开错了", actor=None)
+    db_session.commit()
+    assert charges(db_session, unit)[0].bill_id is None
+    assert generate(db_session, estate, NEXT).total == Decimal("135.50")

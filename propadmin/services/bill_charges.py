@@ -13,7 +13,8 @@ line's price is the charges'). It is found again by that shape and name.
 Generation treats a unit with a charge like any other: a bill is made only for a unit
 somebody lived in during the period (the payer comes from the occupancy) and that has no
 bill for the period yet; otherwise the charge waits for the next one. An occupied unit
-with a charge and no fee item that applies gets a bill of the charge alone.
+with a charge and no fee item that applies gets a bill of the charge alone. Voiding a
+bill sends its charges back to waiting.
 """
 
 from __future__ import annotations
@@ -153,6 +154,18 @@ def mark_billed(session, charge_ids: list[int], period_key: str) -> None:
               " from this run was kept; run it again."),
             "period",
         )
+
+
+def release(session, bill_id: int) -> int:
+    """A voided bill's repair charges wait again for the unit's next bill (the void's
+    transaction); returns how many."""
+    result = session.execute(
+        update(UnitCharge)
+        .where(UnitCharge.bill_id == bill_id)
+        .values(bill_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def charges_of(line: BillLine) -> list[dict] | None:
