@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from propadmin.services.bill_explain import yuan
 
-from .base import ReadOnlyModelView
+from .base import ReadOnlyModelView, local_time
 
 
 def _repair(view, context, model, name):
@@ -48,6 +48,7 @@ class UnitChargeView(ReadOnlyModelView):
     }
     column_formatters = {
         "amount": lambda v, c, m, n: yuan(m.amount),
+        "created_at": local_time("created_at"),
         "repair": _repair,
         "bill": _bill,
     }
