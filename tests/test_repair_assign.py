@@ -5,8 +5,9 @@ a person without repairs.work, or the estate's dispatchers; nobody → a clear r
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
-from models import RepairCategory, RepairSkill, RepairStatus
+from models import OutboxMessage, RepairCategory, RepairSkill, RepairStatus
 from propadmin.services.repair_assign import auto_assign, pick_worker
 from propadmin.services.repairs import RepairError
 
@@ -36,6 +37,11 @@ def test_nine_requests_go_three_to_each_of_three_workers(app, make, db_session):
     # Deterministic: the same order every round (fewest jobs, least recently, then id).
     assert [w.id for w in given[:3]] == sorted(w.id for w in workers)
     assert [w.id for w in given[3:6]] == [w.id for w in given[:3]]
+    # Through repairs.assign: each worker was told of each job by mail.
+    mails = db_session.scalars(
+        select(OutboxMessage.recipient).where(OutboxMessage.kind == "repair_assigned")
+    ).all()
+    assert Counter(mails) == {w.email: 3 for w in workers}
 
 
 def test_closed_jobs_do_not_count_as_load(app, make, db_session):
