@@ -125,6 +125,8 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view(
         "bill_reminder", read=FINANCE, change=NOBODY, export=NOBODY, send_view=FINANCE
     ),
+    # resident-paid repairs: written by resolving a repair, billed by generation
+    **model_view("unit_charge", read=FINANCE, change=NOBODY, export=NOBODY),
     # -- repairs: the queue, my jobs, a request's page and its moves, reports -------------
     # (endpoints of views/admin/repairs*.py go here)
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import AdjustmentKind, Bill, BillAdjustment, BillStatus
 
 from . import ServiceError
+from .bill_charges import release as release_charges
 from .bill_money import (
     BILL,
     audit_change,
@@ -112,6 +113,7 @@ def void_bill(session: Session, bill: Bill, reason, *, actor) -> Bill:
     ).first()
     if row is None:
         raise ServiceError(_("The bill changed meanwhile; reload it."), "reason")
+    release_charges(session, bill.id)  # its repair charges go on the next bill instead
     set_committed_value(bill, "status", BillStatus.void)
     set_committed_value(bill, "void_reason", reason)
     set_committed_value(bill, "version", row.version)

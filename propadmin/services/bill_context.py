@@ -117,6 +117,8 @@ class Context:
     shares: dict[tuple[int, int], Share] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     flag_seen: set[int] = field(default_factory=set)
+    # The repair-charge fee item when the estate has charges waiting (see bill_charges).
+    charge_item_id: int | None = None
 
     def __post_init__(self) -> None:
         self._by_id = {item.id: item for item in self.items}

@@ -24,11 +24,13 @@ from models import (
     Resident,
 )
 
+from .bill_charges import charge_line, pending_by_unit
 from .bill_context import READING_COLUMNS, Context, MeterRef, UnitRow, reading_of, reading_row
 from .bill_lines import BackwardsReading, covered_days, prorated, tiered
 from .money import ZERO, to_fen
 from .periods import Period
 
+DEFAULT_DUE_DAYS = 15
 PRORATED = (BillingMethod.per_area, BillingMethod.fixed, BillingMethod.per_space)
 
 
@@ -93,6 +95,10 @@ def plan_batch(session, ctx: Context, period: Period, units: list[UnitRow], resu
         for meter, reading in _meter_rows(session, ctx, period, lo, hi):
             meters.setdefault((meter.unit_id, meter.fee_item_id), []).append((meter, reading))
 
+    charges = {}
+    if ctx.charge_item_id is not None:
+        charges = pending_by_unit(session, ctx.estate_id, lo, hi, in_batch)
+
     drafts, flagged, errors = [], [], []
     for unit in units:
         if unit.id in existing:
@@ -113,12 +119,21 @@ def plan_batch(session, ctx: Context, period: Period, units: list[UnitRow], resu
             line = _line(ctx, item, unit, period, days, spaces, meters, flagged, errors)
             if line is not None:
                 lines.append(line)
+        waiting = charges.get(unit.id, ())
+        if waiting:
+            lines.append(charge_line(ctx.charge_item_id, waiting))
         if not lines:
             result.no_charges += 1
             continue
         amount = sum((line["amount"] for line in lines), ZERO)
-        # Due: the period's last day plus the shortest payment term of the bill's items.
-        due_days = min(ctx.item(line["fee_item_id"]).due_days for line in lines)
+        # Due: the period's last day plus the shortest payment term of the bill's items
+        # (a bill of repair charges alone: the usual 15 days).
+        terms = [
+            ctx.item(line["fee_item_id"]).due_days
+            for line in lines
+            if line["fee_item_id"] != ctx.charge_item_id
+        ]
+        due_days = min(terms, default=DEFAULT_DUE_DAYS)
         drafts.append(
             (
                 {
@@ -132,6 +147,7 @@ def plan_batch(session, ctx: Context, period: Period, units: list[UnitRow], resu
                     # A bill of nothing is settled; it must never show up as overdue.
                     "status": BillStatus.paid if amount == 0 else BillStatus.unpaid,
                     "due_date": period.last_day + timedelta(days=due_days),
+                    "charge_ids": [c.id for c in waiting],
                 },
                 lines,
             )

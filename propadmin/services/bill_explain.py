@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 
 from models import BillingMethod, BillLine
 
+from .bill_charges import charges_of, explain_charges
+
 
 def yuan(value: Decimal | int | str | None, places: int = 2) -> str:
     """¥1,234.50 (unit prices keep their four places, trailing zeros trimmed to two)."""
@@ -77,6 +79,9 @@ def _tiers(line: BillLine) -> list[str]:
 
 def explain(line: BillLine) -> list[str]:
     """The parts of a line's explanation, in order; the template joins them."""
+    charges = charges_of(line)
+    if charges is not None:  # resident-paid repairs: each with its number and place
+        return explain_charges(charges, yuan)
     qty, unit = number(line.quantity), line.quantity_unit
     price = yuan(line.unit_price, 4)
     method = line.method

@@ -35,6 +35,7 @@ from models import (
 from propadmin import audit
 
 from . import ServiceError
+from .bill_charges import ITEM_NAME, charge_item_id, has_pending, mark_billed
 from .bill_context import UnitRow, load_context
 from .bill_drafts import FlaggedReading, plan_batch
 from .bill_insert import insert_bills
@@ -122,6 +123,9 @@ def _run(session, estate_id, period_text, actor, accept_flagged, progress, *, wr
     result = GenerationResult(estate.id, estate.name, period.key)
     ctx = load_context(session, estate.id, period)
     result.items = {item.id: ItemTotal(item.name) for item in ctx.items}
+    if has_pending(session, estate.id):
+        ctx.charge_item_id = charge_item_id(session, estate.id, write=write)
+        result.items[ctx.charge_item_id] = ItemTotal(ITEM_NAME)
     if ctx.errors:
         return _fail(result, ctx.errors, write)
     with _without_cycle_collection():
@@ -160,6 +164,8 @@ def _walk(session, ctx, period, result, actor, accept_flagged, progress, write) 
             _review(session, flagged, actor)
         if write and not result.errors:
             result.bill_ids.extend(_write(session, drafts, period.key))
+            charged = [c for bill, _lines in drafts for c in bill.get("charge_ids", ())]
+            mark_billed(session, charged, period.key)
         for bill, lines in drafts:
             result.bills += 1
             result.total += bill["amount"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import update
@@ -38,16 +38,23 @@ from models import (
 )
 
 from ..crypto import mask_mobile
-from ..permissions import estate_scope, permissions_for
 from . import ServiceError
 from .fields import text_problem
 from .repair_labels import STATUS_LABELS
+from .repair_rules import (  # noqa: F401 — the rules are part of this module's interface
+    MOVES,
+    REOPEN_DAYS,
+    _staff,
+    allowed_actions,
+    is_reporter,
+    may,
+    may_see,
+    may_work,
+)
 from .repair_sla import deadlines
 from .today import estate_today
 
 S = RepairStatus
-# How long after it was resolved the resident may still reopen a job.
-REOPEN_DAYS = 7
 PHONE_RE = re.compile(r"^\+?\d{7,15}$")
 
 
@@ -60,83 +67,6 @@ class RepairError(ServiceError):
         field, message = next(iter(errors.items()))
         super().__init__(message, field=field or None)
         self.errors = errors
-
-
-# action → (statuses it may start from, status it leads to; None = unchanged)
-MOVES: dict[str, tuple[tuple[RepairStatus, ...], RepairStatus | None]] = {
-    "assign": ((S.submitted, S.assigned), S.assigned),
-    "start": ((S.assigned,), S.in_progress),
-    "resolve": ((S.in_progress,), S.resolved),
-    "close": ((S.resolved,), S.closed),
-    "reopen": ((S.resolved, S.closed), S.assigned),
-    "cancel": ((S.submitted, S.assigned, S.in_progress), S.cancelled),
-    "rate": ((S.closed,), None),
-}
-
-
-# -- who may do what ---------------------------------------------------------------------
-
-
-def _staff(user: User, repair: RepairRequest, permission: str) -> bool:
-    if permission not in permissions_for(user):
-        return False
-    scope = estate_scope(user)
-    return scope is None or repair.estate_id in scope
-
-
-def is_reporter(user: User, repair: RepairRequest) -> bool:
-    resident = getattr(user, "resident", None)
-    return (
-        resident is not None
-        and repair.reporter_id == resident.id
-        and "portal.use" in permissions_for(user)
-    )
-
-
-def may_see(user: User, repair: RepairRequest) -> bool:
-    return is_reporter(user, repair) or _staff(user, repair, "repairs.view")
-
-
-def may(action: str, repair: RepairRequest, user: User, now: datetime | None = None) -> bool:
-    """Whether ``user`` may make this move on ``repair`` now. The pages show a button only
-    when this says yes, and every move checks it again."""
-    now = now or utcnow()
-    sources, _target = MOVES[action]
-    if repair.status not in sources:
-        return False
-    reporter = is_reporter(user, repair)
-    manage = _staff(user, repair, "repairs.manage")
-    mine = repair.assignee_id == user.id and _staff(user, repair, "repairs.work")
-    if action == "assign":
-        return _staff(user, repair, "repairs.assign") or (
-            repair.status is S.submitted and _staff(user, repair, "repairs.work")
-        )
-    if action in ("start", "resolve"):
-        return mine or manage
-    if action == "close":
-        return reporter or manage
-    if action == "reopen":
-        if manage:
-            return True
-        return reporter and repair.resolved_at is not None and (
-            now - repair.resolved_at <= timedelta(days=REOPEN_DAYS)
-        )
-    if action == "cancel":
-        return manage or (reporter and repair.status in (S.submitted, S.assigned))
-    if action == "rate":
-        return reporter and repair.rating is None
-    return False
-
-
-def allowed_actions(repair: RepairRequest, user: User, now: datetime | None = None) -> list[str]:
-    return [action for action in MOVES if may(action, repair, user, now)]
-
-
-def may_work(user: User, estate_id: int) -> bool:
-    """Whether ``user`` can be given repair jobs in this estate."""
-    if not user.active or "repairs.work" not in permissions_for(user):
-        return False
-    return user.is_superuser or estate_id in user.estate_ids
 
 
 # -- reporting ---------------------------------------------------------------------------
@@ -281,7 +211,7 @@ def _move(
     sources, target = MOVES[action]
     before = repair.status
     if target is not None:
-        values["status"] = target
+        values.setdefault("status", target)  # reopen picks its own (assigned or submitted)
     result = session.execute(
         update(RepairRequest)
         .where(
@@ -343,10 +273,20 @@ def _check_result(repair: RepairRequest, result: RepairResult) -> dict[str, str]
     problem = text_problem(RepairRequest.__table__.c.materials, result.materials)
     if problem:
         errors["materials"] = problem
-    if result.minutes_spent is not None and not 0 <= result.minutes_spent <= 100_000:
+    minutes = result.minutes_spent
+    if minutes is not None and (
+        isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 100_000
+    ):
         errors["minutes_spent"] = _("Give the time spent in minutes, 0 to 100000.")
-    if result.cost < 0 or result.cost > Decimal("1000000"):
+    try:  # a form may hand over text; NaN, infinity and fractions of a fen are refused
+        result.cost = Decimal(str(result.cost if result.cost is not None else "0"))
+        fits = result.cost.is_finite() and Decimal(0) <= result.cost <= Decimal("1000000")
+        fits = fits and result.cost == result.cost.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        fits = False
+    if not fits:
         errors["cost"] = _("The cost must be between 0 and 1,000,000 yuan.")
+        result.cost = Decimal(0)
     if result.paid_by is RepairPayer.resident and result.cost > 0 and repair.unit_id is None:
         errors["paid_by"] = _("Only a repair in a unit can be charged to its resident.")
     return errors
@@ -395,15 +335,24 @@ def close(session, repair, *, by: User, note="", now=None, expected_version=None
 
 
 def reopen(session, repair, *, by: User, note="", now=None, expected_version=None):
-    """Back to the person who did it (or to the queue if they are gone), with the reason."""
+    """Back to the person who did it, who is told by mail — or to the queue when they
+    can no longer take it (account gone or disabled, moved to another estate, role
+    changed): a job must not wait on someone who will never see it."""
+    from .repair_mail import notify_assignee
+
     now = now or utcnow()
     note = _note(note, required=True)
-    back_to = S.assigned if repair.assignee_id else S.submitted
+    worker = repair.assignee
+    back = worker is not None and may_work(worker, repair.estate_id)
+    back_to = S.assigned if back else S.submitted
     event = _move(session, repair, "reopen", by, note=note, now=now,
                   expected_version=expected_version, resolved_at=None, closed_at=None,
                   rating=None, rating_comment="", rated_at=None,
-                  reopen_count=RepairRequest.reopen_count + 1, status=back_to)
+                  reopen_count=RepairRequest.reopen_count + 1, status=back_to,
+                  assignee_id=worker.id if back else None)
     event.to_status = back_to
+    if back:
+        notify_assignee(session, repair)
     return event
 
 
@@ -416,7 +365,7 @@ def cancel(session, repair, *, by: User, note="", now=None, expected_version=Non
 
 def rate(session, repair, rating, comment="", *, by: User, now=None, expected_version=None):
     now = now or utcnow()
-    if not isinstance(rating, int) or not 1 <= rating <= 5:
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise RepairError({"rating": _("Choose 1 to 5 stars.")})
     comment = (comment or "").strip()
     problem = text_problem(RepairRequest.__table__.c.rating_comment, comment)

@@ -3,7 +3,7 @@ bills and generating them, money received, reminders, figures, then the setup.""
 
 from flask_babel import lazy_gettext as _l
 
-from models import Bill, BillReminder, FeeItem, FeeRate, Meter, MeterReading
+from models import Bill, BillReminder, FeeItem, FeeRate, Meter, MeterReading, UnitCharge
 from propadmin.extensions import db
 
 from .bill_generation import BillGenerationView
@@ -14,6 +14,7 @@ from .payments import add_payment_views
 from .reading_import import ReadingImportView
 from .readings import MeterReadingView
 from .reminders import BillReminderView
+from .unit_charges import UnitChargeView
 
 
 def add_billing_views(admin) -> None:
@@ -44,6 +45,11 @@ def add_billing_views(admin) -> None:
     admin.add_view(
         BillReminderView(
             BillReminder, db, name=_l("Payment reminders"), category=money, endpoint="bill_reminder"
+        )
+    )
+    admin.add_view(
+        UnitChargeView(
+            UnitCharge, db, name=_l("Repair charges"), category=money, endpoint="unit_charge"
         )
     )
     admin.add_view(
