@@ -104,11 +104,7 @@ def run_move(session, repair, action, form, user, version, *, auto_assign=None) 
     if action == "auto_assign":
         if auto_assign is None or not can("repairs.assign"):
             raise RepairError(_("Automatic assignment is not available."))
-        if repair.version != version:
-            raise RepairError(
-                _("Someone else changed this request a moment ago; look at it again and retry.")
-            )
-        worker = auto_assign(session, repair, by=user)
+        worker = auto_assign(session, repair, by=user, expected_version=version)
         if worker is None:
             raise RepairError({"assignee": _("No repair staff member is free for this job.")})
         name = getattr(worker, "display_name", "") or getattr(worker, "username", "")
