@@ -201,7 +201,8 @@ def test_log_a_call_by_unit_label(office, db_session):
         select(RepairRequest).where(RepairRequest.description == "插座冒烟")
     ).one()
     assert repair.unit_id == office.unit.id and repair.location == "9-202"
-    assert repair.contact_phone_masked == "139****0000" and repair.reported_by_id == office.worker.id
+    assert repair.contact_phone_masked == "139****0000"
+    assert repair.reported_by_id == office.worker.id
     assert repair.urgency is RepairUrgency.urgent
     assert queue_ids(client.get("/admin/repairs/").text)[0] == repair.id
 
