@@ -130,18 +130,3 @@ def monthly_figures(
         if rating is not None:
             row.avg_rating = Decimal(str(rating)).quantize(Decimal("0.1"))
     return [found[k] for k in sorted(found)]
-
-
-def rating_counts(session: Session, user: User, now: datetime | None = None) -> dict[int, int]:
-    """How many jobs of the report's months got 1, 2, … 5 stars: one query."""
-    since = first_month_start(now or utcnow())
-    stmt = (
-        select(RepairRequest.rating, func.count())
-        .where(RepairRequest.submitted_at >= since, RepairRequest.rating.is_not(None))
-        .group_by(RepairRequest.rating)
-    )
-    counts = dict.fromkeys(range(1, 6), 0)
-    for stars, count in session.execute(scoped(stmt, RepairRequest, user)):
-        if stars in counts:
-            counts[stars] = count
-    return counts

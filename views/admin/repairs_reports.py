@@ -14,7 +14,7 @@ from models import RepairCategory, RepairUrgency
 from propadmin.extensions import db
 from propadmin.permissions import can
 from propadmin.services.repair_labels import CATEGORY_LABELS, URGENCY_LABELS
-from propadmin.services.repair_reports import monthly_figures, rating_counts
+from propadmin.services.repair_reports import monthly_figures
 
 URGENCIES = (RepairUrgency.urgent, RepairUrgency.normal, RepairUrgency.low)
 
@@ -23,7 +23,7 @@ def _number(value):
     return None if value is None else f"{value}"
 
 
-def chart_data(months, stars) -> dict:
+def chart_data(months) -> dict:
     labels = [m.label for m in months]
     categories = [c for c in RepairCategory if any(m.by_category.get(c.value) for m in months)]
     return {
@@ -66,8 +66,12 @@ def chart_data(months, stars) -> dict:
             ],
         },
         "ratings": {
-            "labels": [_("%(n)d stars", n=n) for n in stars],
-            "series": [{"name": _("Ratings"), "type": "bar", "data": list(stars.values())}],
+            "labels": labels,
+            "series": [
+                {"name": _("Rated jobs"), "type": "bar", "data": [m.ratings for m in months]},
+                {"name": _("Average stars"), "type": "line",
+                 "data": [_number(m.avg_rating) for m in months]},
+            ],
         },
     }
 
@@ -80,13 +84,11 @@ class ReportPages:
         if not can("repairs.view"):
             abort(403)
         months = monthly_figures(db.session, current_user)
-        stars = rating_counts(db.session, current_user)
         categories = [c for c in RepairCategory if any(m.by_category.get(c.value) for m in months)]
         return self.render(
             "admin/repair_reports.html",
             months=months,
-            stars=stars,
             categories=categories,
             urgencies=URGENCIES,
-            charts=chart_data(months, stars),
+            charts=chart_data(months),
         )
