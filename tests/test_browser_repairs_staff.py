@@ -43,6 +43,12 @@ def jobs(make, db_session):
     return {"admin": admin, "worker": worker, "leak": leak, "lift": lift}
 
 
+def go(page, locator) -> None:
+    """Press a link or button that opens a page, and wait until that page has loaded."""
+    with page.expect_navigation(wait_until="load"):
+        locator.click()
+
+
 def shot(tab, name: str, width: int, **kwargs) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     tab.page.screenshot(path=str(SHOTS / f"admin_repairs_{name}-{width}.png"), full_page=True)
@@ -60,18 +66,18 @@ def test_repair_worker_takes_starts_and_resolves_a_job_on_a_phone(new_tab, jobs,
     expect(cards.first).to_have_class("repair-card urgency-urgent breached")
     shot(tab, "queue", 375, tap_targets=True)
 
-    page.locator(".repair-card", has_text="厨房水槽下方").locator("a").click()
+    go(page, page.locator(".repair-card", has_text="厨房水槽下方").locator("a"))
     expect(page.locator(".repair-contact")).to_contain_text("139****5678")
     expect(page.locator(".repair-contact")).not_to_contain_text("13912345678")
     shot(tab, "details", 375, tap_targets=True)
-    page.get_by_role("button", name="接这个单").click()
+    go(page, page.get_by_role("button", name="接这个单"))
     expect(page.locator(".repair-assignee")).to_have_text("李师傅")
-    page.get_by_role("button", name="开始处理").click()
+    go(page, page.get_by_role("button", name="开始处理"))
     expect(page.locator(".status-badge").first).to_have_text("处理中")
 
     form = page.locator("#form-resolve")
     form.get_by_label("用时（分钟）").fill("abc")
-    form.get_by_role("button", name="保存维修结果").click()
+    go(page, form.get_by_role("button", name="保存维修结果"))
     expect(page.locator('[data-error="minutes_spent"]')).to_be_visible()
     form = page.locator("#form-resolve")
     form.get_by_label("用时（分钟）").fill("40")
@@ -79,7 +85,7 @@ def test_repair_worker_takes_starts_and_resolves_a_job_on_a_phone(new_tab, jobs,
     form.get_by_label("材料与配件").fill("三通接头一个")
     form.get_by_label("处理情况").fill("更换接头，试水不漏")
     shot(tab, "result_form", 375, tap_targets=True)
-    form.get_by_role("button", name="保存维修结果").click()
+    go(page, form.get_by_role("button", name="保存维修结果"))
     expect(page.locator(".status-badge").first).to_have_text("已完成")
     expect(page.locator(".repair-timeline")).to_contain_text("更换接头，试水不漏")
     shot(tab, "resolved", 375, data=(".repair-timeline",))
@@ -98,11 +104,11 @@ def test_admin_assigns_a_job_and_reads_the_reports(new_tab, jobs, db_session):
     sign_in(tab, jobs["admin"].username, FACTORY_PASSWORD)
     tab.goto("/admin/repairs/")
     shot(tab, "queue", 1280)
-    page.locator(".repair-card", has_text="3楼电梯厅灯不亮").locator("a").click()
+    go(page, page.locator(".repair-card", has_text="3楼电梯厅灯不亮").locator("a"))
     expect(page.locator('[data-timer="respond"]')).to_have_class("breach")
     page.locator("#assignee").select_option(label="李师傅")
     shot(tab, "details", 1280)
-    page.locator("#form-assign").get_by_role("button", name="派单").click()
+    go(page, page.locator("#form-assign").get_by_role("button", name="派单"))
     expect(page.locator(".repair-assignee")).to_have_text("李师傅")
     expect(page.locator(".alert-success, .alert-info").first).to_contain_text("李师傅")
 
