@@ -139,6 +139,7 @@ NEW_CALL = {"source": "office", "urgency": "normal", "category": "plumbing",
     ("unit", "Z-9999"),
     ("unit", "hello"),
     ("facility", "abc"),
+    ("facility", "999999999999"),
     ("building", "-1"),
     ("estate", "99999999999999999999"),
 ])
@@ -278,3 +279,33 @@ def test_targets_are_checked(office, estate_b, db_session):
         select(RepairSlaPolicy).where(RepairSlaPolicy.estate_id == office.estate.id)
     ).all()
     assert [(r.respond_minutes, r.resolve_minutes) for r in rows] == [(30, 600)]
+
+
+def test_ids_too_large_for_the_database_are_not_found(office):
+    repair = office.repair()
+    client = office.client(office.admin)
+    token = csrf_from(client.get("/admin/repairs/").text)
+    huge = "9" * 25
+    assert client.get(f"/admin/repairs/{huge}").status_code == 404
+    assert client.get(f"/admin/repairs/{repair.id}/photos/{huge}").status_code == 404
+    assert client.get(f"/admin/repairs/{huge}/photos/1").status_code == 404
+    for url in (f"/admin/repairs/{huge}/move", f"/admin/repairs/{huge}/reveal"):
+        assert client.post(url, data={"csrf_token": token, "action": "start"}).status_code == 404
+
+
+def test_admin_closes_and_reopens_with_a_reason(office, db_session):
+    repair = office.repair()
+    admin = office.client(office.admin)
+    move(admin, repair, "assign", assignee=str(office.worker.id))
+    worker = office.client(office.worker)
+    move(worker, repair, "start")
+    move(worker, repair, "resolve", fixed="no", note="需要换整个龙头")
+    assert 'id="form-close"' not in worker.get(f"/admin/repairs/{repair.id}").text
+    assert move(admin, repair, "close").status_code == 302
+    answer = move(admin, repair, "reopen", note="")
+    assert 'data-error="note"' in answer.text
+    assert move(admin, repair, "reopen", note="住户说还在漏").status_code == 302
+    db_session.refresh(repair)
+    assert repair.status is RepairStatus.assigned and repair.reopen_count == 1
+    page = worker.get(f"/admin/repairs/{repair.id}").text
+    assert "住户说还在漏" in page and 'id="form-start"' in page

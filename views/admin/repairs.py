@@ -42,6 +42,9 @@ from .repairs_call import CallPages
 from .repairs_moves import MOVE_FORMS, run_move
 from .repairs_reports import ReportPages
 
+# Ids are 32-bit integers in the database; a larger number in the address is no request.
+MAX_ID = 2**31 - 1
+
 
 def auto_assign_function():
     """The flow engineer's automatic assignment, when it is installed (None otherwise)."""
@@ -131,6 +134,8 @@ class RepairsView(CallPages, ReportPages, PermissionView, BaseView):
 
     # -- one request -------------------------------------------------------------------
     def _repair(self, repair_id: int) -> RepairRequest:
+        if not 0 < repair_id <= MAX_ID:
+            abort(404)
         repair = scoped_row(RepairRequest, repair_id)
         if repair is None or not flow.may_see(current_user, repair):
             abort(404)
@@ -211,6 +216,8 @@ class RepairsView(CallPages, ReportPages, PermissionView, BaseView):
     def photo(self, repair_id: int, photo_id: int):
         """A request's photo, through the portal's photo_for when it is installed, which
         serves it only to people who may see the request (services.repairs.may_see)."""
+        if not (0 < repair_id <= MAX_ID and 0 < photo_id <= MAX_ID):
+            abort(404)
         try:
             from propadmin.services.repair_photos import photo_for
         except ImportError:
