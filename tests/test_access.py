@@ -129,6 +129,20 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view("unit_charge", read=FINANCE, change=NOBODY, export=NOBODY),
     # -- repairs: the queue, my jobs, a request's page and its moves, reports -------------
     # (endpoints of views/admin/repairs*.py go here)
+    # the queue, my jobs, logging a call, reports and a request's page: admin and repair
+    # staff; which moves a page offers is the service's rule (tests/test_repairs_admin*.py);
+    # revealing the caller's full number is the admin's (repairs.reveal)
+    "repairs.index_view": REPAIRS,
+    "repairs.mine": REPAIRS,
+    "repairs.new": REPAIRS,
+    "repairs.reports": REPAIRS,
+    "repairs.details": REPAIRS,
+    "repairs.move": REPAIRS,
+    "repairs.photo": REPAIRS,
+    "repairs.reveal": REPAIR_ADMIN,
+    # response targets and skills are the setup: repairs.manage
+    **model_view("repair_sla", read=REPAIR_ADMIN, change=REPAIR_ADMIN, export=NOBODY),
+    **model_view("repair_skill", read=REPAIR_ADMIN, change=REPAIR_ADMIN, export=NOBODY),
 
     # -- facilities: ledger, maintenance plans and records -------------------------------
     # (endpoints of views/admin/facilities*.py go here)
@@ -164,9 +178,11 @@ URL_ARGS = {
     "token": "not-a-real-token",
     "bill_id": 999999999,  # no such bill: the portal answers 404
     "payment_id": 999999999,
+    "repair_id": 999999999,  # no such request: a 404 for those who may open requests
+    "photo_id": 999999999,
 }
 # Portal pages of one record: an id that is not the resident's is "not found" (404).
-NOT_FOUND_UNLESS_THEIRS = ("portal.bill", "portal.receipt")
+NOT_FOUND_UNLESS_THEIRS = ("portal.bill", "portal.receipt", "repairs.details", "repairs.photo")
 STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/admin.css"}
 
 
