@@ -184,7 +184,7 @@ HOSTILE = [
     ({"done_on": "9999-12-31"}, "done_on"),
     ({"work": ""}, "work"),
     ({"work": "修" * 1001}, "work"),
-    ({"work": "a\x00b"}, "work"),
+    ({"work": "a\x07b"}, "work"),
     ({"parts": "件" * 501}, "parts"),
     ({"staff_name": "名" * 65}, "staff_name"),
     ({"kind": "sabotage"}, "kind"),
