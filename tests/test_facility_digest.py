@@ -47,11 +47,15 @@ class Estates:
         self.retired = make.facility(self.ours, code="RT-1", name="报废电梯",
                                      status=FacilityStatus.retired,
                                      warranty_end=DAY + timedelta(days=2))
+        plans = [
+            (self.pump, "水泵月度保养", -5, True),
+            (self.lift, "电梯半月保养", 2, True),
+            (self.lift, "年检", 90, True),
+            (self.old, "停用计划", 0, False),
+        ]
         db_session.add_all([
-            MaintenancePlan(facility=self.pump, title="水泵月度保养", next_due=DAY - timedelta(days=5)),
-            MaintenancePlan(facility=self.lift, title="电梯半月保养", next_due=DAY + timedelta(days=2)),
-            MaintenancePlan(facility=self.lift, title="年检", next_due=DAY + timedelta(days=90)),
-            MaintenancePlan(facility=self.old, title="停用计划", next_due=DAY, active=False),
+            MaintenancePlan(facility=f, title=t, next_due=DAY + timedelta(days=d), active=a)
+            for f, t, d, a in plans
         ])
         self.theirs = make.estate()
         self.their_admin = make.user(roles=["admin"], estates=[self.theirs],

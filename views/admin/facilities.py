@@ -25,6 +25,7 @@ from propadmin.services.facilities import (
     open_repairs,
     warranty_of,
 )
+from propadmin.services.fields import text_problem
 from propadmin.services.repair_labels import FACILITY_CATEGORY_LABELS, FACILITY_STATUS_LABELS
 from propadmin.services.today import estate_today, estate_todays
 
@@ -39,6 +40,22 @@ def todays() -> dict[int, date]:
     if "facility_todays" not in g:
         g.facility_todays = estate_todays(db.session, estate_scope(current_user))
     return g.facility_todays
+
+
+def text_problems(form, model) -> bool:
+    """Every text field of a model form checked as the column stores it (length, and no
+    control characters); False when any was refused."""
+    columns = model.__table__.c
+    valid = True
+    for name in columns.keys():
+        field = getattr(form, name, None)
+        if field is None or not isinstance(field.data, str):
+            continue
+        problem = text_problem(columns[name], field.data)
+        if problem:
+            field.errors = [*field.errors, problem]
+            valid = False
+    return valid
 
 
 def labelled(labels):
@@ -59,6 +76,14 @@ class FacilitiesView(SecureModelView):
 
 
 # -- filters -------------------------------------------------------------------------------
+class ChoiceFilter(FilterEqual):
+    """One of a fixed set of labelled choices; anything else typed into the address is
+    ignored (the stored enum would refuse it with an error page)."""
+
+    def validate(self, value):
+        return value in {str(v) for v, _label in self.options}
+
+
 class BuildingFilter(ScopedChoiceFilter):
     def apply(self, query, value, alias=None):
         return query.filter(Facility.building_id == int(value))
@@ -111,8 +136,10 @@ class FacilityView(FacilitiesView):
     column_searchable_list = ("code", "name", "serial_no")
     column_default_sort = "code"
     column_filters = (
-        "category",
-        "status",
+        ChoiceFilter(
+            Facility.category, _l("Category"), options=choices(FACILITY_CATEGORY_LABELS)
+        ),
+        ChoiceFilter(Facility.status, _l("Status"), options=choices(FACILITY_STATUS_LABELS)),
         BuildingFilter(Facility.building_id, _l("Building"), Building, Building.name),
         WarrantyFilter(Facility.warranty_end, _l("Warranty"), options=WARRANTY_CHOICES),
     )
@@ -176,7 +203,10 @@ class FacilityView(FacilitiesView):
 
     def validate_form(self, form):
         valid = super().validate_form(form)
-        if not hasattr(form, "code") or form.estate.data is None:
+        if not hasattr(form, "code"):
+            return valid
+        valid = text_problems(form, Facility) and valid
+        if form.estate.data is None:
             return valid
         form.code.data = (form.code.data or "").strip()
         form.name.data = (form.name.data or "").strip()

@@ -34,7 +34,7 @@ from propadmin.services.money import parse_amount
 from propadmin.services.repair_labels import INTERVAL_UNIT_LABELS, MAINTENANCE_KIND_LABELS
 from propadmin.services.today import estate_today
 
-from .facilities import FacilitiesView, choices, labelled, todays
+from .facilities import ChoiceFilter, FacilitiesView, choices, labelled, text_problems, todays
 from .fields import scoped_row
 from .worklist import Filter, Tile, register_tile
 
@@ -79,7 +79,9 @@ class MaintenancePlanView(FacilitiesView):
     column_default_sort = "next_due"
     column_filters = (
         "active",
-        "kind",
+        ChoiceFilter(
+            MaintenancePlan.kind, _l("Kind of work"), options=choices(MAINTENANCE_KIND_LABELS)
+        ),
         DueFilter(
             MaintenancePlan.next_due,
             _l("Due"),
@@ -139,6 +141,7 @@ class MaintenancePlanView(FacilitiesView):
         valid = super().validate_form(form)
         if not hasattr(form, "every"):
             return valid
+        valid = text_problems(form, MaintenancePlan) and valid
         if not form.every.errors:
             problem = interval_problem(form.every.data, form.every_unit.data)
             if problem:
@@ -174,7 +177,13 @@ class MaintenanceRecordView(FacilitiesView):
     column_sortable_list = ("done_on", "cost")
     column_searchable_list = ("work", "parts", "staff_name")
     column_default_sort = ("done_on", True)
-    column_filters = ("done_on", "kind", "under_warranty")
+    column_filters = (
+        "done_on",
+        ChoiceFilter(
+            MaintenanceRecord.kind, _l("Kind of work"), options=choices(MAINTENANCE_KIND_LABELS)
+        ),
+        "under_warranty",
+    )
     form_columns = (
         "facility", "plan", "done_on", "kind", "staff_name", "work", "parts", "cost",
     )
