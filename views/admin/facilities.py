@@ -12,6 +12,7 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -126,6 +127,22 @@ WARRANTY_CHOICES = [
 ]
 
 
+def _warranty_cell(view, context, model, name):
+    """The warranty's end, with a badge when it ends within 30 days or has ended."""
+    if model.warranty_end is None:
+        return ""
+    day = model.warranty_end.isoformat()
+    state = warranty_of(model, todays().get(model.estate_id) or estate_today(None))
+    if state.state == "ending":
+        label = _("Warranty ends in %(n)d days", n=state.days)
+        return Markup('{} <span class="badge badge-warning">{}</span>').format(day, label)
+    if state.state == "expired":
+        return Markup('{} <span class="badge badge-secondary">{}</span>').format(
+            day, _("Warranty ended")
+        )
+    return day
+
+
 class FacilityView(FacilitiesView):
     details_template = "admin/facility_details.html"
     extra_permissions = {"maintain_view": "facilities.maintain"}
@@ -158,10 +175,11 @@ class FacilityView(FacilitiesView):
         "status": labelled(FACILITY_STATUS_LABELS),
     }
     column_formatters_export = column_formatters
+    column_formatters = {**column_formatters, "warranty_end": _warranty_cell}
     column_labels = {
         "estate": _l("Estate"),
         "code": _l("Asset number"),
-        "name": _l("Name"),
+        "name": _l("Facility name"),
         "category": _l("Category"),
         "building": _l("Building"),
         "location": _l("Location"),
