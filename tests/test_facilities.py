@@ -307,3 +307,37 @@ def test_the_recorded_day_defaults_to_the_estates_today(office):
     form = office.client(office.worker).get(maintain_url(office.lift)).text
     assert f'value="{today.isoformat()}"' in form
     assert date.today() - timedelta(days=1) <= today <= date.today() + timedelta(days=1)
+
+
+def test_every_facility_page_speaks_chinese(office, make):
+    from .test_no_english import english_words
+
+    plan = office.plan(next_due=office.today - timedelta(days=1))
+    unit = make.unit(office.building)
+    repair = make.repair(unit, facility=office.lift)
+    record = MaintenanceRecord(facility=office.lift, plan=plan, done_on=office.today,
+                               work="保养", kind=MaintenanceKind.repair, repair_id=repair.id)
+    office.db.add(record)
+    office.db.commit()
+    client = office.client(office.admin)
+    pages = [
+        "/admin/", "/admin/facility/", "/admin/facility/new/",
+        f"/admin/facility/details/?id={office.lift.id}",
+        f"/admin/facility/edit/?id={office.lift.id}",
+        maintain_url(office.lift), maintain_url(office.lift, plan),
+        "/admin/maintenance_plan/", "/admin/maintenance_plan/new/",
+        f"/admin/maintenance_plan/details/?id={plan.id}",
+        f"/admin/maintenance_plan/edit/?id={plan.id}",
+        "/admin/maintenance_record/", "/admin/maintenance_record/new/",
+        f"/admin/maintenance_record/details/?id={record.id}",
+        f"/admin/maintenance_record/edit/?id={record.id}",
+    ]
+    data = {office.lift.code, "staff", "CSV", "XLSX"}  # the admin's user name, file types
+    problems = {}
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        words = english_words(response.text) - data
+        if words:
+            problems[url] = sorted(words)
+    assert not problems, problems

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from models import Facility, IntervalUnit, MaintenancePlan, MaintenanceRecord
 
-from .helpers import post_form
+from .helpers import csrf_from, post_form
 from .test_facilities import Office
 
 
@@ -239,3 +239,19 @@ def test_a_record_on_the_list_form_moves_its_plan_on(office):
     record = office.db.scalars(select(MaintenanceRecord)).one()
     assert record.staff_id == office.worker.id and record.under_warranty
     assert plan.last_done == office.today and plan.next_due > office.today
+
+
+def test_a_facility_with_history_is_retired_not_deleted(office, make):
+    office.db.add(MaintenanceRecord(facility=office.lift, done_on=office.today, work="巡检"))
+    office.db.commit()
+    bare = make.facility(office.estate, name="新装路灯").id
+    lift = office.lift.id
+    client = office.client(office.admin)
+    token = csrf_from(client.get("/admin/facility/").text)
+    response = client.post("/admin/facility/delete/", data={"id": lift, "csrf_token": token},
+                           follow_redirects=True)
+    assert "请将其标记为已报废" in response.text
+    client.post("/admin/facility/delete/", data={"id": bare, "csrf_token": token})
+    office.db.expire_all()
+    assert office.db.get(Facility, lift) is not None
+    assert office.db.get(Facility, bare) is None

@@ -216,6 +216,13 @@ def open_repairs(session: Session, facility: Facility) -> list[RepairRequest]:
     )
 
 
+def has_history(session: Session, facility: Facility) -> bool:
+    """Whether any maintenance record or repair request names the facility."""
+    records = select(MaintenanceRecord.id).where(MaintenanceRecord.facility_id == facility.id)
+    repairs = select(RepairRequest.id).where(RepairRequest.facility_id == facility.id)
+    return session.scalar(select(records.exists() | repairs.exists())) or False
+
+
 def history(session: Session, facility: Facility, limit: int = 100) -> list[MaintenanceRecord]:
     """The facility's latest records, repairs included, newest first."""
     return list(

@@ -22,6 +22,7 @@ from propadmin.permissions import can, estate_scope
 from propadmin.services.facilities import (
     WARRANTY_WINDOW_DAYS,
     due_state,
+    has_history,
     history,
     open_repairs,
     warranty_of,
@@ -200,6 +201,15 @@ class FacilityView(FacilitiesView):
 
     def search_placeholder(self):
         return _("Asset number, name or serial number")
+
+    def delete_model(self, model):
+        # Deleting would take its maintenance history (and its place on repair requests)
+        # with it: equipment that is gone is marked retired instead.
+        if has_history(db.session, model):
+            flash(_("This facility has maintenance or repair history: mark it as retired "
+                    "instead of deleting it."), "error")
+            return False
+        return super().delete_model(model)
 
     def get_query(self):
         return super().get_query().options(
