@@ -155,7 +155,7 @@ class FacilityView(FacilitiesView):
     column_default_sort = "code"
     column_filters = (
         ChoiceFilter(
-            Facility.category, _l("Category"), options=choices(FACILITY_CATEGORY_LABELS)
+            Facility.category, _l("Facility category"), options=choices(FACILITY_CATEGORY_LABELS)
         ),
         ChoiceFilter(Facility.status, _l("Status"), options=choices(FACILITY_STATUS_LABELS)),
         BuildingFilter(Facility.building_id, _l("Building"), Building, Building.name),
@@ -181,7 +181,7 @@ class FacilityView(FacilitiesView):
         "estate": _l("Estate"),
         "code": _l("Asset number"),
         "name": _l("Facility name"),
-        "category": _l("Category"),
+        "category": _l("Facility category"),
         "building": _l("Building"),
         "location": _l("Location"),
         "model": _l("Model"),

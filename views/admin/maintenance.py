@@ -109,7 +109,7 @@ class MaintenancePlanView(FacilitiesView):
     column_formatters_detail = column_formatters
     column_formatters_export = {**column_formatters, "next_due": lambda v, c, m, n: m.next_due}
     column_labels = {
-        "facility": _l("Facility"),
+        "facility": _l("Equipment"),
         "title": _l("Plan"),
         "kind": _l("Kind of work"),
         "every": _l("Every"),
@@ -209,15 +209,15 @@ class MaintenanceRecordView(FacilitiesView):
         **column_formatters, "repair": lambda v, c, m, n: m.repair_id or "",
     }
     column_labels = {
-        "facility": _l("Facility"),
+        "facility": _l("Equipment"),
         "plan": _l("Plan"),
         "done_on": _l("Done on"),
         "kind": _l("Kind of work"),
         "staff": _l("Done by"),
         "staff_name": _l("Outside engineer"),
-        "work": _l("What was done"),
+        "work": _l("Work done"),
         "parts": _l("Parts replaced"),
-        "cost": _l("Cost (¥)"),
+        "cost": _l("Cost in yuan"),
         "under_warranty": _l("Under warranty"),
         "repair": _l("Repair request"),
     }

@@ -31,9 +31,9 @@ KIND_CHOICES = [(k.value, label) for k, label in MAINTENANCE_KIND_LABELS.items()
 class MaintainForm(FlaskForm):
     done_on = DateField(_l("Done on"))
     kind = SelectField(_l("Kind of work"), choices=KIND_CHOICES, validate_choice=False)
-    work = TextAreaField(_l("What was done"))
+    work = TextAreaField(_l("Work done"))
     parts = StringField(_l("Parts replaced"), description=_l("Leave empty if none."))
-    cost = StringField(_l("Cost (¥)"), default="0", description=_l("0 if nothing was paid."))
+    cost = StringField(_l("Cost in yuan"), default="0", description=_l("0 if nothing was paid."))
     staff_name = StringField(
         _l("Done by"),
         description=_l("Leave empty if you did it yourself; or the outside engineer's name."),
