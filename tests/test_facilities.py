@@ -86,7 +86,7 @@ def test_the_page_shows_plans_due_and_overdue_history_repairs_and_warranty(offic
 
     page = hub(office.client(office.worker), office.lift).text
     assert "1号客梯" in page and "东侧电梯井" in page and "1栋" in page
-    assert "保修期还有 12 天" in page
+    assert "保修 12 天后到期" in page
     assert 'class="list-group-item plan-item plan-overdue"' in page and "逾期 4 天" in page
     assert "2 天后到期" in page and "年度检验" in page
     assert f"/admin/repairs/{repair.id}" in page  # the open repair, and the history's link
@@ -102,7 +102,7 @@ def test_the_page_shows_plans_due_and_overdue_history_repairs_and_warranty(offic
         (None, "未登记保修"),
         (-1, "已过保"),
         (0, "保修今天到期"),
-        (30, "保修期还有 30 天"),
+        (30, "保修 30 天后到期"),
         (31, "在保"),
     ],
 )

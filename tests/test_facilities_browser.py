@@ -82,7 +82,7 @@ def test_repair_staff_record_maintenance_on_a_phone(new_tab, lift, db_session):
     tab.goto(f"/admin/facility/details/?id={facility.id}")
     page = tab.page
     expect(page.locator(".facility-plans .plan-overdue")).to_contain_text("逾期 3 天")
-    expect(page.locator(".facility-warranty")).to_contain_text("保修期还有 12 天")
+    expect(page.locator(".facility-warranty")).to_contain_text("保修 12 天后到期")
     shoot(tab, "hub", 375)
     assert_looks_finished(tab, "fac-hub", 375, data=HUB_DATA, tap_targets=True)
 
