@@ -6,7 +6,10 @@ from flask.cli import AppGroup
 repairs_cli = AppGroup("repairs", help="Repair jobs: escalate urgent ones nobody answered.")
 facilities_cli = AppGroup("facilities", help="Facilities: the daily digest to the admins.")
 
-COMMAND_MODULES: tuple[str, ...] = ("propadmin.cli_repairs_escalate",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "propadmin.cli_repairs_escalate",
+    "propadmin.cli_facilities_digest",
+)
 
 
 def init_app(app) -> None:

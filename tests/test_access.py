@@ -146,6 +146,14 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
 
     # -- facilities: ledger, maintenance plans and records -------------------------------
     # (endpoints of views/admin/facilities*.py go here)
+    # the ledger and plans are the admin's (facilities.edit); repair staff read them and
+    # record maintenance (facilities.maintain), also from a facility's page; the ledger
+    # holds no personal data, so whoever reads it may export it
+    **model_view(
+        "facility", read=REPAIRS, change=REPAIR_ADMIN, export=REPAIRS, maintain_view=REPAIRS
+    ),
+    **model_view("maintenance_plan", read=REPAIRS, change=REPAIR_ADMIN, export=REPAIRS),
+    **model_view("maintenance_record", read=REPAIRS, change=REPAIRS, export=REPAIRS),
 
     # the resident portal
     "portal.home": RESIDENTS,
