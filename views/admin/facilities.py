@@ -35,6 +35,7 @@ from .base import SecureModelView
 from .bills import ScopedChoiceFilter
 from .fields import typed_ids
 from .maintenance_form import maintain_page
+from .presentation import ChoiceFilter
 
 
 def todays() -> dict[int, date]:
@@ -78,14 +79,6 @@ class FacilitiesView(SecureModelView):
 
 
 # -- filters -------------------------------------------------------------------------------
-class ChoiceFilter(FilterEqual):
-    """One of a fixed set of labelled choices; anything else typed into the address is
-    ignored (the stored enum would refuse it with an error page)."""
-
-    def validate(self, value):
-        return value in {str(v) for v, _label in self.options}
-
-
 class BuildingFilter(ScopedChoiceFilter):
     def apply(self, query, value, alias=None):
         return query.filter(Facility.building_id == int(value))

@@ -26,6 +26,36 @@ def yes_no(view, value, name=None) -> str:
 COMMON_LABELS = {"created_at": _l("Created"), "updated_at": _l("Last changed")}
 
 
+INTEGER_RANGE = range(-(2**63), 2**63)  # what every database here stores in an integer
+
+
+def _within_integers(flt):
+    """A number typed into the address beyond what a database integer holds is no
+    filter value (SQLite would fail on it rather than find nothing)."""
+    validate = flt.validate
+
+    def checked(value) -> bool:
+        if not validate(value):
+            return False
+        try:
+            cleaned = flt.clean(value)
+        except (TypeError, ValueError):
+            return False
+        values = cleaned if isinstance(cleaned, list) else [cleaned]
+        return all(not isinstance(v, int) or v in INTEGER_RANGE for v in values)
+
+    flt.validate = checked
+    return flt
+
+
+class ChoiceFilter(FilterEqual):
+    """One of a fixed set of labelled choices; anything else typed into the address is
+    ignored (the stored enum would refuse it with an error page)."""
+
+    def validate(self, value):
+        return value in {str(v) for v, _label in self.options}
+
+
 class Presentation:
     column_type_formatters = {**typefmt.BASE_FORMATTERS, bool: yes_no}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: yes_no}
@@ -62,8 +92,8 @@ class Presentation:
         choices = (self.column_choices or {}).get(name) or (self.form_choices or {}).get(name)
         if isinstance(name, str) and choices and "." not in name:
             column = getattr(self.model, name)
-            return [FilterEqual(column, self.get_column_name(name), options=list(choices))]
-        return super().scaffold_filters(name)
+            return [ChoiceFilter(column, self.get_column_name(name), options=list(choices))]
+        return [_within_integers(flt) for flt in super().scaffold_filters(name) or ()]
 
     def get_save_return_url(self, model, is_created=False):
         """After saving, land on the record just saved."""
