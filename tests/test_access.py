@@ -143,6 +143,13 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     "portal.bill_sharing": RESIDENTS,
     # -- portal: repairs ---------------------------------------------------------------------
     # (endpoints of views/portal_repairs.py go here)
+    # a resident reports for a home of theirs and follows their own requests only: a request
+    # or photo that is not theirs (the walk's ids are none) is a 404
+    "portal.repairs": RESIDENTS,
+    "portal.repair_new": RESIDENTS,
+    "portal.repair": RESIDENTS,
+    "portal.repair_move": RESIDENTS,
+    "portal.repair_photo": RESIDENTS,
 }
 
 
@@ -162,9 +169,13 @@ URL_ARGS = {
     "token": "not-a-real-token",
     "bill_id": 999999999,  # no such bill: the portal answers 404
     "payment_id": 999999999,
+    "repair_id": 999999999,  # no such request: the portal answers 404
+    "photo_id": 999999999,
 }
 # Portal pages of one record: an id that is not the resident's is "not found" (404).
-NOT_FOUND_UNLESS_THEIRS = ("portal.bill", "portal.receipt")
+NOT_FOUND_UNLESS_THEIRS = (
+    "portal.bill", "portal.receipt", "portal.repair", "portal.repair_photo"
+)
 STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/admin.css"}
 
 
