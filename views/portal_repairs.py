@@ -152,11 +152,11 @@ def repair_new():
     """Report a problem: where, what, how urgent, and up to a few photos."""
     resident = _resident_or_404()
     homes = current_homes(db.session, resident)
-    form = ReportForm(homes)
+    # The first home is chosen unless the form says otherwise (a script posting only the
+    # contract's fields reports for it).
+    form = ReportForm(homes, unit=homes[0].unit_id if homes else None)
     if not homes:
         del form.unit
-    elif not form.is_submitted():
-        form.unit.data = homes[0].unit_id
     if form.validate_on_submit():
         unit = None
         if homes:
