@@ -63,6 +63,13 @@ RECORD_KINDS = {
     "BillAdjustment": _l("Discounts and waivers"),
     "LateFeePolicy": _l("Late-fee policy"),
     "BillReminder": _l("Payment reminders"),
+    "UnitCharge": _l("Charges for the next bill"),
+    "Facility": _l("Facilities"),
+    "MaintenancePlan": _l("Maintenance plans"),
+    "MaintenanceRecord": _l("Maintenance records"),
+    "RepairRequest": _l("Repair requests"),
+    "RepairSlaPolicy": _l("Response targets"),
+    "RepairSkill": _l("Repair skills"),
 }
 # Entries a manager looks for first: someone saw or took personal data.
 NOTABLE = {"read", "export"}
