@@ -35,7 +35,6 @@ from propadmin.services import repairs
 from propadmin.services.households import current_homes
 from propadmin.services.repair_labels import CATEGORY_LABELS, URGENCY_LABELS
 from propadmin.services.repair_photos import (
-    FORMAT_NAMES,
     MAX_BYTES,
     MAX_ID,
     MAX_PHOTOS,
@@ -80,8 +79,8 @@ class ReportForm(FlaskForm):
         self.category.choices = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
         self.urgency.choices = [(u.value, URGENCY_LABELS[u]) for u in URGENCY_ORDER]
         self.photos.description = _(
-            "Up to %(n)d photos, %(mb)d MB each (%(formats)s). Location data is removed.",
-            n=MAX_PHOTOS, mb=MAX_BYTES // (1024 * 1024), formats=FORMAT_NAMES,
+            "Up to %(n)d photos, %(mb)d MB each. Location data is removed.",
+            n=MAX_PHOTOS, mb=MAX_BYTES // (1024 * 1024),
         )
 
 
