@@ -66,8 +66,8 @@ def test_owner_reports_with_a_photo_then_confirms_and_rates_on_a_phone(
 
     page.locator(".tabbar").get_by_text("报修").click()
     expect(page).to_have_url(tab.base + "/portal/repairs")
-    assert_looks_finished(tab, "portal-repairs-empty", 375, tap_targets=True)
     shot(tab, "report_empty", 375)
+    assert_looks_finished(tab, "portal-repairs-empty", 375, tap_targets=True)
     page.locator(".big-report").click()
     expect(page).to_have_url(tab.base + "/portal/repairs/new")
     expect(page.locator(".one-home")).to_have_text("3栋 1202")
@@ -78,8 +78,8 @@ def test_owner_reports_with_a_photo_then_confirms_and_rates_on_a_phone(
     page.locator("#photos").set_input_files(
         [{"name": "漏水.jpg", "mimeType": "image/jpeg", "buffer": jpeg((2000, 1500), gps=True)}]
     )
-    assert_looks_finished(tab, "portal-repairs-new", 375, tap_targets=True)
     shot(tab, "report_new", 375)
+    assert_looks_finished(tab, "portal-repairs-new", 375, tap_targets=True)
     page.get_by_role("button", name="提交报修").click()
 
     repair = the_repair(db_session, resident)
@@ -92,8 +92,8 @@ def test_owner_reports_with_a_photo_then_confirms_and_rates_on_a_phone(
     page.locator(".tabbar").get_by_text("报修").click()
     row = page.locator(f"a.repair-row[href='/portal/repairs/{repair.id}']")
     expect(row).to_contain_text("卫生间洗手台下")
-    assert_looks_finished(tab, "portal-repairs-list", 375, tap_targets=True)
     shot(tab, "report_list", 375)
+    assert_looks_finished(tab, "portal-repairs-list", 375, tap_targets=True)
     row.click()
     expect(page).to_have_url(tab.base + f"/portal/repairs/{repair.id}")
 
@@ -111,9 +111,9 @@ def test_owner_reports_with_a_photo_then_confirms_and_rates_on_a_phone(
     expect(page.locator(".assignee")).to_have_text("李师傅")
     expect(page.locator("#result")).to_contain_text("PVC 接头一个")
     expect(page.locator("#timeline li")).to_have_count(4)
+    shot(tab, "report_resolved", 375)
     assert_looks_finished(tab, "portal-repair-resolved", 375, tap_targets=True,
                           data=("#result dd",))
-    shot(tab, "report_resolved", 375)
 
     page.get_by_role("button", name="确认完成").click()
     expect(page.locator(".flash")).to_contain_text("报修已完结")
@@ -123,9 +123,9 @@ def test_owner_reports_with_a_photo_then_confirms_and_rates_on_a_phone(
     page.get_by_role("button", name="提交评价").click()
     expect(page.locator(".flash")).to_contain_text("感谢您的评价")
     expect(page.locator("#rating")).to_contain_text("师傅很专业")
+    shot(tab, "report_rated", 375)
     assert_looks_finished(tab, "portal-repair-rated", 375, tap_targets=True,
                           data=("#result dd",))
-    shot(tab, "report_rated", 375)
 
     repair = the_repair(db_session, resident)
     assert repair.status is RepairStatus.closed and repair.rating == 5
@@ -153,5 +153,5 @@ def test_repair_pages_fit_the_screen_and_are_all_chinese(
         tab.goto(path)
         if name == "request":
             tab.page.get_by_text("取消报修").click()  # the cancel form opens
-        assert_looks_finished(tab, f"portal-repairs-{name}", width, tap_targets=True)
         shot(tab, name, width)
+        assert_looks_finished(tab, f"portal-repairs-{name}", width, tap_targets=True)
