@@ -6,6 +6,7 @@ Screenshots: ``/tmp/shots/portal_repairs_*.png`` (and test-artifacts/screenshots
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def test_owner_reports_with_a_photo_then_confirms_and_rates_on_a_phone(
     shot(tab, "report_new", 375)
     assert_looks_finished(tab, "portal-repairs-new", 375, tap_targets=True)
     page.get_by_role("button", name="提交报修").click()
+    expect(page).to_have_url(re.compile(re.escape(tab.base) + r"/portal/repairs/\d+$"))
 
     repair = the_repair(db_session, resident)
     expect(page).to_have_url(tab.base + f"/portal/repairs/{repair.id}")
