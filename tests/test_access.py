@@ -167,6 +167,13 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     "portal.bill_sharing": RESIDENTS,
     # -- portal: repairs ---------------------------------------------------------------------
     # (endpoints of views/portal_repairs.py go here)
+    # a resident reports for a home of theirs and follows their own requests only: a request
+    # or photo that is not theirs (the walk's ids are none) is a 404
+    "portal.repairs": RESIDENTS,
+    "portal.repair_new": RESIDENTS,
+    "portal.repair": RESIDENTS,
+    "portal.repair_move": RESIDENTS,
+    "portal.repair_photo": RESIDENTS,
 }
 
 
@@ -189,8 +196,11 @@ URL_ARGS = {
     "repair_id": 999999999,  # no such request: a 404 for those who may open requests
     "photo_id": 999999999,
 }
-# Portal pages of one record: an id that is not the resident's is "not found" (404).
-NOT_FOUND_UNLESS_THEIRS = ("portal.bill", "portal.receipt", "repairs.details", "repairs.photo")
+# Pages of one record: an id that is not the user's (or is no record) is "not found" (404).
+NOT_FOUND_UNLESS_THEIRS = (
+    "portal.bill", "portal.receipt", "portal.repair", "portal.repair_photo",
+    "repairs.details", "repairs.photo",
+)
 STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/admin.css"}
 
 

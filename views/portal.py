@@ -145,5 +145,5 @@ def update_contact_details():
     return _render_profile(contact=contact)
 
 
-# The bills pages add their routes to ``bp`` and their entry to the home screen.
-from . import portal_bills  # noqa: E402, F401
+# The bills and repairs pages add their routes to ``bp`` and their entries to the home screen.
+from . import portal_bills, portal_repairs  # noqa: E402, F401
