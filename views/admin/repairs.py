@@ -9,22 +9,23 @@ refused move is shown by its field, never as a 500.
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from types import SimpleNamespace
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from models import RepairPhoto, RepairRequest, utcnow
+from models import RepairRequest, utcnow
 from propadmin import audit
 from propadmin.extensions import db
 from propadmin.permissions import can
 from propadmin.services import repairs as flow
+from propadmin.services.repair_assign import auto_assign
+from propadmin.services.repair_photos import photo_for, photo_response
 from propadmin.services.repair_queue import (
     OPEN,
     UNASSIGNED,
@@ -44,15 +45,6 @@ from .repairs_reports import ReportPages
 
 # Ids are 32-bit integers in the database; a larger number in the address is no request.
 MAX_ID = 2**31 - 1
-
-
-def auto_assign_function():
-    """The flow engineer's automatic assignment, when it is installed (None otherwise)."""
-    try:
-        from propadmin.services.repair_assign import auto_assign
-    except ImportError:
-        return None
-    return auto_assign
 
 
 def duration(left: timedelta) -> str:
@@ -165,8 +157,7 @@ class RepairsView(CallPages, ReportPages, PermissionView, BaseView):
             may_take=("assign" in actions and not may_assign_others
                       and repair.assignee_id != current_user.id),
             workers=workers,
-            auto_assign=may_assign_others and "assign" in actions
-            and auto_assign_function() is not None,
+            auto_assign=may_assign_others and "assign" in actions,
             timer=timers(repair, now),
             errors=errors or {},
             failed=failed,
@@ -188,7 +179,7 @@ class RepairsView(CallPages, ReportPages, PermissionView, BaseView):
         try:
             message = run_move(
                 db.session, repair, action, request.form, current_user, version,
-                auto_assign=auto_assign_function(),
+                auto_assign=auto_assign,
             )
         except RepairError as exc:
             db.session.rollback()
@@ -214,31 +205,8 @@ class RepairsView(CallPages, ReportPages, PermissionView, BaseView):
 
     @expose("/<int:repair_id>/photos/<int:photo_id>")
     def photo(self, repair_id: int, photo_id: int):
-        """A request's photo, through the portal's photo_for when it is installed, which
-        serves it only to people who may see the request (services.repairs.may_see)."""
-        if not (0 < repair_id <= MAX_ID and 0 < photo_id <= MAX_ID):
-            abort(404)
-        try:
-            from propadmin.services.repair_photos import photo_for
-        except ImportError:
-            photo_for = None
-        if photo_for is not None:
-            found = photo_for(db.session, current_user, repair_id, photo_id)
-        else:
-            repair = self._repair(repair_id)
-            found = db.session.scalar(
-                select(RepairPhoto).where(
-                    RepairPhoto.id == photo_id, RepairPhoto.repair_id == repair.id
-                )
-            )
+        """A request's photo, only to people who may see the request (the portal's rule)."""
+        found = photo_for(db.session, current_user, repair_id, photo_id)
         if found is None:
             abort(404)
-        if not isinstance(found, RepairPhoto):
-            return found  # photo_for answered with the response itself
-        response = send_file(
-            io.BytesIO(found.data), mimetype=found.content_type or "image/jpeg",
-            download_name=f"repair-{repair_id}-{photo_id}.jpg", max_age=0,
-        )
-        response.headers["Cache-Control"] = "private, no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+        return photo_response(found)
