@@ -123,10 +123,12 @@ class Base(DeclarativeBase):
         return f"<{type(self).__name__} {ident}>"
 
 
-def str_enum(cls: type[enum.Enum]) -> Enum:
-    """A portable enum column: VARCHAR plus CHECK, storing the member values."""
+def str_enum(cls: type[enum.Enum], name: str | None = None) -> Enum:
+    """A portable enum column: VARCHAR plus CHECK, storing the member values. ``name``
+    names the CHECK when a table has two columns of one enum."""
     return Enum(
         cls,
+        name=name,
         native_enum=False,
         create_constraint=True,
         length=16,

@@ -174,7 +174,10 @@ class RepairEvent(Base):
     # Kept as written, so the timeline still reads when the account is gone; "" = the system.
     actor_name: Mapped[str] = mapped_column(String(64), default="")
     action: Mapped[str] = mapped_column(String(16))
-    from_status: Mapped[RepairStatus | None] = mapped_column(str_enum(RepairStatus))
+    # Its own type name: two CHECK constraints named alike on one table fail on PostgreSQL.
+    from_status: Mapped[RepairStatus | None] = mapped_column(
+        str_enum(RepairStatus, name="repairstatus_from")
+    )
     to_status: Mapped[RepairStatus | None] = mapped_column(str_enum(RepairStatus))
     note: Mapped[str] = mapped_column(String(500), default="")
 

@@ -225,7 +225,7 @@ def upgrade():
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor_name', sa.String(length=64), nullable=False),
     sa.Column('action', sa.String(length=16), nullable=False),
-    sa.Column('from_status', sa.Enum('submitted', 'assigned', 'in_progress', 'resolved', 'closed', 'cancelled', name='repairstatus', native_enum=False, create_constraint=True, length=16), nullable=True),
+    sa.Column('from_status', sa.Enum('submitted', 'assigned', 'in_progress', 'resolved', 'closed', 'cancelled', name='repairstatus_from', native_enum=False, create_constraint=True, length=16), nullable=True),
     sa.Column('to_status', sa.Enum('submitted', 'assigned', 'in_progress', 'resolved', 'closed', 'cancelled', name='repairstatus', native_enum=False, create_constraint=True, length=16), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_repair_event_actor_id_user'), ondelete='SET NULL'),
