@@ -44,6 +44,23 @@ C = RepairCategory
 U = RepairUrgency
 LIFT_COMPANY = "奥的斯电梯（中国）有限公司"
 SKILLS = (C.plumbing, C.electrical, C.door_window, C.leak, C.public)
+HISTORY = (
+    ("阳台", "阳台顶部渗水，墙皮脱落。", C.leak, U.normal),
+    ("次卧", "窗户把手断了，关不上。", C.door_window, U.low),
+    ("厨房", "下水管漏水，橱柜里都是水。", C.plumbing, U.urgent),
+    ("客厅", "客厅灯闪烁。", C.electrical, U.normal),
+    ("电梯", "电梯楼层按钮失灵，按了没反应。", C.elevator, U.normal),
+    ("主卧", "空调外机支架松动。", C.other, U.normal),
+    ("卫生间", "马桶水箱一直流水。", C.plumbing, U.low),
+    ("门厅", "燃气表附近有气味。", C.gas, U.urgent),
+    ("书房", "墙面插座没电。", C.electrical, U.normal),
+)
+COMMENTS = {
+    5: "师傅很专业，修得又快又好。",
+    4: "修好了，就是来得稍晚。",
+    3: "修好了，但等了比较久。",
+    2: "来了两次才修好。",
+}
 
 
 @dataclass
@@ -291,7 +308,8 @@ def seed_demo_repairs(
     repairs.cancel(session, r, by=owner2, note="自己上油后好了。", now=ago(days=8, hours=20))
     made.append(r)
 
-    # Older, closed jobs over the past months, for the reports.
+    # Older, closed jobs over the past six months, for the reports: some reported on the
+    # portal by owner2 and the tenant and rated, the rest logged by the office.
     residents = list(
         session.scalars(
             select(Resident).join(Resident.occupancies).join(Unit)
@@ -299,33 +317,34 @@ def seed_demo_repairs(
             .order_by(Resident.id).limit(12)
         )
     )
-    history = (
-        ("阳台", "阳台顶部渗水，墙皮脱落。", C.leak, U.normal),
-        ("次卧", "窗户把手断了，关不上。", C.door_window, U.low),
-        ("厨房", "下水管漏水，橱柜里都是水。", C.plumbing, U.urgent),
-        ("客厅", "客厅灯闪烁。", C.electrical, U.normal),
-        ("主卧", "空调外机支架松动。", C.other, U.normal),
-        ("卫生间", "马桶水箱一直流水。", C.plumbing, U.low),
-        ("门厅", "燃气表附近有气味。", C.gas, U.urgent),
-        ("书房", "墙面插座没电。", C.electrical, U.normal),
-    )
-    for n, (where, text, category, urgency) in enumerate(history):
-        resident = residents[n % len(residents)]
-        submitted = ago(days=15 + n * 12, hours=rng.randint(0, 8))
-        unit = resident.occupancies[0].unit
-        r = repairs.submit(
-            session,
-            NewRepair(
-                estate_id=estate.id, location=where, description=text, urgency=urgency,
-                category=category, source=RepairSource.office, unit=unit, reporter=resident,
-                contact_phone=resident.mobile or "",
-            ),
-            by=admin, now=submitted,
-        )
-        slow = n % 3 == 2  # some responded late: breaches in the reports
-        job(r, submitted, respond=timedelta(hours=6 if slow else 1),
+    for n in range(26):
+        where, text, category, urgency = HISTORY[n % len(HISTORY)]
+        submitted = ago(days=10 + n * 7, hours=rng.randint(0, 8))
+        user = (owner2, tenant, None, None)[n % 4] if category is not C.elevator else None
+        if category is C.elevator:
+            lift = found[f"lift{n % len(buildings) + 1}"]
+            r = report(submitted, lift.location, text, facility=lift, category=category,
+                       urgency=urgency, source=RepairSource.office, phone="13900001111")
+        elif user is not None:
+            r = report(submitted, where, text, user=user, category=category, urgency=urgency)
+        else:
+            resident = residents[n % len(residents)]
+            r = repairs.submit(
+                session,
+                NewRepair(
+                    estate_id=estate.id, location=where, description=text, urgency=urgency,
+                    category=category, source=RepairSource.office,
+                    unit=resident.occupancies[0].unit, reporter=resident,
+                    contact_phone=resident.mobile or "",
+                ),
+                by=admin, now=submitted,
+            )
+        slow = n % 5 == 2  # some answered late: missed targets in the reports
+        rating = rng.choice((5, 5, 4, 4, 3, 2)) if user is not None else None
+        job(r, submitted, respond=timedelta(hours=rng.choice((6, 30)) if slow else 0.5),
             work=timedelta(hours=rng.randint(1, 30)), minutes_spent=rng.randint(20, 150),
-            close_by=admin)
+            close_by=user if rating else admin, rating=rating,
+            comment=COMMENTS[rating] if rating else "")
         made.append(r)
     session.flush()
     return DemoRepairs(facilities=len(found), repairs=len(made))
