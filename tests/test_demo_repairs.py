@@ -4,6 +4,7 @@ several states made through the real repair service, one of them submitted by `o
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -143,3 +144,19 @@ def test_seeding_again_adds_no_repairs(demo, db_session, runner):
     assert again.exit_code != 0 and "already exists" in again.output
     db_session.expire_all()
     assert count() == before
+
+
+def test_the_demo_writes_its_equipment_and_jobs_in_chinese(demo, db_session):
+    """The Chinese UI shows these texts as they are (tests/test_no_english.py): no Latin
+    words of three letters or more, codes like DT-01 and ZD-60W aside."""
+    latin = re.compile(r"[A-Za-z]{3,}")
+    texts = []
+    for f in db_session.scalars(select(Facility).where(Facility.estate_id == demo)):
+        texts += [f.name, f.location, f.model, f.serial_no, f.supplier, f.notes]
+    for r in _repairs(db_session, demo):
+        texts += [r.location, r.description, r.materials, r.rating_comment, r.contact_name]
+        texts += [e.note for e in r.events]
+    records = select(MaintenanceRecord).join(Facility).where(Facility.estate_id == demo)
+    for m in db_session.scalars(records):
+        texts += [m.work, m.parts, m.staff_name]
+    assert [t for t in texts if latin.search(t or "")] == []

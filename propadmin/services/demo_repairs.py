@@ -91,22 +91,22 @@ def _facilities(session: Session, estate: Estate, buildings: list[Building], tod
     for n, building in enumerate(buildings):
         add(
             f"lift{n + 1}", f"DT-{n + 1:02d}", f"{building.name}1号客梯", FacilityCategory.elevator,
-            building=building, location=f"{building.name}大堂", model="GeN2-MRL 1000kg",
-            serial_no=f"OTS2021{n + 1:04d}", supplier=LIFT_COMPANY, supplier_phone="400-820-1828",
+            building=building, location=f"{building.name}大堂", model="GX-1000 曳引式 1000公斤",
+            serial_no=f"DT2021{n + 1:04d}", supplier=LIFT_COMPANY, supplier_phone="400-820-1828",
             purchase_date=date(today.year - 5 + min(n, 1) * 2, 6, 1),
             warranty_end=lift_warranty[n] if n < 2 else today + timedelta(days=400),
         )
     for n in (1, 2):
         add(
             f"pump{n}", f"SB-{n:02d}", f"生活水泵{n}号", FacilityCategory.water_pump,
-            location="地下车库泵房", model="格兰富 CR 10-6", serial_no=f"GRF-88{n:03d}",
+            location="地下车库泵房", model="格兰富 CR 10-6", serial_no=f"GF-88{n:03d}",
             supplier="上海格兰富水泵服务部", supplier_phone="021-6122 5222",
             purchase_date=add_months(today, -14), warranty_end=add_months(today, 10),
         )
     for n, where in enumerate(("南门主干道", "中心花园", "地下车库入口"), start=1):
         add(
             f"light{n}", f"LD-{n:02d}", f"路灯（{where}）", FacilityCategory.street_light,
-            location=where, model="LED 60W", supplier="浦东照明工程公司",
+            location=where, model="ZD-60W", supplier="浦东照明工程公司",
             purchase_date=date(today.year - 3, 4, 1), warranty_end=date(today.year - 1, 4, 1),
             status=FacilityStatus.out_of_service if n == 3 else FacilityStatus.in_service,
         )
@@ -117,12 +117,12 @@ def _facilities(session: Session, estate: Estate, buildings: list[Building], tod
     )
     add(
         "fire_pump", "XF-01", "消防泵组", FacilityCategory.fire, location="地下车库消防泵房",
-        model="XBD 8/30", supplier="上海消防器材总厂", purchase_date=date(today.year - 6, 3, 1),
+        model="XB-8/30", supplier="上海消防器材总厂", purchase_date=date(today.year - 6, 3, 1),
         warranty_end=date(today.year - 3, 3, 1),
     )
     add(
         "extinguishers", "XF-02", "干粉灭火器（各楼层）", FacilityCategory.fire,
-        location="各楼栋楼层消防箱", model="MFZ/ABC4", supplier="上海消防器材总厂",
+        location="各楼栋楼层消防箱", model="手提式 4公斤", supplier="上海消防器材总厂",
         purchase_date=date(today.year - 1, 5, 1), warranty_end=date(today.year + 2, 5, 1),
     )
     session.flush()
