@@ -1,7 +1,7 @@
 """`make bench`: figures for the parts that have benchmarks, each beside a reference
 measured in the same run, so that they read as ratios on any machine.
 
-    python -m tests.bench [--backend sqlite|postgresql|both] [--only register|billing]
+    python -m tests.bench [--backend sqlite|postgresql|both] [--only register|billing|repairs]
 """
 
 from __future__ import annotations
@@ -299,16 +299,21 @@ def run_backend(
     bill_units: int,
     bills: int,
     only: str | None = None,
+    repairs: int = 100_000,
 ) -> None:
     from flask_migrate import upgrade
 
     from .bench_bill_list import bench_bill_list
     from .bench_generation import bench_generation
+    from .bench_repairs import bench_repairs
 
     app = make_app(url)
     with app.app_context():
         upgrade()
     print(f"\n== {name}")
+    if only == "repairs":
+        _print(bench_repairs(app, url, repairs))
+        return
     if only != "billing":
         start = time.perf_counter()
         people = fill_register(app, residents)
@@ -327,6 +332,8 @@ def run_backend(
     # (it adds an estate of 10,000 units, so it runs after the register's figures).
     _print(bench_generation(app, bill_units))
     _print(bench_bill_list(app, url, bills))
+    if only is None:
+        _print(bench_repairs(app, url, repairs))
 
 
 def _print(section) -> None:
@@ -342,9 +349,12 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=10_000)
     parser.add_argument("--bill-units", type=int, default=100_000, help="units to bill")
     parser.add_argument("--bills", type=int, default=1_000_000, help="bills in the list")
-    parser.add_argument("--only", choices=["register", "billing"], help="one part's figures")
+    parser.add_argument("--repairs", type=int, default=100_000, help="repair requests")
+    parser.add_argument(
+        "--only", choices=["register", "billing", "repairs"], help="one part's figures"
+    )
     args = parser.parse_args()
-    billing = (args.bill_units, args.bills, args.only)
+    billing = (args.bill_units, args.bills, args.only, args.repairs)
     print("PropAdmin benchmarks")
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
