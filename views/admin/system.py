@@ -79,7 +79,38 @@ class AuditLogView(ReadOnlyModelView):
         words.fields.setdefault("Resident", {}).update(
             {"id_number": str(_l("ID-card number")), "mobile": str(_l("Mobile"))}
         )
+        self._repair_vocabulary(words)
         return words
+
+    @staticmethod
+    def _repair_vocabulary(words: Vocabulary) -> None:
+        """Repair requests have a page of their own, not a model view: their words here."""
+        from propadmin.services.repair_labels import JINJA_GLOBALS as L
+
+        labels = {
+            "source": _l("Source"), "reporter": _l("Reported by"),
+            "reported_by": _l("Logged by"), "contact_name": _l("Contact"),
+            "contact_phone": _l("Contact phone"), "contact_phone_masked": _l("Contact phone"),
+            "location": _l("Location"), "description": _l("Description"),
+            "category": _l("Category"), "urgency": _l("Urgency"), "status": _l("Status"),
+            "assignee": _l("Assignee"), "submitted_at": _l("Reported at"),
+            "respond_by": _l("Respond by"), "resolve_by": _l("Resolve by"),
+            "assigned_at": _l("Assigned at"), "started_at": _l("Started at"),
+            "resolved_at": _l("Resolved at"), "closed_at": _l("Closed at"),
+            "cancelled_at": _l("Cancelled at"), "escalated_at": _l("Escalated at"),
+            "reopen_count": _l("Times reopened"), "fixed": _l("Repaired"),
+            "minutes_spent": _l("Minutes spent"), "materials": _l("Materials and parts"),
+            "cost": _l("Cost"), "paid_by": _l("Paid by"), "under_warranty": _l("Under warranty"),
+            "rating": _l("Rating"), "rating_comment": _l("Comment"), "rated_at": _l("Rated at"),
+        }
+        fields = words.fields.setdefault("RepairRequest", {})
+        for name, label in labels.items():
+            fields.setdefault(name, str(label))
+        values = words.values.setdefault("RepairRequest", {})
+        for name, helper in (("status", "repair_status"), ("urgency", "repair_urgency"),
+                             ("category", "repair_category"), ("source", "repair_source"),
+                             ("paid_by", "repair_payer")):
+            values.setdefault(name, L[helper])
 
     def stories(self):
         return g.get("audit_stories", {})
