@@ -5,13 +5,10 @@ every minute, and on two hosts at once: each request is escalated once."""
 from __future__ import annotations
 
 import click
-from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from models import Estate
-
 from .cli_repairs import repairs_cli
+from .cli_scheduled import named_estates, start_scheduled_run
 from .extensions import db
 from .services.repair_escalation import escalate_overdue
 
@@ -20,16 +17,8 @@ from .services.repair_escalation import escalate_overdue
 @click.option("--estate", "estate_name", help="Only this estate (its name); default: all.")
 def repairs_escalate(estate_name: str | None) -> None:
     """Escalate urgent requests with no response past their target to the admins."""
-    db.session.info["actor_name"] = "cli"
-    estate_ids = None
-    if estate_name:
-        estate_id = db.session.scalar(select(Estate.id).where(Estate.name == estate_name))
-        if estate_id is None:
-            raise click.ClickException(f"There is no estate called {estate_name!r}.")
-        estate_ids = [estate_id]
-    # Deliver right after the commit, in this process (a thread would die with it).
-    if current_app.config["MAIL_DISPATCH"] == "thread":
-        current_app.config["MAIL_DISPATCH"] = "inline"
+    start_scheduled_run()
+    estate_ids = named_estates(estate_name)
     try:
         result = escalate_overdue(db.session, estate_ids=estate_ids)
         db.session.commit()
