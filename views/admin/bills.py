@@ -38,6 +38,7 @@ from propadmin.services.periods import parse_period
 from propadmin.services.today import estate_todays
 
 from .base import ReadOnlyModelView
+from .presentation import ScopedChoiceFilter
 from .worklist import Filter, Tile, register_tile
 
 STATUS_LABELS = {
@@ -116,24 +117,6 @@ class OverdueFilter(FilterEqual):
     def apply(self, query, value, alias=None):
         clause = overdue_clause(todays())
         return query.filter(clause if value == "1" else not_(clause))
-
-
-class ScopedChoiceFilter(FilterEqual):
-    """A choice among rows of the user's estates (buildings, fee items): the choices are
-    read for each request (see BillView._get_filter_groups), not once at start-up."""
-
-    def __init__(self, column, name, choices_model, label_column):
-        super().__init__(column, name)
-        self.choices_model = choices_model
-        self.label_column = label_column
-
-    def choices(self) -> list[tuple[str, str]]:
-        model = self.choices_model
-        stmt = select(model.id, self.label_column).order_by(self.label_column, model.id)
-        return [(str(i), label) for i, label in db.session.execute(scoped(stmt, model))]
-
-    def validate(self, value):
-        return value.isdigit() and len(value) < 19
 
 
 class BuildingFilter(ScopedChoiceFilter):
@@ -241,15 +224,6 @@ class BillView(ReadOnlyModelView):
                 Bill.due_date, _l("Overdue"), options=[("1", _l("Yes")), ("0", _l("No"))]
             ),
         ]
-
-    def _get_filter_groups(self):
-        groups = super()._get_filter_groups()
-        for items in (groups or {}).values():
-            for item in items:
-                flt = self._filters[item["index"]]
-                if isinstance(flt, ScopedChoiceFilter):
-                    item["options"] = flt.choices()
-        return groups
 
     def search_placeholder(self):
         return _("Unit (1-1201) or payer")

@@ -32,10 +32,9 @@ from propadmin.services.repair_labels import FACILITY_CATEGORY_LABELS, FACILITY_
 from propadmin.services.today import estate_today, estate_todays
 
 from .base import SecureModelView
-from .bills import ScopedChoiceFilter
 from .fields import typed_ids
 from .maintenance_form import maintain_page
-from .presentation import ChoiceFilter
+from .presentation import ChoiceFilter, ScopedChoiceFilter
 
 
 def todays() -> dict[int, date]:
@@ -208,15 +207,6 @@ class FacilityView(FacilitiesView):
         return super().get_query().options(
             joinedload(Facility.building), joinedload(Facility.estate)
         )
-
-    def _get_filter_groups(self):
-        groups = super()._get_filter_groups()
-        for items in (groups or {}).values():
-            for item in items:
-                flt = self._filters[item["index"]]
-                if isinstance(flt, ScopedChoiceFilter):
-                    item["options"] = flt.choices()
-        return groups
 
     def prepare_form(self, form, obj=None):
         form.building.blank_text = "—"

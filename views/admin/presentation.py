@@ -10,10 +10,12 @@ from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from wtforms.validators import ValidationError
 
 from propadmin.extensions import db
+from propadmin.permissions import scoped
 
 
 def yes_no(view, value, name=None) -> str:
@@ -56,6 +58,24 @@ class ChoiceFilter(FilterEqual):
         return value in {str(v) for v, _label in self.options}
 
 
+class ScopedChoiceFilter(FilterEqual):
+    """A choice among rows of the user's estates (buildings, fee items): the choices are
+    read for each request (see Presentation._get_filter_groups), not once at start-up."""
+
+    def __init__(self, column, name, choices_model, label_column):
+        super().__init__(column, name)
+        self.choices_model = choices_model
+        self.label_column = label_column
+
+    def choices(self) -> list[tuple[str, str]]:
+        model = self.choices_model
+        stmt = select(model.id, self.label_column).order_by(self.label_column, model.id)
+        return [(str(i), label) for i, label in db.session.execute(scoped(stmt, model))]
+
+    def validate(self, value):
+        return value.isdigit() and len(value) < 19
+
+
 class Presentation:
     column_type_formatters = {**typefmt.BASE_FORMATTERS, bool: yes_no}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: yes_no}
@@ -94,6 +114,17 @@ class Presentation:
             column = getattr(self.model, name)
             return [ChoiceFilter(column, self.get_column_name(name), options=list(choices))]
         return [_within_integers(flt) for flt in super().scaffold_filters(name) or ()]
+
+    def _get_filter_groups(self):
+        """Filters over the user's own rows (ScopedChoiceFilter) offer them afresh on each
+        request, not the choices read once at start-up."""
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if isinstance(flt, ScopedChoiceFilter):
+                    item["options"] = flt.choices()
+        return groups
 
     def get_save_return_url(self, model, is_created=False):
         """After saving, land on the record just saved."""
