@@ -70,7 +70,9 @@ def queue_mail(
         message = OutboxMessage(
             recipient=address,
             user=user,
-            subject=str(subject),
+            # A subject is one line: whatever a value put into it (a typed place with a
+            # line break) must not start a header of its own.
+            subject=" ".join(str(subject).split()),
             body_text=render_template(f"email/{template}.txt", **context),
             body_html=render_template(f"email/{template}.html", **context),
             kind=template,

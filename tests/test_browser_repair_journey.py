@@ -68,6 +68,7 @@ def test_from_a_portal_report_to_a_rated_closure_on_two_phones(
     go(spage, spage.get_by_role("button", name="接这个单"))
     go(spage, spage.get_by_role("button", name="开始处理"))
     form = spage.locator("#form-resolve")
+    form.locator("input[name=fixed][value=yes]").check()
     form.locator("#minutes_spent").fill("30")
     form.locator("#materials").fill("密封条两米")
     form.locator("#resolve-note").fill("更换密封条，关窗严实")

@@ -79,7 +79,9 @@ def test_repair_worker_takes_starts_and_resolves_a_job_on_a_phone(new_tab, jobs,
     form.locator("#minutes_spent").fill("abc")
     go(page, form.get_by_role("button", name="保存维修结果"))
     expect(page.locator('[data-error="minutes_spent"]')).to_be_visible()
+    expect(page.locator('[data-error="fixed"]')).to_be_visible()  # nothing is ticked for them
     form = page.locator("#form-resolve")
+    form.locator("input[name=fixed][value=yes]").check()
     form.locator("#minutes_spent").fill("40")
     form.locator("#cost").fill("35.50")
     form.locator("#materials").fill("三通接头一个")

@@ -177,6 +177,7 @@ def queue_page(
                 Unit.building, alias=unit_building
             ),
             joinedload(RepairRequest.building),
+            joinedload(RepairRequest.estate),
             joinedload(RepairRequest.assignee).options(
                 lazyload(User.roles), lazyload(User.memberships)
             ),

@@ -20,9 +20,6 @@ from sqlalchemy.orm import Session
 
 from models import (
     Facility,
-    FacilityStatus,
-    MaintenanceKind,
-    MaintenanceRecord,
     RepairCategory,
     RepairEvent,
     RepairPayer,
@@ -32,7 +29,6 @@ from models import (
     RepairUrgency,
     Resident,
     Unit,
-    UnitCharge,
     User,
     utcnow,
 )
@@ -41,6 +37,7 @@ from ..crypto import mask_mobile
 from . import ServiceError
 from .fields import text_problem
 from .repair_labels import STATUS_LABELS
+from .repair_results import billed_charge_problem, record_result, withdraw_result
 from .repair_rules import (  # noqa: F401 — the rules are part of this module's interface
     MOVES,
     REOPEN_DAYS,
@@ -100,9 +97,11 @@ def clean_phone(value: str | None) -> str | None:
 def _check_new(new: NewRepair) -> dict[str, str]:
     errors: dict[str, str] = {}
     columns = RepairRequest.__table__.c
-    new.location = (new.location or "").strip()
+    # One-line fields stay on one line (they end up in mail subjects): a pasted line
+    # break becomes a space.
+    new.location = " ".join((new.location or "").split())
     new.description = (new.description or "").strip()
-    new.contact_name = (new.contact_name or "").strip()
+    new.contact_name = " ".join((new.contact_name or "").split())
     for field in ("location", "description", "contact_name"):
         problem = text_problem(columns[field], getattr(new, field))
         if problem:
@@ -298,6 +297,9 @@ def resolve(session, repair, result: RepairResult, *, by: User, now=None, expect
     now = now or utcnow()
     note = _note(result.note)
     errors = _check_result(repair, result)
+    billed = None if errors else billed_charge_problem(session, repair, result)
+    if billed:
+        errors["paid_by"] = billed
     if errors:
         raise RepairError(errors)
     today = estate_today(repair.estate)
@@ -308,22 +310,7 @@ def resolve(session, repair, result: RepairResult, *, by: User, now=None, expect
         materials=result.materials, cost=result.cost, paid_by=result.paid_by,
         under_warranty=warranty,
     )
-    if result.paid_by is RepairPayer.resident and result.cost > 0:
-        session.add(UnitCharge(
-            estate_id=repair.estate_id, unit_id=repair.unit_id, payer_id=repair.reporter_id,
-            amount=result.cost, repair_id=repair.id,
-            description=_("Repair #%(id)d: %(location)s", id=repair.id,
-                          location=repair.location)[:255],
-        ))
-    if repair.facility is not None:
-        session.add(MaintenanceRecord(
-            facility_id=repair.facility_id, repair_id=repair.id, done_on=today,
-            kind=MaintenanceKind.repair, staff_id=repair.assignee_id,
-            work=(note or repair.description)[:1000], parts=result.materials,
-            cost=result.cost, under_warranty=bool(warranty),
-        ))
-        if result.fixed and repair.facility.status is FacilityStatus.under_repair:
-            repair.facility.status = FacilityStatus.in_service
+    record_result(session, repair, result, note=note, today=today, warranty=warranty)
     session.flush()
     return event
 
@@ -351,6 +338,7 @@ def reopen(session, repair, *, by: User, note="", now=None, expected_version=Non
                   reopen_count=RepairRequest.reopen_count + 1, status=back_to,
                   assignee_id=worker.id if back else None)
     event.to_status = back_to
+    withdraw_result(session, repair)
     if back:
         notify_assignee(session, repair)
     return event

@@ -56,13 +56,13 @@ def _cost(text: str) -> Decimal:
 
 
 def read_result(form) -> RepairResult:
+    errors = {}
     fixed = form.get("fixed", "")
-    if fixed not in ("yes", "no"):
-        raise RepairError({"fixed": _("Say whether it is fixed.")})
+    if fixed not in ("yes", "no"):  # no default: one tap must not record a fix
+        errors["fixed"] = _("Say whether it is fixed.")
     paid_by = form.get("paid_by", RepairPayer.estate.value)
     if paid_by not in RepairPayer.__members__:
-        raise RepairError({"paid_by": _("Choose who pays.")})
-    errors = {}
+        errors["paid_by"] = _("Choose who pays.")
     values = {}
     for name, reader in (("minutes_spent", _minutes), ("cost", _cost)):
         try:
