@@ -115,3 +115,33 @@ def id_number_with_x() -> str:
 
 def wrong_check_digit(value: str) -> str:
     return value[:17] + ("0" if value[17] != "0" else "1")
+
+
+def on_two_hosts(app, job) -> list:
+    """Run ``job(session)`` in two threads released at the same moment, each with its own
+    app context and session, as two hosts would; commit each; return both results. An
+    error in either thread fails the test with its traceback."""
+    import threading
+    import traceback
+
+    from propadmin.extensions import db
+
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def host():
+        try:
+            with app.test_request_context():
+                start.wait(timeout=10)
+                results.append(job(db.session))
+                db.session.commit()
+        except Exception:  # noqa: BLE001 — reported below
+            errors.append(traceback.format_exc())
+
+    threads = [threading.Thread(target=host) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == [], "\n".join(errors)
+    return results

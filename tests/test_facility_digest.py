@@ -3,8 +3,6 @@ listing warranties ending within 30 days and maintenance due or overdue — thro
 outbox to a real SMTP server, once a day even when run twice or on two hosts at once;
 never another estate's equipment; nothing when there is nothing to report."""
 
-import threading
-import traceback
 from datetime import date, timedelta
 
 import pytest
@@ -15,7 +13,7 @@ from models import FacilityDigest, FacilityStatus, MaintenancePlan, OutboxMessag
 from propadmin.extensions import db
 from propadmin.services.facility_digest import send_digest
 
-from .helpers import Mailbox
+from .helpers import Mailbox, on_two_hosts
 
 DAY = date(2026, 12, 1)
 
@@ -118,24 +116,7 @@ def test_run_twice_it_sends_once(app, estates, smtp, db_session):
 
 def test_two_hosts_at_the_same_moment_send_it_once(app, estates, smtp, db_session):
     ids = estates.ids
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def host():
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                results.append(send_digest(db.session, estate_ids=ids, today=DAY))
-                db.session.commit()
-        except Exception:  # noqa: BLE001 — reported below
-            errors.append(traceback.format_exc())
-
-    threads = [threading.Thread(target=host) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == [], "\n".join(errors)
+    results = on_two_hosts(app, lambda session: send_digest(session, estate_ids=ids, today=DAY))
     assert sorted(r.mails for r in results) == [0, 3]
     smtp.mailbox.wait(3)
     assert sorted(m["To"] for m in smtp.mailbox.messages) == sorted(

@@ -6,8 +6,6 @@ Each test makes an estate of its own, so the demo's bills never count."""
 
 import itertools
 import re
-import threading
-import traceback
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,7 +16,7 @@ from models import BillReminder, BillStatus, OutboxMessage
 from propadmin.extensions import db
 from propadmin.services.reminders import preview_reminders, send_reminders
 
-from .helpers import Mailbox, csrf_from
+from .helpers import Mailbox, csrf_from, on_two_hosts
 
 TODAY = date(2026, 12, 1)
 OVERDUE = TODAY - timedelta(days=10)
@@ -117,24 +115,9 @@ def test_two_hosts_at_the_same_moment_send_one_mail_per_payer(app, make, db_sess
         overdue(make, unit, person, "2026-10", "10.00")
         overdue(make, unit, person, "2026-09", "20.00")
     estate_ids = [estate.id]  # read here: the test's session is not for threads
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def host():
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                results.append(send_reminders(db.session, today=TODAY, estate_ids=estate_ids))
-                db.session.commit()
-        except Exception:  # noqa: BLE001 — reported below
-            errors.append(traceback.format_exc())
-
-    threads = [threading.Thread(target=host) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == [], "\n".join(errors)
+    results = on_two_hosts(
+        app, lambda session: send_reminders(session, today=TODAY, estate_ids=estate_ids)
+    )
     assert sorted(r.queued for r in results) == [0, 6]
     mails = outbox(db_session)
     assert sorted(m.recipient for m in mails) == sorted(f"host{n}@example.com" for n in range(6))

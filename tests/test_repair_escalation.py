@@ -2,9 +2,7 @@
 the estate's administrators once — not again on the next run, not twice from two hosts
 at once — and the assignee's mail and the escalation mail reach a real SMTP server."""
 
-import threading
 import time
-import traceback
 from datetime import timedelta
 
 import pytest
@@ -15,7 +13,7 @@ from propadmin.extensions import db
 from propadmin.services import repairs
 from propadmin.services.repair_escalation import escalate_overdue
 
-from .helpers import Mailbox
+from .helpers import Mailbox, on_two_hosts
 
 
 def office(make, *, admins=1):
@@ -149,24 +147,7 @@ def test_two_hosts_at_the_same_moment_escalate_each_request_once(app, make, db_s
     boss = bosses[0]
     ids = [overdue(make, unit, boss).id for _ in range(4)]
     estate_ids = [estate.id]
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def host():
-        try:
-            with app.test_request_context():
-                start.wait(timeout=10)
-                results.append(escalate_overdue(db.session, estate_ids=estate_ids))
-                db.session.commit()
-        except Exception:  # noqa: BLE001 — reported below
-            errors.append(traceback.format_exc())
-
-    threads = [threading.Thread(target=host) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == [], "\n".join(errors)
+    results = on_two_hosts(app, lambda session: escalate_overdue(session, estate_ids=estate_ids))
     claimed = sorted(i for r in results for i in r.repair_ids)
     assert claimed == sorted(ids)
     assert sorted(r.mails for r in results) == [0, 2] or sum(r.mails for r in results) == 4
