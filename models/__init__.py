@@ -49,6 +49,20 @@ from .facilities import (
     MaintenanceRecord,
 )
 from .mail import MailStatus, OutboxMessage
+from .notices import (
+    PINNED_PRIORITIES,
+    MailingKind,
+    Notice,
+    NoticeAudience,
+    NoticeBuilding,
+    NoticeCategory,
+    NoticeMailing,
+    NoticePriority,
+    NoticeReach,
+    NoticeRead,
+    NoticeStatus,
+    NoticeUnit,
+)
 from .payments import (
     AdjustmentKind,
     BillAdjustment,
@@ -88,6 +102,18 @@ from .scope import (
 )
 
 __all__ = [
+    "PINNED_PRIORITIES",
+    "MailingKind",
+    "Notice",
+    "NoticeAudience",
+    "NoticeBuilding",
+    "NoticeCategory",
+    "NoticeMailing",
+    "NoticePriority",
+    "NoticeRead",
+    "NoticeReach",
+    "NoticeStatus",
+    "NoticeUnit",
     "UnitCharge",
     "Facility",
     "FacilityCategory",

@@ -66,3 +66,6 @@ def init_app(app, babel) -> None:
     from .services.repair_labels import JINJA_GLOBALS
 
     app.jinja_env.globals.update(JINJA_GLOBALS)
+    from .services.notice_labels import JINJA_GLOBALS as NOTICE_GLOBALS
+
+    app.jinja_env.globals.update(NOTICE_GLOBALS)

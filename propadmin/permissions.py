@@ -48,6 +48,9 @@ PERMISSIONS: dict[str, str] = {
     "facilities.view": _l("View facilities, maintenance plans and records"),
     "facilities.edit": _l("Edit facilities and maintenance plans"),
     "facilities.maintain": _l("Record inspections and maintenance"),
+    "notices.view": _l("View notices, whom they reach and who has read them"),
+    "notices.edit": _l("Write and edit notice drafts"),
+    "notices.publish": _l("Publish, schedule, withdraw and mail notices"),
     "portal.use": _l("Use the resident portal"),
 }
 
@@ -64,6 +67,7 @@ MODULES: dict[str, str] = {
     "billing": _l("Fees and bills"),
     "repairs": _l("Repairs"),
     "facilities": _l("Facilities"),
+    "notices": _l("Notices"),
     "portal": _l("Resident portal"),
 }
 
@@ -77,13 +81,16 @@ BUILTIN_ROLES: dict[str, tuple[str, set[str]]] = {
     "admin": (_l("Estate administrator"), set(PERMISSIONS) - {"portal.use"}),
     "finance": (
         _l("Finance staff"),
-        STAFF_BASE | {"residents.view"} | {p for p in PERMISSIONS if p.startswith("billing.")},
+        STAFF_BASE
+        | {"residents.view", "notices.view", "notices.edit"}
+        | {p for p in PERMISSIONS if p.startswith("billing.")},
     ),
     "repair": (
         _l("Repair staff"),
         STAFF_BASE
         | {"repairs.view", "repairs.report", "repairs.work"}
-        | {"facilities.view", "facilities.maintain"},
+        | {"facilities.view", "facilities.maintain"}
+        | {"notices.view"},
     ),
     "owner": (_l("Owner"), {"portal.use"}),
     "tenant": (_l("Tenant"), {"portal.use"}),

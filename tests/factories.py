@@ -28,6 +28,7 @@ from models import (
     FeeRate,
     MailStatus,
     Meter,
+    Notice,
     Occupancy,
     OutboxMessage,
     RateTier,
@@ -297,3 +298,28 @@ class Factories:
             )
         self.session.commit()
         return repair
+
+    def notice(
+        self,
+        estate: Estate | None = None,
+        *,
+        by: User | None = None,
+        publish: bool = False,
+        **fields,
+    ) -> Notice:
+        """A notice saved by the notices service (so cleaned and checked), a draft unless
+        ``publish``; ``fields`` are NoticeDraft's (buildings/units as ``building_ids`` /
+        ``unit_ids``)."""
+        from propadmin.services.notices import NoticeDraft, save
+        from propadmin.services.notices import publish as publish_now
+
+        estate = estate or self.estate()
+        fields.setdefault("title", "明日停水通知")
+        fields.setdefault("body", "<p>因管道检修，明日 9:00–17:00 停水。</p>")
+        by = by or self.user(roles=["admin"], estates=[estate])
+        with self.app.test_request_context():
+            notice = save(self.session, NoticeDraft(**fields), by=by, estate=estate)
+            if publish:
+                publish_now(self.session, notice, by=by)
+        self.session.commit()
+        return notice

@@ -24,6 +24,7 @@ from .base import SecureModelView
 from .billing_menu import add_billing_views
 from .dashboard import DashboardView
 from .facilities_menu import add_facility_views
+from .notices_menu import add_notice_views
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
@@ -75,6 +76,7 @@ def init_admin(app) -> Admin:
     add_billing_views(admin)
     add_repair_views(admin)
     add_facility_views(admin)
+    add_notice_views(admin)
     admin.add_view(UserView(User, db, name=_l("Accounts"), category=system, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=system, endpoint="role"))
     admin.add_view(
