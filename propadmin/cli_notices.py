@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 
 notices_cli = AppGroup("notices", help="Notices: publish the scheduled ones whose time has come.")
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("propadmin.cli_notices_publish",)
 
 
 def init_app(app) -> None:

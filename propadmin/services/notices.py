@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -267,24 +267,51 @@ def redraft(session, notice, *, by: User, now=None, expected_version=None) -> No
     _move(session, notice, "redraft", by=by, now=now or utcnow(), expected_version=expected_version)
 
 
+def due_ids(session: Session, *, now: datetime) -> list[int]:
+    """The scheduled notices whose time has come, oldest first. One whose expiry passed
+    before its time is left out: it could never be published (it stays scheduled in the
+    office's history, where it can be redrafted)."""
+    return list(
+        session.scalars(
+            select(Notice.id)
+            .where(
+                Notice.status == NoticeStatus.scheduled,
+                Notice.publish_at <= now,
+                or_(Notice.expires_at.is_(None), Notice.expires_at > now),
+            )
+            .order_by(Notice.publish_at, Notice.id)
+        )
+    )
+
+
 def publish_due(session: Session, *, now: datetime | None = None) -> list[Notice]:
     """Publish every scheduled notice whose time has come. Each is claimed by its own
     conditional UPDATE, so two runs at once (two hosts) publish each exactly once; the
-    mails go into the outbox in the same transaction as the claim."""
+    mails go into the outbox in the same transaction as the claim. (``flask notices
+    publish`` does the same one notice per transaction: ``publish_one_due``.)"""
     now = now or utcnow()
-    due = session.scalars(
-        select(Notice)
-        .where(Notice.status == NoticeStatus.scheduled, Notice.publish_at <= now)
-        .order_by(Notice.publish_at, Notice.id)
-    ).all()
     done = []
-    for notice in due:
-        try:
-            publish(session, notice, by=None, now=now)
-        except NoticeError:
-            continue  # another run took it, or it expired before its time came
-        done.append(notice)
+    for notice_id in due_ids(session, now=now):
+        published = publish_one_due(session, notice_id, now=now)
+        if published is not None:
+            done.append(published[0])
     return done
+
+
+def publish_one_due(
+    session: Session, notice_id: int, *, now: datetime
+) -> tuple[Notice, int] | None:
+    """Publish the scheduled notice ``notice_id`` and queue its mails: (the notice, how
+    many mails). None when another run published it first, or it was redrafted or
+    withdrawn meanwhile."""
+    notice = session.get(Notice, notice_id, populate_existing=True)
+    if notice is None or notice.status is not NoticeStatus.scheduled:
+        return None
+    try:
+        mails = publish(session, notice, by=None, now=now)
+    except NoticeError:
+        return None  # another run took it between the look and the claim
+    return notice, mails
 
 
 def mark_read(session: Session, notice: Notice, resident: Resident, now=None) -> bool:
