@@ -219,3 +219,27 @@ def test_two_hosts_at_the_same_moment_publish_each_notice_once(app, estate, make
             ["ding@example.com", "jia@example.com", "wu@example.com", "yi@example.com"],
             1,
         )
+
+
+def test_with_a_notice_for_each_building_each_resident_sees_and_gets_only_their_own(
+    app, estate, make, db_session, runner
+):
+    first = estate.notice(make, reach=NoticeReach.buildings, building_ids=[estate.first.id])
+    second = estate.notice(make, reach=NoticeReach.buildings, building_ids=[estate.second.id])
+    home = make.unit(estate.first)
+    unit_notice = estate.notice(make, reach=NoticeReach.units, unit_ids=[home.id])
+    someone = make.resident(estate.estate, unit=home, email="home@example.com")
+    for notice in (first, second, unit_notice):
+        schedule(app, db_session, notice, AT)
+    assert runner.invoke(args=["notices", "publish", "--at", "2026-12-01 09:00"]).exit_code == 0
+    jia, ding = estate.people[0], estate.people[3]
+    assert (sees(db_session, jia, first), sees(db_session, jia, second)) == (True, False)
+    assert (sees(db_session, ding, first), sees(db_session, ding, second)) == (False, True)
+    assert [sees(db_session, p, unit_notice) for p in (jia, ding, someone)] == [False, False, True]
+    assert mail_rows(db_session, first)[0] == [
+        "home@example.com",
+        "jia@example.com",
+        "yi@example.com",
+    ]
+    assert mail_rows(db_session, second)[0] == ["ding@example.com", "wu@example.com"]
+    assert mail_rows(db_session, unit_notice)[0] == ["home@example.com"]

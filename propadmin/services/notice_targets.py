@@ -50,10 +50,21 @@ def current(today: date):
 def reaches(today: date):
     """The condition tying ``Notice`` to an ``Occupancy`` (with its ``Unit`` and
     ``Building``) that the notice reaches. Used inside a select that has all four."""
-    in_building = exists().where(
-        NoticeBuilding.notice_id == Notice.id, NoticeBuilding.building_id == Unit.building_id
+    # Both correlate to the notice and the unit of whichever selects enclose them: in
+    # ``visible_to`` the notice is two levels up, where auto-correlation does not reach,
+    # and an uncorrelated ``notice`` made any building's notice reach every building.
+    in_building = (
+        exists()
+        .where(
+            NoticeBuilding.notice_id == Notice.id, NoticeBuilding.building_id == Unit.building_id
+        )
+        .correlate_except(NoticeBuilding)
     )
-    in_unit = exists().where(NoticeUnit.notice_id == Notice.id, NoticeUnit.unit_id == Unit.id)
+    in_unit = (
+        exists()
+        .where(NoticeUnit.notice_id == Notice.id, NoticeUnit.unit_id == Unit.id)
+        .correlate_except(NoticeUnit)
+    )
     return and_(
         Occupancy.unit_id == Unit.id,
         Unit.building_id == Building.id,
