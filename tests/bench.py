@@ -1,7 +1,8 @@
 """`make bench`: figures for the parts that have benchmarks, each beside a reference
 measured in the same run, so that they read as ratios on any machine.
 
-    python -m tests.bench [--backend sqlite|postgresql|both] [--only register|billing|repairs]
+    python -m tests.bench [--backend sqlite|postgresql|both]
+                          [--only register|billing|repairs|notices]
 """
 
 from __future__ import annotations
@@ -300,11 +301,13 @@ def run_backend(
     bills: int,
     only: str | None = None,
     repairs: int = 100_000,
+    notice_residents: int = 100_000,
 ) -> None:
     from flask_migrate import upgrade
 
     from .bench_bill_list import bench_bill_list
     from .bench_generation import bench_generation
+    from .bench_notices import bench_notices
     from .bench_repairs import bench_repairs
 
     app = make_app(url)
@@ -313,6 +316,9 @@ def run_backend(
     print(f"\n== {name}")
     if only == "repairs":
         _print(bench_repairs(app, url, repairs))
+        return
+    if only == "notices":
+        _print(bench_notices(app, url, notice_residents))
         return
     if only != "billing":
         start = time.perf_counter()
@@ -334,6 +340,7 @@ def run_backend(
     _print(bench_bill_list(app, url, bills))
     if only is None:
         _print(bench_repairs(app, url, repairs))
+        _print(bench_notices(app, url, notice_residents))
 
 
 def _print(section) -> None:
@@ -351,10 +358,13 @@ def main() -> None:
     parser.add_argument("--bills", type=int, default=1_000_000, help="bills in the list")
     parser.add_argument("--repairs", type=int, default=100_000, help="repair requests")
     parser.add_argument(
-        "--only", choices=["register", "billing", "repairs"], help="one part's figures"
+        "--notice-residents", type=int, default=100_000, help="residents a notice is mailed to"
+    )
+    parser.add_argument(
+        "--only", choices=["register", "billing", "repairs", "notices"], help="one part's figures"
     )
     args = parser.parse_args()
-    billing = (args.bill_units, args.bills, args.only, args.repairs)
+    billing = (args.bill_units, args.bills, args.only, args.repairs, args.notice_residents)
     print("PropAdmin benchmarks")
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
