@@ -215,6 +215,7 @@ def test_two_hosts_at_the_same_moment_publish_each_notice_once(app, estate, make
     for notice_id in ids:
         stored = db_session.get(Notice, notice_id)
         assert stored.status is NoticeStatus.published and stored.version == 3
+        assert stored.published_at == AT + timedelta(minutes=1)
         assert mail_rows(db_session, stored) == (
             ["ding@example.com", "jia@example.com", "wu@example.com", "yi@example.com"],
             1,
