@@ -1,8 +1,7 @@
 """`make bench`: figures for the parts that have benchmarks, each beside a reference
 measured in the same run, so that they read as ratios on any machine.
 
-    python -m tests.bench [--backend sqlite|postgresql|both]
-                          [--only register|billing|repairs|notices]
+    python -m tests.bench [--backend sqlite|postgresql|both] [--only PART]
 """
 
 from __future__ import annotations
@@ -357,9 +356,7 @@ def main() -> None:
     parser.add_argument("--bill-units", type=int, default=100_000, help="units to bill")
     parser.add_argument("--bills", type=int, default=1_000_000, help="bills in the list")
     parser.add_argument("--repairs", type=int, default=100_000, help="repair requests")
-    parser.add_argument(
-        "--notice-residents", type=int, default=100_000, help="residents a notice is mailed to"
-    )
+    parser.add_argument("--notice-residents", type=int, default=100_000, help="mailed residents")
     parser.add_argument(
         "--only", choices=["register", "billing", "repairs", "notices"], help="one part's figures"
     )
