@@ -147,3 +147,20 @@ def test_excerpts_are_short_text(make, estate, owner):
     page = owner.listing()
     (excerpt,) = re.findall(r'<span class="excerpt">([^<]*)</span>', page)
     assert excerpt.endswith("…") and len(excerpt) <= 80
+
+
+def test_the_pages_show_no_english_in_chinese(make, db_session, estate, owner):
+    from .test_no_english import data_words, english_words
+
+    make.notice(estate, publish=True, priority=NoticePriority.urgent)
+    made = many(make, estate, 21)  # two pages: the pager shows
+    allowed = data_words(db_session) | {"staff"}  # factory user names (staff12) greet
+    for url in (
+        "/portal/",
+        "/portal/notices",
+        "/portal/notices?page=2",
+        f"/portal/notices/{made[0].id}",
+    ):
+        page = owner.client.get(url, headers={"Accept-Language": "zh-CN"})
+        assert page.status_code == 200
+        assert english_words(page.text) - allowed == set(), url
