@@ -165,3 +165,19 @@ def test_notice_pages_fit_the_screen_and_are_all_chinese(new_tab, household, wid
     assert clipped == 0, "a tab's label does not fit"
     wrapped = tabs.evaluate_all(LABELS_ON_TWO_LINES)
     assert wrapped == [], f"tab labels broken over two lines: {wrapped}"
+
+
+def test_a_resident_without_notices_sees_a_friendly_empty_board(new_tab, make, db_session):
+    estate = make.estate(name="静园")
+    user = make.user(roles=["tenant"], display_name="林租户")
+    resident = make.resident(estate, unit=make.unit(make.building(estate)), name="林租户")
+    resident.user = user
+    db_session.commit()
+    tab = new_tab(width=375)
+    sign_in(tab, user.username, FACTORY_PASSWORD)
+    expect(tab.page.locator("#notices")).to_contain_text("暂无公告。")
+    expect(tab.page.locator("#unread-badge")).to_have_count(0)
+    tab.page.locator(".tabbar").get_by_text("公告通知").click()
+    expect(tab.page.locator(".empty-notices")).to_contain_text("暂无公告")
+    shot(tab, "list_empty", 375)
+    assert_looks_finished(tab, "portal-notices-empty", 375, tap_targets=True)
