@@ -174,6 +174,11 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     "portal.repair": RESIDENTS,
     "portal.repair_move": RESIDENTS,
     "portal.repair_photo": RESIDENTS,
+    # -- portal: notices ---------------------------------------------------------------------
+    # a resident reads the notices that reach their home: any other (the walk's id is none)
+    # is a 404
+    "portal.notices": RESIDENTS,
+    "portal.notice": RESIDENTS,
 }
 
 
@@ -195,10 +200,11 @@ URL_ARGS = {
     "payment_id": 999999999,
     "repair_id": 999999999,  # no such request: a 404 for those who may open requests
     "photo_id": 999999999,
+    "notice_id": 999999999,  # no such notice: a 404 for residents
 }
 # Pages of one record: an id that is not the user's (or is no record) is "not found" (404).
 NOT_FOUND_UNLESS_THEIRS = (
-    "portal.bill", "portal.receipt", "portal.repair", "portal.repair_photo",
+    "portal.bill", "portal.receipt", "portal.repair", "portal.repair_photo", "portal.notice",
     "repairs.details", "repairs.photo",
 )
 STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/admin.css"}

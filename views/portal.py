@@ -145,5 +145,6 @@ def update_contact_details():
     return _render_profile(contact=contact)
 
 
-# The bills and repairs pages add their routes to ``bp`` and their entries to the home screen.
-from . import portal_bills, portal_repairs  # noqa: E402, F401
+# The bills, repairs and notices pages add their routes to ``bp`` and their entries to the
+# home screen.
+from . import portal_bills, portal_notices, portal_repairs  # noqa: E402, F401
