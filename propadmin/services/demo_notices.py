@@ -71,6 +71,9 @@ class _Board:
         return local.replace(tzinfo=self.zone).astimezone(UTC)
 
     def write(self, written: datetime, *, by: User | None = None, **fields) -> Notice:
+        # The bodies below are wrapped for reading here; a line break inside Chinese text
+        # would show as a space, so the lines are joined back.
+        fields["body"] = "".join(line.strip() for line in fields["body"].splitlines())
         notice = notices.save(
             self.session, NoticeDraft(**fields), by=by or self.admin, estate=self.estate,
             now=written,
@@ -187,21 +190,21 @@ def _festival(board: _Board, safety: Notice) -> Notice:
     base = current_app.config["BASE_URL"].rstrip("/")
     phone = "".join(c for c in estate.phone if c.isdigit())
     body = f"""
-<h2>第三届邻里文化节</h2>
 <p>各位业主、住户：</p>
-<p>为丰富社区文化生活、增进邻里交流，物业服务中心定于<strong>{_day(day)} 9:00–16:00</strong>
-在小区中心花园举办第三届邻里文化节，欢迎全家一起参加。</p>
+<p>为丰富社区文化生活、增进邻里交流，物业服务中心将举办第三届邻里文化节，欢迎全家一起参加。</p>
+<h2>时间和地点</h2>
+<p><strong>{_day(day)} 9:00–16:00</strong>，小区中心花园。如遇雨天，改在会所一楼多功能厅举行。</p>
 <p><img src="{base}/static/img/demo-notice-garden.svg" alt="中心花园活动场地" width="600"></p>
-<h3>活动安排</h3>
+<h2>活动安排</h2>
 <ul>
 <li>9:00–11:00 亲子手工、儿童绘画比赛；</li>
 <li>10:00–12:00 社区医院义诊，磨刀、修伞、家电清洗等便民服务；</li>
 <li>14:00–16:00 邻里跳蚤市场（摊位免费，共 20 个）。</li>
 </ul>
+<h2>报名方式</h2>
 <p>跳蚤市场摊位请于活动前一天 17:00 前报名，电话 <a href="tel:{phone}">{estate.phone}</a>，
 或到物业服务中心登记。活动当天请勿将电动自行车停放在花园周边，详见
 <a href="{base}/portal/notices/{safety.id}">电动自行车停放充电安全提示</a>。</p>
-<p>如遇雨天，活动改在会所一楼多功能厅举行。</p>
 {_signed(estate, written.astimezone(board.zone).date())}"""
     notice = board.write(
         written, title="第三届邻里文化节活动通知", body=body, category=NoticeCategory.event,
