@@ -78,7 +78,6 @@ class _Board:
             self.session, NoticeDraft(**fields), by=by or self.admin, estate=self.estate,
             now=written,
         )  # fmt: skip
-        notice.created_at = notice.updated_at = written  # written then, not when seeded
         self.made.append(notice)
         return notice
 
