@@ -182,3 +182,12 @@ def test_the_demo_sends_no_notice_mail(demo, db_session):
     queued = select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "notice")
     assert db_session.scalar(queued) == 0
     assert not any(n.send_mail for n in _notices(db_session, demo))
+
+
+def test_the_audit_log_tells_a_notice_by_its_words_not_its_markup(demo, db_session, login_as):
+    (event,) = _notices(db_session, demo, Notice.category == "event")
+    page = login_as("admin").get(f"/admin/audit/?record=Notice:{event.id}").text
+    assert f"新建了公告通知 {event.title}" in " ".join(page.split())
+    assert "第三届邻里文化节" in page and "时间和地点" in page
+    for markup in ("&lt;p&gt;", "&lt;img", "href=&#34;", "nofollow"):
+        assert markup not in page, markup

@@ -87,7 +87,8 @@ NOTABLE = {"read", "export"}
 def words_of(html) -> str:
     """A rich-text value (a notice's body) in the log: its words, without markup or link
     addresses, shortened."""
-    words = " ".join(unescape(nh3.clean(str(html), tags=set())).split())
+    spaced = str(html).replace("<", " <")  # a heading and its paragraph stay apart
+    words = " ".join(unescape(nh3.clean(spaced, tags=set())).split())
     return words if len(words) <= 80 else words[:79] + "…"
 
 
