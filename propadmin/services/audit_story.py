@@ -11,8 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from html import unescape
 from typing import Any
 
+import nh3
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
@@ -70,9 +72,28 @@ RECORD_KINDS = {
     "RepairRequest": _l("Repair requests"),
     "RepairSlaPolicy": _l("Response targets"),
     "RepairSkill": _l("Repair skills"),
+    "Notice": _l("Notices"),
+}
+# Rows that belong to a record above and are named with it (not offered in the filter).
+PART_KINDS = {
+    "NoticeBuilding": _l("Notices"),
+    "NoticeUnit": _l("Notices"),
+    "NoticeMailing": _l("Notices"),
 }
 # Entries a manager looks for first: someone saw or took personal data.
 NOTABLE = {"read", "export"}
+
+
+def words_of(html) -> str:
+    """A rich-text value (a notice's body) in the log: its words, without markup or link
+    addresses, shortened."""
+    spaced = str(html).replace("<", " <")  # a heading and its paragraph stay apart
+    words = " ".join(unescape(nh3.clean(spaced, tags=set())).split())
+    return words if len(words) <= 80 else words[:79] + "…"
+
+
+# Values shown other than as stored, whichever screen edits them.
+VALUE_FORMATS: dict[str, dict[str, Callable[[Any], str]]] = {"Notice": {"body": words_of}}
 
 
 @dataclass
@@ -80,9 +101,11 @@ class Vocabulary:
     """How the screens name things: record kinds, field labels and value labels per
     model, taken from the admin views so the log speaks as the screens do."""
 
-    kinds: dict[str, str] = field(default_factory=lambda: dict(RECORD_KINDS))
+    kinds: dict[str, str] = field(default_factory=lambda: {**RECORD_KINDS, **PART_KINDS})
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
-    values: dict[str, dict[str, Callable[[Any], str]]] = field(default_factory=dict)
+    values: dict[str, dict[str, Callable[[Any], str]]] = field(
+        default_factory=lambda: {entity: dict(f) for entity, f in VALUE_FORMATS.items()}
+    )
 
     def kind(self, entity: str) -> str:
         return str(self.kinds.get(entity, entity))

@@ -30,6 +30,7 @@ from ..permissions import sync_builtin_roles
 from . import ServiceError
 from .accounts import create_user
 from .demo_billing import seed_demo_billing
+from .demo_notices import seed_demo_notices
 from .demo_repairs import seed_demo_repairs
 from .identifiers import blind_index, id_check_digit
 
@@ -287,6 +288,7 @@ def seed_demo(
     session.flush()
     money = seed_demo_billing(session, estate)
     seed_demo_repairs(session, estate)
+    seed_demo_notices(session, estate)
     log.info("demo estate seeded: %d units, %d residents", units, residents)
     return DemoResult(
         estate, units, residents, vehicles, spaces, accounts, money.bills, money.payments
