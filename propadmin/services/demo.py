@@ -203,7 +203,10 @@ def seed_demo(
 
     residents = vehicles = 0
     named = {owner_unit.id: ("owner", "张伟"), owner2_unit.id: ("owner2", "李娜")}
-    lease_start = date(2026, 3, 1)
+    # A one-year lease that began on the first of the month eight months ago: the demo
+    # tenant is a current tenant whatever day the demo is seeded.
+    month = date.today().replace(day=1)
+    lease_start = date(month.year - (month.month <= 8), (month.month - 9) % 12 + 1, 1)
     for n, unit in enumerate(all_units, start=1):
         if unit.id in named:
             username, name = named[unit.id]
