@@ -99,6 +99,7 @@ class EditorPages:
 
     @expose("/<int:notice_id>/edit", methods=("GET", "POST"))
     def edit(self, notice_id: int):
+        self._may_change(None)  # refused before the lookup: no 404 to those who may not edit
         notice = self._notice(notice_id)
         self._may_change(notice)
         if request.method == "POST":
