@@ -226,3 +226,15 @@ def test_who_may_write_and_who_may_publish(office, db_session, who):
         assert client.get(f"/admin/notices/{notice.id}/edit").status_code == 403
     db_session.expire_all()
     assert db_session.get(Notice, notice.id).status is not NoticeStatus.withdrawn
+
+
+def test_the_audit_log_tells_a_notices_changes_in_the_screens_words(office, db_session):
+    admin = office.client(office.admin)
+    notice = office.notice(title="旧标题")
+    url = f"/admin/notices/{notice.id}/edit"
+    assert post_editor(admin, url, title="新标题", priority="urgent").status_code == 302
+    log = admin.get(f"/admin/audit/?record=Notice:{notice.id}").text
+    assert "公告通知" in log
+    assert "标题" in log and "旧标题" in log and "新标题" in log
+    assert "重要程度" in log and "紧急" in log
+    assert "priority" not in log and "urgent" not in log
