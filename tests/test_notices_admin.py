@@ -238,3 +238,32 @@ def test_the_audit_log_tells_a_notices_changes_in_the_screens_words(office, db_s
     assert "标题" in log and "旧标题" in log and "新标题" in log
     assert "重要程度" in log and "紧急" in log
     assert "priority" not in log and "urgent" not in log
+
+
+def test_every_notice_page_is_in_chinese(office, db_session):
+    from .test_no_english import data_words, english_words
+
+    admin = office.client(office.admin)
+    draft = office.notice(title="草稿", reach=NoticeReach.buildings, building_ids=[office.first.id])
+    live = office.notice(title="已发布", publish=True, send_mail=True)
+    old = office.notice(title="过期", publish=True)
+    old.expires_at = utcnow() - timedelta(hours=1)
+    db_session.commit()
+    allowed = data_words(db_session)
+    pages = {
+        "/admin/notices/": admin.get("/admin/notices/"),
+        "/admin/notices/?status=expired": admin.get("/admin/notices/?status=expired"),
+        "/admin/notices/new": admin.get("/admin/notices/new"),
+        "errors": post_editor(admin, title="", body="", reach="units", units="x"),
+        "expired": move(admin, old.id, "publish"),
+    }
+    for notice in (draft, live, old):
+        pages[f"details {notice.title}"] = admin.get(f"/admin/notices/{notice.id}")
+        pages[f"edit {notice.title}"] = admin.get(f"/admin/notices/{notice.id}/edit")
+    problems = {}
+    for name, response in pages.items():
+        assert response.status_code in (200, 400), name
+        words = english_words(response.text) - allowed
+        if words:
+            problems[name] = sorted(words)
+    assert problems == {}

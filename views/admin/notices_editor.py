@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import Building, Notice, NoticeReach, NoticeStatus
+from models import Building, Notice, NoticeStatus
 from propadmin.extensions import db
 from propadmin.permissions import can, visible_estates
 from propadmin.services import notice_targets as targets
@@ -135,5 +135,4 @@ class EditorPages:
             accounts=reach.accounts,
             addresses=reach.addresses,
             text=reach_text(reach),
-            whole=draft.reach is NoticeReach.estate,
         )
