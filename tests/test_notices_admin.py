@@ -267,3 +267,57 @@ def test_every_notice_page_is_in_chinese(office, db_session):
         if words:
             problems[name] = sorted(words)
     assert problems == {}
+
+
+def test_staff_of_two_estates_choose_the_estate(office, make, db_session):
+    second = make.estate(name="第二小区")
+    tower = make.building(second, name="8栋")
+    make.resident(second, unit=make.unit(tower, number="801"), name="丁住户")
+    both = make.user(roles=["admin"], estates=[office.estate, second], display_name="两地主任")
+    client = office.client(both)
+    ours = office.notice(title="本小区公告")
+    theirs = make.notice(second, title="第二小区公告", by=both)
+    page = client.get("/admin/notices/").text
+    assert listed(page) == [theirs.id, ours.id] and 'id="f-estate"' in page
+    assert listed(client.get(f"/admin/notices/?estate={second.id}").text) == [theirs.id]
+    editor = client.get("/admin/notices/new").text
+    assert 'name="estate"' in editor and "第二小区" in editor
+    refused = post_editor(client)
+    assert refused.status_code == 400 and 'data-error="estate"' in refused.text
+    # a building of one estate is not a target of a notice in the other
+    mixed = post_editor(
+        client, estate=str(second.id), reach="buildings", building_ids=[str(office.first.id)]
+    )
+    assert mixed.status_code == 400 and 'data-error="building_ids"' in mixed.text
+    saved = post_editor(client, estate=str(second.id), reach="units", units="8-801")
+    assert saved.status_code == 302
+    notice = db_session.get(Notice, notice_id_of(saved))
+    assert notice.estate_id == second.id and [u.unit_id for u in notice.units] != []
+    # single-estate staff see no estate field at all
+    assert 'name="estate"' not in office.client(office.admin).get("/admin/notices/new").text
+
+
+def test_the_list_is_paged(office, db_session):
+    for n in range(21):
+        office.notice(title=f"第{n}条")
+    admin = office.client(office.admin)
+    first = admin.get("/admin/notices/").text
+    assert len(listed(first)) == 20 and "1 / 2" in first
+    second = admin.get("/admin/notices/?page=2").text
+    assert len(listed(second)) == 1 and "第0条" in second
+    assert listed(admin.get("/admin/notices/?page=999").text) == listed(second)
+
+
+def test_publishing_with_mail_queues_one_mail_per_address(office, db_session):
+    admin = office.client(office.admin)
+    saved = post_editor(admin, send_mail="1")
+    notice_id = notice_id_of(saved)
+    assert "2 封邮件" in admin.get(f"/admin/notices/{notice_id}").text  # on the button
+    published = move(admin, notice_id, "publish")
+    assert published.status_code == 302
+    page = admin.get(published.location).text
+    assert "公告已发布，2 封邮件正在发送" in page and "已发邮件至 2 个地址" in page
+    mails = db_session.scalars(
+        select(OutboxMessage.recipient).where(OutboxMessage.kind == "notice")
+    ).all()
+    assert sorted(mails) == ["bing@example.com", "jia@example.com"]
