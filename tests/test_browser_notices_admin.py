@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import Notice, NoticeReach, NoticeStatus
 
@@ -22,6 +22,11 @@ pytestmark = [
 ]
 SHOTS = Path("/tmp/shots-notices-admin")
 TITLE = "三号泵房检修停水"
+HOSTILE = (
+    '<p>正文</p><img src="x" onerror="window.__pwned=1">'
+    '<svg><image href="x" onerror="window.__pwned=2"></image></svg>'
+    '<a href="javascript:window.__pwned=3">链接</a><script>window.__pwned=4</script>'
+)
 
 
 def go(page, locator) -> None:
@@ -114,3 +119,15 @@ def test_admin_writes_counts_and_publishes_a_building_notice(new_tab, db_session
     notice = db_session.scalars(select(Notice).where(Notice.title == TITLE)).one()
     assert notice.status is NoticeStatus.published
     assert notice.reach is NoticeReach.buildings and len(notice.buildings) == 1
+
+    # A body written past the service (an import, a hand edit) loads into the editor
+    # inert: its handlers never run, its unsafe image is never fetched.
+    db_session.execute(update(Notice).where(Notice.id == notice.id).values(body=HOSTILE))
+    db_session.commit()
+    tab.goto(f"/admin/notices/{notice.id}/edit")
+    expect(page.locator(".rich-area")).to_contain_text("正文")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator(".rich-area [onerror], .rich-area script, .rich-area svg").count() == 0
+    assert page.locator(".rich-area a").get_attribute("href") is None
+    assert tab.problems == [] and tab.outside == []

@@ -179,3 +179,14 @@ def test_moves_refuse_nonsense(office, db_session):
         assert response.status_code in (200, 302, 400), (action, version)
     db_session.expire_all()
     assert db_session.get(Notice, notice.id).status is NoticeStatus.draft
+
+
+def test_a_refused_form_shows_the_body_cleaned(office):
+    """The editor loads the body into its editable area: what comes back with an error
+    is the cleaned body, not what was posted."""
+    response = post_editor(office.client(office.admin), title="", body=PAYLOADS)
+    assert response.status_code == 400 and 'data-error="title"' in response.text
+    editor = response.text[response.text.index('id="body"') :]
+    editor = editor[: editor.index("</textarea>")]
+    assert "正文" in editor
+    assert "onerror" not in editor and "script" not in editor and "javascript" not in editor

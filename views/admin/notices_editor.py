@@ -21,9 +21,10 @@ from propadmin.extensions import db
 from propadmin.permissions import can, visible_estates
 from propadmin.services import notice_targets as targets
 from propadmin.services import notices as flow
+from propadmin.services.notice_html import clean
 from propadmin.services.notices import NoticeError
 
-from .notices_form import editor_values, field_errors, read_editor
+from .notices_form import MAX_BODY_INPUT, editor_values, field_errors, read_editor
 
 # Stand-ins for the words while the count is asked for (the count needs targets only).
 COUNT_TITLE = "…"
@@ -70,7 +71,6 @@ class EditorPages:
         ), status
 
     def _save(self, notice: Notice | None):
-        errors: dict[str, str] = {}
         try:
             estate, draft = read_editor(request.form, notice)
             version = request.form.get("version", "")
@@ -84,8 +84,11 @@ class EditorPages:
             )
         except NoticeError as exc:
             db.session.rollback()
-            errors = field_errors(exc)
-            return self._editor(notice, request.form, errors, status=400)
+            # The editor loads the body into its editable area: shown again, it is the
+            # cleaned body, never the raw one (an onerror would run there).
+            values = request.form.copy()
+            values["body"] = clean((values.get("body") or "")[:MAX_BODY_INPUT])
+            return self._editor(notice, values, field_errors(exc), status=400)
         db.session.commit()
         flash(_("The notice is saved."), "success")
         return redirect(url_for(".details", notice_id=saved.id))

@@ -15,6 +15,49 @@
   var SAFE_LINK = /^(https?:\/\/|mailto:|tel:)/i;
   var SAFE_IMAGE = /^https?:\/\//i;
 
+  // What the server keeps (services/notice_html.py); the area is filled with that only,
+  // copied node by node out of an inert parsed document, so nothing in a body runs here.
+  var TAGS = /^(H2|H3|H4|P|BR|HR|STRONG|B|EM|I|U|S|UL|OL|LI|BLOCKQUOTE|A|IMG)$/;
+  var DROP = /^(SCRIPT|STYLE|SVG|MATH|TEMPLATE|IFRAME|OBJECT|NOSCRIPT)$/;
+
+  function copyInto(node, into) {
+    Array.prototype.forEach.call(node.childNodes, function (child) {
+      if (child.nodeType === 3) {
+        into.appendChild(document.createTextNode(child.nodeValue));
+        return;
+      }
+      var name = child.nodeType === 1 ? child.nodeName.toUpperCase() : "";
+      if (!name || DROP.test(name)) {
+        return;
+      }
+      if (!TAGS.test(name)) {
+        copyInto(child, into);
+        return;
+      }
+      var copy = document.createElement(name.toLowerCase());
+      var href = child.getAttribute("href") || "";
+      var src = child.getAttribute("src") || "";
+      if (name === "A" && SAFE_LINK.test(href)) {
+        copy.setAttribute("href", href);
+      }
+      if (name === "IMG") {
+        if (!SAFE_IMAGE.test(src)) {
+          return;
+        }
+        copy.setAttribute("src", src);
+        copy.setAttribute("alt", child.getAttribute("alt") || "");
+      }
+      copyInto(child, copy);
+      into.appendChild(copy);
+    });
+  }
+
+  function load(html) {
+    var parsed = new DOMParser().parseFromString(html, "text/html");
+    area.textContent = "";
+    copyInto(parsed.body, area);
+  }
+
   function sync() {
     source.value = area.innerHTML;
   }
@@ -64,15 +107,16 @@
   }
 
   if (source && area && toolbar) {
-    area.innerHTML = source.value;
+    load(source.value);
     area.hidden = false;
     toolbar.hidden = false;
     source.hidden = true;
     try {
       document.execCommand("defaultParagraphSeparator", false, "p");
     } catch (ignored) { /* older browsers write <div>; the server keeps the words */ }
-    if (!area.innerHTML.trim()) {
-      area.innerHTML = "<p><br></p>";
+    if (!area.textContent.trim() && !area.querySelector("img")) {
+      area.textContent = "";
+      area.appendChild(document.createElement("p")).appendChild(document.createElement("br"));
     }
     area.addEventListener("input", sync);
     area.addEventListener("blur", sync);
