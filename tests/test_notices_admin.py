@@ -321,3 +321,24 @@ def test_publishing_with_mail_queues_one_mail_per_address(office, db_session):
         select(OutboxMessage.recipient).where(OutboxMessage.kind == "notice")
     ).all()
     assert sorted(mails) == ["bing@example.com", "jia@example.com"]
+
+
+def test_the_unread_list_is_paged_and_shows_no_numbers(office, db_session, monkeypatch):
+    from views.admin import notices as pages
+
+    monkeypatch.setattr(pages, "UNREAD_PAGE", 2)
+    admin = office.client(office.admin)
+    notice = office.notice(publish=True)
+    first = admin.get(f"/admin/notices/{notice.id}").text
+    second = admin.get(f"/admin/notices/{notice.id}?unread_page=2").text
+    names = {"甲业主", "乙租户", "丙业主"}
+    shown = [{n for n in names if n in page[page.index("尚未阅读") :]} for page in (first, second)]
+    assert len(shown[0]) == 2 and len(shown[1]) == 1 and shown[0] | shown[1] == names
+    assert "1 / 2" in first
+    for resident in (office.owner1, office.tenant1, office.owner2):
+        db_session.refresh(resident)
+        mobile, id_number = resident.mobile, resident.id_number
+        for page in (first, second):
+            assert mobile not in page and id_number not in page
+    for page in (first, second):  # nor masked ones
+        assert not re.search(r"\d{3}\*{4}\d{4}|\d{3}\*{11}", page)
