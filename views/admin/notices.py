@@ -45,7 +45,7 @@ from propadmin.services.notices import NoticeError
 from .base import PermissionView
 from .fields import scoped_row
 from .notices_editor import EditorPages
-from .notices_form import parse_local
+from .notices_form import local_input, parse_local
 from .notices_list import EXPIRED, NoticeFilters, is_expired, notice_page
 
 MAX_ID = 2**31 - 1
@@ -210,7 +210,7 @@ class NoticesView(EditorPages, PermissionView, BaseView):
             may_change=can("notices.edit")
             and (notice.status is NoticeStatus.draft or can("notices.publish")),
             errors=errors or {},
-            values=values or {},
+            values=values or {"publish_at": local_input(notice.publish_at, notice.estate)},
         ), status
 
     @expose("/<int:notice_id>")
