@@ -33,7 +33,7 @@ def add_notice_views(admin) -> None:
     notices = _l("Notices")
     admin.add_view(
         NoticesView(
-            name=_l("All notices"), category=notices, endpoint="notices", url="/admin/notices"
+            name=_l("Notice list"), category=notices, endpoint="notices", url="/admin/notices"
         )
     )
     admin.add_link(NoticeLink(_l("Write a notice"), "notices.new", "notices.edit", notices))
