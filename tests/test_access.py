@@ -21,6 +21,9 @@ FINANCE = frozenset({"admin", "finance"})
 # assigning, managing, targets and skills are the admin's (repairs.assign, repairs.manage)
 REPAIRS = frozenset({"admin", "repair"})
 REPAIR_ADMIN = frozenset({"admin"})
+# notices: every staff member reads them; admin and finance write drafts; the admin publishes
+NOTICE_WRITERS = frozenset({"admin", "finance"})
+NOTICE_PUBLISHERS = frozenset({"admin"})
 RESIDENTS = frozenset({"owner", "owner2", "tenant"})  # owner2 lives in the second building
 EVERYONE = STAFF | RESIDENTS | {ANONYMOUS}
 NOBODY = frozenset()
@@ -155,6 +158,16 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     **model_view("maintenance_plan", read=REPAIRS, change=REPAIR_ADMIN, export=REPAIRS),
     **model_view("maintenance_record", read=REPAIRS, change=REPAIRS, export=REPAIRS),
 
+    # -- notices: the list, a notice's page, the editor and its reach count, the moves ----
+    # every staff member reads notices (notices.view); the admin and finance write drafts
+    # (notices.edit); publishing, scheduling, withdrawing and mailing are the admin's
+    "notices.index_view": STAFF,
+    "notices.details": STAFF,
+    "notices.new": NOTICE_WRITERS,
+    "notices.edit": NOTICE_WRITERS,
+    "notices.reach": NOTICE_WRITERS,
+    "notices.move": NOTICE_PUBLISHERS,
+
     # the resident portal
     "portal.home": RESIDENTS,
     "portal.profile": RESIDENTS,
@@ -166,7 +179,6 @@ WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     "portal.receipt": RESIDENTS,
     "portal.bill_sharing": RESIDENTS,
     # -- portal: repairs ---------------------------------------------------------------------
-    # (endpoints of views/portal_repairs.py go here)
     # a resident reports for a home of theirs and follows their own requests only: a request
     # or photo that is not theirs (the walk's ids are none) is a 404
     "portal.repairs": RESIDENTS,
@@ -200,12 +212,12 @@ URL_ARGS = {
     "payment_id": 999999999,
     "repair_id": 999999999,  # no such request: a 404 for those who may open requests
     "photo_id": 999999999,
-    "notice_id": 999999999,  # no such notice: a 404 for residents
+    "notice_id": 999999999,  # no such notice: a 404 for whoever may open notices
 }
 # Pages of one record: an id that is not the user's (or is no record) is "not found" (404).
 NOT_FOUND_UNLESS_THEIRS = (
     "portal.bill", "portal.receipt", "portal.repair", "portal.repair_photo", "portal.notice",
-    "repairs.details", "repairs.photo",
+    "repairs.details", "repairs.photo", "notices.details", "notices.edit",
 )
 STATIC_FILES = {"static": "css/site.css", "admin.static": "admin/css/bootstrap4/admin.css"}
 

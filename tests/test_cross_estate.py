@@ -41,6 +41,7 @@ from models import (
     Vehicle,
 )
 
+from .estate_b_notices import estate_b_notices
 from .estate_b_repairs import estate_b_repairs
 from .helpers import csrf_from, id_number, login
 
@@ -91,6 +92,7 @@ def estate_b(app, demo, db_session):
     db_session.commit()
     money = _estate_b_money(db_session, estate, unit, resident)
     repairs = estate_b_repairs(db_session, estate, unit, resident, admin)
+    notices = estate_b_notices(db_session, estate, unit, resident, admin)
     audit = db_session.scalar(
         select(AuditLog.id).where(AuditLog.estate_id == estate.id).order_by(AuditLog.id)
     )
@@ -108,6 +110,7 @@ def estate_b(app, demo, db_session):
         "audit": audit,
         **money,
         **repairs,
+        **notices,
     }
 
 
@@ -224,6 +227,23 @@ def test_no_row_of_another_estate_is_deleted_by_id_or_mass_action(
     ]:
         assert db_session.get(model, estate_b[key]) is not None, key
     assert db_session.get(OutboxMessage, estate_b["outbox"]).status == MailStatus.failed
+
+
+def test_notice_pages_show_nothing_of_another_estate(login_as, estate_b):
+    """The notices are pages of their own, not a model view: the list, the page by id,
+    the editor and the moves."""
+    admin = login_as("admin")
+    for url in ("/admin/notices/", "/admin/notices/?status=published", "/admin/notices/new"):
+        page = admin.get(url)
+        assert page.status_code == 200, url
+        assert_none_of_b(page.text, url)
+    b_id = estate_b["notice"]
+    assert admin.get(f"/admin/notices/{b_id}").status_code == 404
+    assert admin.get(f"/admin/notices/{b_id}/edit").status_code == 404
+    token = csrf_from(admin.get("/admin/notices/").text)
+    moved = admin.post(f"/admin/notices/{b_id}/move",
+                       data={"action": "withdraw", "version": "1", "csrf_token": token})
+    assert moved.status_code == 404
 
 
 def test_lookups_offer_nothing_of_another_estate(app, login_as, estate_b):

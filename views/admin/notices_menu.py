@@ -1,5 +1,62 @@
-"""The admin's 公告通知 menu: the notices list and editor, and their worklist tiles."""
+"""The admin's 公告通知 menu: the notices list and editor, and their worklist tile."""
+
+from flask import url_for
+from flask_admin.menu import MenuLink
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from models import Notice, NoticeStatus
+from propadmin.permissions import scoped
+
+from .notices import NoticesView
+from .worklist import Filter, Tile, register_tile
+
+
+class NoticeLink(MenuLink):
+    """A menu entry for another page of the notices view, shown with its permission."""
+
+    def __init__(self, name, endpoint, permission, category):
+        super().__init__(name=name, category=category)
+        self.endpoint, self.permission = endpoint, permission
+
+    def get_url(self):
+        return url_for(self.endpoint)
+
+    def is_accessible(self):
+        from propadmin.permissions import can
+
+        return can(self.permission)
 
 
 def add_notice_views(admin) -> None:
-    """Add the notice screens to the admin (filled in by the notices screens)."""
+    """Add the notice screens to the admin."""
+    notices = _l("Notices")
+    admin.add_view(
+        NoticesView(
+            name=_l("Notice list"), category=notices, endpoint="notices", url="/admin/notices"
+        )
+    )
+    admin.add_link(NoticeLink(_l("Write a notice"), "notices.new", "notices.edit", notices))
+
+
+def count_scheduled(session, user) -> int:
+    """Notices waiting for their time to go out, in the user's estates."""
+    return (
+        session.scalar(
+            scoped(select(func.count(Notice.id)), Notice, user).where(
+                Notice.status == NoticeStatus.scheduled
+            )
+        )
+        or 0
+    )
+
+
+register_tile(
+    Tile(
+        key="notices_scheduled",
+        label=_l("Notices waiting to go out"),
+        endpoint="notices",
+        count=count_scheduled,
+        filters=(Filter("status", "equals", NoticeStatus.scheduled.value),),
+    )
+)

@@ -80,7 +80,32 @@ class AuditLogView(ReadOnlyModelView):
             {"id_number": str(_l("ID-card number")), "mobile": str(_l("Mobile"))}
         )
         self._repair_vocabulary(words)
+        self._notice_vocabulary(words)
         return words
+
+    @staticmethod
+    def _notice_vocabulary(words: Vocabulary) -> None:
+        """Notices have pages of their own, not a model view: their words here."""
+        from propadmin.services.notice_labels import JINJA_GLOBALS as L
+
+        words.kinds.setdefault("Notice", str(_l("Notices")))
+        labels = {
+            "title": _l("Title"), "body": _l("What the notice says"),
+            "category": _l("Category"), "priority": _l("Priority"), "status": _l("Status"),
+            "reach": _l("Which homes"), "audience": _l("Who in them"),
+            "send_mail": _l("Also send it by mail when it is published"),
+            "publish_at": _l("Goes out at"), "published_at": _l("Published"),
+            "expires_at": _l("Expires at"), "withdrawn_at": _l("Withdrawn"),
+            "author": _l("Written by"), "published_by": _l("Published by"),
+        }
+        fields = words.fields.setdefault("Notice", {})
+        for name, label in labels.items():
+            fields.setdefault(name, str(label))
+        values = words.values.setdefault("Notice", {})
+        for name, helper in (("status", "notice_status"), ("category", "notice_category"),
+                             ("priority", "notice_priority"), ("reach", "notice_reach"),
+                             ("audience", "notice_audience")):
+            values.setdefault(name, L[helper])
 
     @staticmethod
     def _repair_vocabulary(words: Vocabulary) -> None:
