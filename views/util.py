@@ -22,3 +22,10 @@ def safe_next(target: str | None) -> str | None:
 
 def home_url() -> str:
     return url_for(home_endpoint(current_user))
+
+
+def seen_number(text: str | None) -> int:
+    """A hidden field's version or id as the page showed it; -1 (matching nothing) when
+    it is not a plain number of a size a column holds."""
+    text = text or ""
+    return int(text) if text.isdigit() and len(text) < 10 else -1

@@ -41,12 +41,14 @@ from propadmin.services import notices as flow
 from propadmin.services.notice_html import render as render_body
 from propadmin.services.notice_mail import resend_unread
 from propadmin.services.notices import NoticeError
+from views.util import seen_number
 
 from .base import PermissionView
 from .fields import scoped_row
 from .notices_editor import EditorPages
 from .notices_form import local_input, parse_local
 from .notices_list import EXPIRED, NoticeFilters, is_expired, notice_page
+from .worklist import PageFilter
 
 MAX_ID = 2**31 - 1
 UNREAD_PAGE = 50
@@ -59,28 +61,13 @@ DONE = {
 }
 
 
-def _seen_number(text: str | None) -> int:
-    text = text or ""
-    return int(text) if text.isdigit() and len(text) < 10 else -1
-
-
-class _TileFilter:
-    """A list filter as the worklist's tiles name one (see worklist.list_url)."""
-
-    def __init__(self, key: str):
-        self.column = SimpleNamespace(key=key)
-        self.key = key
-
-    def operation(self):
-        return "equals"
-
 
 class NoticesView(EditorPages, PermissionView, BaseView):
     """The list and a notice's page need notices.view; the editor notices.edit; the
     moves notices.publish."""
 
     required_permission = "notices.view"
-    _filters = (_TileFilter("status"),)
+    _filters = (PageFilter("status"),)
 
     def get_filter_arg(self, index, flt):
         return flt.key
@@ -182,7 +169,7 @@ class NoticesView(EditorPages, PermissionView, BaseView):
         reach = targets.count(db.session, notice, today)
         figures = targets.read_figures(db.session, notice, today)
         pages = max((figures.unread + UNREAD_PAGE - 1) // UNREAD_PAGE, 1)
-        page = min(max(_seen_number(request.args.get("unread_page")), 1), pages)
+        page = min(max(seen_number(request.args.get("unread_page")), 1), pages)
         unread_addresses = (
             db.session.scalar(
                 select(func.count()).select_from(
@@ -223,7 +210,7 @@ class NoticesView(EditorPages, PermissionView, BaseView):
             abort(403)
         notice = self._notice(notice_id)
         action = (request.form.get("action") or "")[:16]
-        version = _seen_number(request.form.get("version"))
+        version = seen_number(request.form.get("version"))
         try:
             message = self._run_move(notice, action, version)
         except NoticeError as exc:

@@ -1,7 +1,5 @@
 """The admin's 公告通知 menu: the notices list and editor, and their worklist tile."""
 
-from flask import url_for
-from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -9,23 +7,7 @@ from models import Notice, NoticeStatus
 from propadmin.permissions import scoped
 
 from .notices import NoticesView
-from .worklist import Filter, Tile, register_tile
-
-
-class NoticeLink(MenuLink):
-    """A menu entry for another page of the notices view, shown with its permission."""
-
-    def __init__(self, name, endpoint, permission, category):
-        super().__init__(name=name, category=category)
-        self.endpoint, self.permission = endpoint, permission
-
-    def get_url(self):
-        return url_for(self.endpoint)
-
-    def is_accessible(self):
-        from propadmin.permissions import can
-
-        return can(self.permission)
+from .worklist import Filter, PageLink, Tile, register_tile
 
 
 def add_notice_views(admin) -> None:
@@ -36,7 +18,7 @@ def add_notice_views(admin) -> None:
             name=_l("Notice list"), category=notices, endpoint="notices", url="/admin/notices"
         )
     )
-    admin.add_link(NoticeLink(_l("Write a notice"), "notices.new", "notices.edit", notices))
+    admin.add_link(PageLink(_l("Write a notice"), "notices.new", "notices.edit", notices))
 
 
 def count_scheduled(session, user) -> int:

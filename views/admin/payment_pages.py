@@ -30,6 +30,7 @@ from propadmin.services.payments import (
     void_payment,
 )
 from propadmin.services.receipts import amount_in_capitals, receipt_number
+from views.util import seen_number
 
 from .fields import UNIT_PLACEHOLDER, scoped_row
 
@@ -112,11 +113,6 @@ def _show(form, error: ServiceError) -> None:
     field.errors = [*field.errors, error.message]
 
 
-def _seen_number(text: str | None) -> int:
-    """A hidden field's version or id; -1 (matching nothing) when it is not one."""
-    text = text or ""
-    return int(text) if text.isdigit() and len(text) < 10 else -1
-
 
 def bill_url(bill: Bill) -> str:
     """The bill's own page when the bill screens are there, else its payments."""
@@ -177,7 +173,7 @@ class PaymentPages:
                     form.method.data,
                     form.reference.data,
                     actor=current_user,
-                    expected_version=_seen_number(form.version.data),
+                    expected_version=seen_number(form.version.data),
                 )
             except ServiceError as exc:
                 _show(form, exc)
@@ -198,7 +194,7 @@ class PaymentPages:
             form.since.data = str(last or 0)
         if form.validate_on_submit():
             unit = self._unit_named(form.unit.data)
-            seen = _seen_number(form.since.data)
+            seen = seen_number(form.since.data)
             if unit is None:
                 form.unit.errors = [_("No such unit in the estates you manage.")]
             elif seen < 0:
@@ -290,7 +286,7 @@ class PaymentPages:
                     form.amount.data or "",
                     form.reason.data,
                     actor=current_user,
-                    expected_version=_seen_number(form.version.data),
+                    expected_version=seen_number(form.version.data),
                 )
             except ServiceError as exc:
                 _show(form, exc)

@@ -10,7 +10,6 @@ refused move is shown by its field, never as a 500.
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -36,12 +35,14 @@ from propadmin.services.repair_queue import (
 )
 from propadmin.services.repair_sla import timers
 from propadmin.services.repairs import RepairError
+from views.util import seen_number
 
 from .base import PermissionView
 from .fields import scoped_row
 from .repairs_call import CallPages
 from .repairs_moves import MOVE_FORMS, run_move
 from .repairs_reports import ReportPages
+from .worklist import PageFilter
 
 # Ids are 32-bit integers in the database; a larger number in the address is no request.
 MAX_ID = 2**31 - 1
@@ -59,28 +60,13 @@ def duration(left: timedelta) -> str:
     return _("%(m)d min", m=mins)
 
 
-def _seen_number(text: str | None) -> int:
-    text = text or ""
-    return int(text) if text.isdigit() and len(text) < 10 else -1
-
-
-class _TileFilter:
-    """A queue filter as the worklist's tiles name one (see worklist.list_url)."""
-
-    def __init__(self, key: str):
-        self.column = SimpleNamespace(key=key)
-        self.key = key
-
-    def operation(self):
-        return "equals"
-
 
 class RepairsView(CallPages, ReportPages, PermissionView, BaseView):
     """Queue, my jobs and the request page; everything needs repairs.view."""
 
     required_permission = "repairs.view"
     # The worklist's tiles link to the queue with these filters (flt0_breached=1 …).
-    _filters = (_TileFilter("breached"), _TileFilter("assignee"), _TileFilter("status"))
+    _filters = (PageFilter("breached"), PageFilter("assignee"), PageFilter("status"))
 
     def get_filter_arg(self, index, flt):
         return flt.key
@@ -175,7 +161,7 @@ class RepairsView(CallPages, ReportPages, PermissionView, BaseView):
     def move(self, repair_id: int):
         repair = self._repair(repair_id)
         action = (request.form.get("action") or "")[:16]
-        version = _seen_number(request.form.get("version"))
+        version = seen_number(request.form.get("version"))
         try:
             message = run_move(
                 db.session, repair, action, request.form, current_user, version,

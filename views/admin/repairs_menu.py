@@ -1,31 +1,14 @@
 """The admin's 维修服务 menu: the repair queue, my jobs, reports, then the setup."""
 
-from flask import url_for
-from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l
 
 from models import RepairSkill, RepairSlaPolicy
 from propadmin.extensions import db
-from propadmin.permissions import can
 from propadmin.services.repair_queue import count_breached, count_unassigned
 
 from .repairs import RepairsView
 from .repairs_setup import RepairSkillView, RepairSlaView
-from .worklist import Filter, Tile, register_tile
-
-
-class RepairLink(MenuLink):
-    """A menu entry for another page of the repairs view, shown with its permission."""
-
-    def __init__(self, name, endpoint, permission, category):
-        super().__init__(name=name, category=category)
-        self.endpoint, self.permission = endpoint, permission
-
-    def get_url(self):
-        return url_for(self.endpoint)
-
-    def is_accessible(self):
-        return can(self.permission)
+from .worklist import Filter, PageLink, Tile, register_tile
 
 
 def add_repair_views(admin) -> None:
@@ -34,9 +17,9 @@ def add_repair_views(admin) -> None:
         RepairsView(name=_l("Repair queue"), category=repairs, endpoint="repairs",
                     url="/admin/repairs")
     )
-    admin.add_link(RepairLink(_l("My jobs"), "repairs.mine", "repairs.view", repairs))
-    admin.add_link(RepairLink(_l("Log a call"), "repairs.new", "repairs.report", repairs))
-    admin.add_link(RepairLink(_l("Repair reports"), "repairs.reports", "repairs.view", repairs))
+    admin.add_link(PageLink(_l("My jobs"), "repairs.mine", "repairs.view", repairs))
+    admin.add_link(PageLink(_l("Log a call"), "repairs.new", "repairs.report", repairs))
+    admin.add_link(PageLink(_l("Repair reports"), "repairs.reports", "repairs.view", repairs))
     admin.add_view(
         RepairSlaView(RepairSlaPolicy, db, name=_l("Response targets"), category=repairs,
                       endpoint="repair_sla")

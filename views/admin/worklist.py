@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from flask import url_for
+from flask_admin.menu import MenuLink
 
 from propadmin.extensions import db
 from propadmin.permissions import can
@@ -62,6 +64,33 @@ def list_url(view, filters) -> str:
         else:
             raise LookupError(f"{view.endpoint}: no {wanted.operation!r} filter on {wanted.column}")
     return url_for(f"{view.endpoint}.index_view", **args)
+
+
+class PageFilter:
+    """A filter of a hand-written list page (not a model view), as a tile names it: the
+    page reads ``flt<n>_<key>`` itself; this only lets ``list_url`` find the key."""
+
+    def __init__(self, key: str):
+        self.column = SimpleNamespace(key=key)
+        self.key = key
+
+    def operation(self):
+        return "equals"
+
+
+class PageLink(MenuLink):
+    """A menu entry for another page of a view (my jobs, the editor), shown to those who
+    hold ``permission``."""
+
+    def __init__(self, name, endpoint, permission, category):
+        super().__init__(name=name, category=category)
+        self.endpoint, self.permission = endpoint, permission
+
+    def get_url(self):
+        return url_for(self.endpoint)
+
+    def is_accessible(self):
+        return can(self.permission)
 
 
 @dataclass
