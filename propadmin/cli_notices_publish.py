@@ -1,7 +1,8 @@
-"""``flask --app app notices publish [--at "YYYY-MM-DD HH:MM"]``: put out every scheduled
-notice whose time has come, with its mails. Safe to run every minute from cron, twice,
-and on two hosts at once: each notice is claimed by a conditional UPDATE, so it is
-published (and mailed) exactly once.
+"""``flask --app app notices publish``: put out every scheduled notice whose time has come,
+with its mails. It takes no time of its own: a notice never goes out before its time,
+and one whose time passed while cron was stopped goes out on the next run. Safe to run
+every minute from cron, twice, and on two hosts at once: each notice is claimed by a
+conditional UPDATE, so it is published (and mailed) exactly once.
 
 Each notice is published in a transaction of its own, together with its mails: one that
 fails (a busy database) rolls back alone and is tried again on the next run, and the
@@ -10,8 +11,7 @@ ones before it stay out."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,9 +23,6 @@ from .cli_notices import notices_cli
 from .cli_scheduled import start_scheduled_run
 from .extensions import db
 from .services.notices import due_ids, publish_one_due
-from .services.today import DEFAULT_ZONE
-
-AT_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M%z", "%Y-%m-%dT%H:%M%z")
 
 
 @dataclass(frozen=True)
@@ -69,36 +66,10 @@ def publish_scheduled(session: Session, now: datetime) -> PublishRun:
     return run
 
 
-def parse_at(value: str | None) -> datetime | None:
-    """``--at "YYYY-MM-DD HH:MM"``: office time (Asia/Shanghai) unless it ends with an
-    offset (``+00:00`` for UTC). None when not given (now)."""
-    if not value:
-        return None
-    for form in AT_FORMATS:
-        try:
-            parsed = datetime.strptime(value.strip(), form)
-        except ValueError:
-            continue
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=ZoneInfo(DEFAULT_ZONE))
-        return parsed.astimezone(UTC)
-    raise click.BadParameter(
-        f"{value!r} is not a time: write it as YYYY-MM-DD HH:MM (office time, {DEFAULT_ZONE}),"
-        " e.g. 2026-12-01 09:00, or with an offset, e.g. 2026-12-01 01:00+00:00.",
-        param_hint="--at",
-    )
-
-
 @notices_cli.command("publish")
-@click.option(
-    "--at",
-    "at",
-    help=f'Publish what is due by this time ("YYYY-MM-DD HH:MM", {DEFAULT_ZONE} unless an'
-    " offset such as +00:00 is given); default: now.",
-)
-def notices_publish(at: str | None) -> None:
+def notices_publish() -> None:
     """Publish the scheduled notices whose time has come and mail them."""
-    now = parse_at(at) or utcnow()
+    now = utcnow()
     start_scheduled_run()
     run = publish_scheduled(db.session, now)
     for item in run.published:

@@ -10,7 +10,7 @@ iframes, forms — is removed. ``text`` gives the words alone, for mail and list
 
 from __future__ import annotations
 
-from html import unescape
+import re
 from html.parser import HTMLParser
 
 import nh3
@@ -38,11 +38,15 @@ def _attribute(tag: str, name: str, value: str) -> str | None:
     return value
 
 
+EMPTY_PARAGRAPH_RE = re.compile(r"<p>(?:\s|&nbsp;)*</p>")
+
+
 def clean(html: str | None) -> str:
-    """The body with everything but the allowed tags and attributes removed."""
+    """The body with everything but the allowed tags and attributes removed (and the empty
+    paragraphs an editor leaves around a list)."""
     if not html:
         return ""
-    return nh3.clean(
+    cleaned = nh3.clean(
         html,
         tags=TAGS,
         clean_content_tags=DROP_WITH_CONTENT,
@@ -51,7 +55,8 @@ def clean(html: str | None) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
-    ).strip()
+    )
+    return EMPTY_PARAGRAPH_RE.sub("", cleaned).strip()
 
 
 def render(html: str | None) -> Markup:
@@ -90,7 +95,8 @@ def text(html: str | None) -> str:
     parser = _Text()
     parser.feed(clean(html))
     parser.close()
-    lines = (" ".join(line.split()) for line in unescape("".join(parser.parts)).splitlines())
+    # The parser has turned character references into characters already.
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     out: list[str] = []
     for line in lines:  # no two blank lines in a row
         if line or (out and out[-1]):

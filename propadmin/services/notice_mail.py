@@ -116,13 +116,17 @@ def _insert_counted(session: Session, stmt) -> int:
     return session.execute(stmt).rowcount
 
 
-def resend_unread(session: Session, notice: Notice, *, by: User, now=None) -> int:
-    """Mail the notice again to the recipients who have not opened it (a live notice only)."""
-    from .notices import NoticeError
+def resend_unread(
+    session: Session, notice: Notice, *, by: User, now=None, expected_version: int | None = None
+) -> int:
+    """Mail the notice again to the recipients who have not opened it (a live notice only).
+    The notice's version moves on, so the same button sent twice mails once."""
+    from .notices import NoticeError, _take_version
 
     now = now or utcnow()
     if notice.status is not NoticeStatus.published or (
         notice.expires_at is not None and notice.expires_at <= now
     ):
         raise NoticeError(_("Only a published notice that has not expired can be sent again."))
+    _take_version(session, notice, expected_version, now)
     return push(session, notice, MailingKind.resend, by=by, now=now, only_unread=True)

@@ -83,17 +83,22 @@ def reaches(today: date):
     )
 
 
-def recipients(notice_id: int, today: date):
-    """A select of the ids of the residents the notice reaches (each once)."""
+def homes(notice_id: int, today: date, *columns):
+    """A select of ``columns`` (of Occupancy, Unit, Building) over every home through
+    which the notice reaches someone: one row per resident and unit."""
     return (
-        select(Occupancy.resident_id)
+        select(*columns)
         .select_from(Notice)
         .join(Occupancy, literal(True))
         .join(Unit, Occupancy.unit_id == Unit.id)
         .join(Building, Unit.building_id == Building.id)
         .where(Notice.id == notice_id, reaches(today))
-        .distinct()
     )
+
+
+def recipients(notice_id: int, today: date):
+    """A select of the ids of the residents the notice reaches (each once)."""
+    return homes(notice_id, today, Occupancy.resident_id).distinct()
 
 
 def live(now: datetime):
@@ -190,6 +195,29 @@ def read_figures(session: Session, notice: Notice, today: date | None = None) ->
         )
     ).one()
     return ReadFigures(total, read)
+
+
+def read_counts(session: Session, notice_ids: list[int], today: date) -> dict[int, int]:
+    """For a page of notices, how many of the residents each reaches now have opened it
+    (one grouped query; the same figure as ``read_figures`` gives one notice)."""
+    if not notice_ids:
+        return {}
+    still_reached = (
+        select(Occupancy.id)
+        .join(Unit, Occupancy.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .where(Occupancy.resident_id == NoticeRead.resident_id, reaches(today))
+        .correlate(Notice, NoticeRead)
+        .exists()
+    )
+    return dict(
+        session.execute(
+            select(NoticeRead.notice_id, func.count(NoticeRead.id))
+            .join(Notice, Notice.id == NoticeRead.notice_id)
+            .where(NoticeRead.notice_id.in_(notice_ids), still_reached)
+            .group_by(NoticeRead.notice_id)
+        ).all()
+    )
 
 
 def unread_recipients(notice_id: int, today: date):

@@ -124,21 +124,47 @@ def _targets(session: Session, estate_id: int, draft: NoticeDraft, errors: dict)
     return buildings, units
 
 
-def _check(draft: NoticeDraft, body: str, now: datetime, errors: dict) -> None:
+def _check(draft: NoticeDraft, body: str, now: datetime, errors: dict, notice) -> None:
     title = " ".join((draft.title or "").split())
     if not title:
         errors["title"] = _("Give the notice a title.")
     elif problem := text_problem(Notice.__table__.c.title, title):
         errors["title"] = problem
-    if not text(body) and "<img" not in body:
+    if not text(body) and "<img src=" not in body:  # a picture alone is a notice too
         errors["body"] = _("Write what the notice says.")
     elif len(body) > MAX_BODY:
         errors["body"] = _(
             "The notice is too long: at most %(n)d characters of text and markup.", n=MAX_BODY
         )
-    start = draft.publish_at or now
+    status = notice.status if notice is not None else NoticeStatus.draft
+    if status in (NoticeStatus.draft, NoticeStatus.scheduled):
+        if draft.publish_at is not None and draft.publish_at <= now:
+            errors["publish_at"] = _("Choose a time in the future, or publish now.")
+        elif draft.publish_at is None and status is NoticeStatus.scheduled:
+            errors["publish_at"] = _(
+                "A scheduled notice needs its time; to hold it back, put it back to draft."
+            )
+        start = draft.publish_at or now
+    else:  # out already: its time is history, and the expiry counts from now
+        start = now
     if draft.expires_at is not None and draft.expires_at <= start:
         errors["expires_at"] = _("The expiry must come after the notice goes out.")
+
+
+def _take_version(session: Session, notice: Notice, expected_version: int | None, now) -> None:
+    """Move the notice's version on, if it is still the one the page showed: a change made
+    from a stale page (or the same form sent twice) is refused instead of applied over
+    someone else's."""
+    version = notice.version if expected_version is None else expected_version
+    result = session.execute(
+        update(Notice)
+        .where(Notice.id == notice.id, Notice.version == version)
+        .values(version=Notice.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(notice)
+    if result.rowcount != 1:
+        raise NoticeError(_("Someone else changed this notice a moment ago; look at it again."))
 
 
 def save(
@@ -156,12 +182,12 @@ def save(
     now = now or utcnow()
     if notice is None and estate is None:
         raise ValueError("save() needs an estate for a new notice")
-    if notice is not None and expected_version is not None and notice.version != expected_version:
-        raise NoticeError(_("Someone else changed this notice a moment ago; look at it again."))
+    if notice is not None:
+        _take_version(session, notice, expected_version, now)
     estate_id = notice.estate_id if notice is not None else estate.id
     body = clean(draft.body)
     errors: dict[str, str] = {}
-    _check(draft, body, now, errors)
+    _check(draft, body, now, errors, notice)
     buildings, units = _targets(session, estate_id, draft, errors)
     if errors:
         raise NoticeError(errors)
@@ -172,7 +198,9 @@ def save(
     notice.body = body
     notice.category, notice.priority = draft.category, draft.priority
     notice.reach, notice.audience = draft.reach, draft.audience
-    notice.publish_at, notice.expires_at = draft.publish_at, draft.expires_at
+    if notice.status in (NoticeStatus.draft, NoticeStatus.scheduled):
+        notice.publish_at = draft.publish_at
+    notice.expires_at = draft.expires_at
     notice.send_mail = draft.send_mail
     keep_b = {b.id for b in buildings}
     keep_u = {u.id for u in units}

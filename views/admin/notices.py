@@ -61,7 +61,6 @@ DONE = {
 }
 
 
-
 class NoticesView(EditorPages, PermissionView, BaseView):
     """The list and a notice's page need notices.view; the editor notices.edit; the
     moves notices.publish."""
@@ -140,16 +139,13 @@ class NoticesView(EditorPages, PermissionView, BaseView):
         ).all()
         units: dict[int, list[str]] = {}
         if rows:
+            reached = targets.homes(
+                notice.id, today, Occupancy.resident_id, Building.name, Unit.number
+            )
             for resident_id, building, number in db.session.execute(
-                select(Occupancy.resident_id, Building.name, Unit.number)
-                .join(Unit, Occupancy.unit_id == Unit.id)
-                .join(Building, Unit.building_id == Building.id)
-                .where(
-                    Occupancy.resident_id.in_([r.id for r in rows]),
-                    Building.estate_id == notice.estate_id,
-                    targets.current(today),
+                reached.where(Occupancy.resident_id.in_([r.id for r in rows])).order_by(
+                    Building.name, Unit.number
                 )
-                .order_by(Building.name, Unit.number)
             ):
                 units.setdefault(resident_id, []).append(unit_label(building, number))
         return [
@@ -188,9 +184,11 @@ class NoticesView(EditorPages, PermissionView, BaseView):
             expired=is_expired(notice, now),
             reach=reach,
             figures=figures,
-            unread=self._unread_page(notice, today, page),
-            unread_page=page,
-            unread_pages=pages,
+            # Who has not read it is a list of residents and their homes: the register's
+            # business (residents.view), not every reader of notices (repair staff).
+            unread=self._unread_page(notice, today, page) if can("residents.view") else None,
+            unread_pager=SimpleNamespace(page=page, pages=pages),
+            unread_url=lambda n: url_for(".details", notice_id=notice.id, unread_page=n),
             unread_addresses=unread_addresses,
             moves=moves,
             may_resend=can("notices.publish") and live and unread_addresses > 0,
@@ -227,11 +225,7 @@ class NoticesView(EditorPages, PermissionView, BaseView):
         if action not in MOVES:
             raise NoticeError(_("There is no such step."))
         if action == "resend":
-            if version != notice.version:
-                raise NoticeError(
-                    _("Someone else changed this notice a moment ago; look at it again.")
-                )
-            sent = resend_unread(db.session, notice, by=current_user)
+            sent = resend_unread(db.session, notice, by=current_user, expected_version=version)
             return _("%(n)d mail(s) will go to the residents who have not read it.", n=sent)
         kwargs = {"by": current_user, "expected_version": version}
         if action == "schedule":

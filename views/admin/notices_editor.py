@@ -23,6 +23,7 @@ from propadmin.services import notice_targets as targets
 from propadmin.services import notices as flow
 from propadmin.services.notice_html import clean
 from propadmin.services.notices import NoticeError
+from views.util import seen_number
 
 from .notices_form import MAX_BODY_INPUT, editor_values, field_errors, read_editor
 
@@ -73,14 +74,14 @@ class EditorPages:
     def _save(self, notice: Notice | None):
         try:
             estate, draft = read_editor(request.form, notice)
-            version = request.form.get("version", "")
             saved = flow.save(
                 db.session,
                 draft,
                 by=current_user,
                 estate=estate,
                 notice=notice,
-                expected_version=int(version) if version.isdigit() and len(version) < 10 else None,
+                # A missing or altered version matches nothing: the edit is refused.
+                expected_version=seen_number(request.form.get("version")) if notice else None,
             )
         except NoticeError as exc:
             db.session.rollback()

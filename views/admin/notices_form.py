@@ -30,7 +30,7 @@ from propadmin.services.today import DEFAULT_ZONE
 
 # Far more than any field may hold: longer input is cut before it is looked at, and
 # the service still finds it too long.
-MAX_TITLE_INPUT = 1_000
+MAX_TITLE_INPUT = 20_000  # cut only what no title is; the service says how long it was
 MAX_BODY_INPUT = 200_000
 MAX_UNITS = 500
 UNIT_SEPARATORS = re.compile(r"[,，、;；\s]+")

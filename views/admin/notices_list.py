@@ -17,13 +17,14 @@ from models import (
     NoticeBuilding,
     NoticeCategory,
     NoticePriority,
-    NoticeRead,
     NoticeStatus,
     NoticeUnit,
     Unit,
     User,
 )
 from propadmin.permissions import scoped
+from propadmin.services.notice_targets import read_counts
+from propadmin.services.today import estate_today
 
 PAGE_SIZE = 20
 MAX_PAGE = 100_000
@@ -117,19 +118,6 @@ def _filtered(stmt, filters: NoticeFilters, now: datetime):
     return stmt.where(*clauses)
 
 
-def read_counts(session: Session, notice_ids: list[int]) -> dict[int, int]:
-    """How many residents opened each of these notices: one grouped query."""
-    if not notice_ids:
-        return {}
-    return dict(
-        session.execute(
-            select(NoticeRead.notice_id, func.count(NoticeRead.id))
-            .where(NoticeRead.notice_id.in_(notice_ids))
-            .group_by(NoticeRead.notice_id)
-        ).all()
-    )
-
-
 def notice_page(
     session: Session,
     user: User,
@@ -151,4 +139,16 @@ def notice_page(
     )
     stmt = stmt.order_by(Notice.created_at.desc(), Notice.id.desc())
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique())
-    return NoticePage(rows, read_counts(session, [n.id for n in rows]), total, page, pages, filters)
+    return NoticePage(rows, _read_counts(session, rows), total, page, pages, filters)
+
+
+def _read_counts(session: Session, rows: list[Notice]) -> dict[int, int]:
+    """Readers still reached, per notice: one query per estate calendar day on the page
+    (one, unless the page mixes estates in different time zones)."""
+    by_day: dict = {}
+    for notice in rows:
+        by_day.setdefault(estate_today(notice.estate), []).append(notice.id)
+    counts: dict[int, int] = {}
+    for today, ids in by_day.items():
+        counts |= read_counts(session, ids, today)
+    return counts
