@@ -65,6 +65,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         render_item=_render_migration_item,
     )
     csrf.init_app(app)
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        # The sign-in, access-code and number-search counters live in the limiter's
+        # storage; without it they would count nothing (or fail on the first sign-in).
+        raise RuntimeError(
+            "RATELIMIT_ENABLED=False is not supported: PropAdmin's sign-in protection counts "
+            "attempts in the rate limiter. Raise LOGIN_LIMIT_PER_ACCOUNT instead."
+        )
     limiter.init_app(app)
     permissions.init_app(app, principal)
     audit.init_app(app)

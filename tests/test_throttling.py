@@ -248,3 +248,16 @@ def test_a_device_stops_being_known_once_the_password_changes(app, demo, db_sess
         db.session.commit()
     assert 429 in spray(app, "finance", 10)
     assert attempt(thief, "finance", "guess-again-1", address="10.5.5.5").status_code == 429
+
+
+def test_switching_the_limiter_off_is_refused_at_start_up_not_at_the_first_sign_in(tmp_path):
+    from propadmin import create_app
+
+    with pytest.raises(RuntimeError, match="RATELIMIT_ENABLED=False is not supported"):
+        create_app(
+            {
+                "TESTING": True,
+                "RATELIMIT_ENABLED": False,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'off.db'}",
+            }
+        )
