@@ -9,7 +9,7 @@ in ``@pytest.mark.committed`` tests, other connections) see it at once.
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -59,8 +59,8 @@ class Sequence:
 ESTATE_NAME = Sequence("测试小区{}")
 BUILDING_NAME = Sequence("{}栋")
 UNIT_NUMBER = Sequence("{}01")
-RESIDENT_SERIAL = Sequence("{:03d}")
-MOBILE_SERIAL = Sequence("{:04d}")
+RESIDENT_SERIAL = itertools.count(1)
+MOBILE_SERIAL = itertools.count(10_001)  # above the numbers tests spell out (177000099xx)
 USERNAME = Sequence("staff{}")
 ROLE_NAME = Sequence("custom{}")
 FEE_NAME = Sequence("测试费{}")
@@ -71,12 +71,14 @@ FACILITY_CODE = Sequence("F{:05d}")
 def resident_id_number() -> str:
     """A valid, unique fake ID-card number (Shenzhen Futian, born 1985-01-01: a region
     the demo's people never come from)."""
-    return id_number(f"44030419850101{RESIDENT_SERIAL()}")
+    n = next(RESIDENT_SERIAL)  # a thousand people per birthday, then the next day
+    born = date(1985, 1, 1) + timedelta(days=n // 1000)
+    return id_number(f"440304{born:%Y%m%d}{n % 1000:03d}")
 
 
 def resident_mobile() -> str:
     """A valid, unique fake mobile number (the demo never uses the 177 prefix)."""
-    return f"1770000{MOBILE_SERIAL()}"
+    return f"177{next(MOBILE_SERIAL):08d}"
 
 
 class Factories:
