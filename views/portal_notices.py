@@ -64,6 +64,7 @@ def notices_list():
         raw = request.args.get("page", "1")
         number = int(raw) if raw.isdigit() and len(raw) < 10 else 1
         page = notice_board.board(db.session, resident, number)
+        g.unread_notices = page.unread  # the tab's badge: counted with the page
         has_home = bool(page.total) or bool(current_homes(db.session, resident))
     return render_template("portal/notices.html", page=page, has_home=has_home)
 

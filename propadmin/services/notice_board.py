@@ -38,6 +38,7 @@ class Page:
     number: int  # 1-based, within 1..pages
     pages: int
     total: int
+    unread: int  # of all the resident sees, not only this page
 
 
 def _clock(resident: Resident, now: datetime | None) -> tuple[date, datetime]:
@@ -77,10 +78,7 @@ def board(
     """One page of the notices ``resident`` sees: pinned, then unread, then newest. A page
     number out of range (or nonsense) gives the nearest page there is."""
     today, now = _clock(resident, now)
-    total = (
-        session.scalar(select(func.count(Notice.id)).where(visible_to(resident.id, today, now)))
-        or 0
-    )
+    total, unread_total = _counts(session, resident, today, now)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     number = min(max(page, 1), pages)
     items = []
@@ -93,7 +91,7 @@ def board(
             limit=PAGE_SIZE,
             offset=(number - 1) * PAGE_SIZE,
         )
-    return Page(items, number, pages, total)
+    return Page(items, number, pages, total, unread_total)
 
 
 def headlines(
@@ -103,18 +101,21 @@ def headlines(
     return _items(session, resident, now, unread_first=False, limit=n)
 
 
+def _counts(session: Session, resident: Resident, today, now) -> tuple[int, int]:
+    """(notices the resident sees, of which unread): one pass over them."""
+    total, unread_total = session.execute(
+        select(func.count(Notice.id), func.count(case((unread(resident.id), 1)))).where(
+            visible_to(resident.id, today, now)
+        )
+    ).one()
+    return total or 0, unread_total or 0
+
+
 def unread_count(session: Session, resident: Resident, *, now: datetime | None = None) -> int:
     """How many of the notices ``resident`` sees they have not opened: the figure on the
     home screen and on the notices tab."""
     today, now = _clock(resident, now)
-    return (
-        session.scalar(
-            select(func.count(Notice.id)).where(
-                visible_to(resident.id, today, now), unread(resident.id)
-            )
-        )
-        or 0
-    )
+    return _counts(session, resident, today, now)[1]
 
 
 def find(
