@@ -47,6 +47,7 @@ def model_view(name: str, *, read, change, export, **exceptions) -> dict:
 WHO_MAY_OPEN: dict[str, frozenset[str]] = {
     # signing in and out, the language switch, static files
     "index": EVERYONE,
+    "healthz": EVERYONE,  # the load balancer's probe: no sign-in, no details
     "static": EVERYONE,
     "admin.static": EVERYONE,
     "auth.login": EVERYONE,

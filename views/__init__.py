@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from propadmin.permissions import public
 
-from . import auth, errors, portal
+from . import auth, errors, health, portal
 from .admin import init_admin
 from .util import home_url
 
@@ -21,6 +21,7 @@ def init_app(app) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(portal.bp)
     app.add_url_rule("/", "index", index)
+    app.add_url_rule("/healthz", "healthz", health.healthz)
     errors.init_app(app)
     # Template helper: drop unset attributes (WTForms would print placeholder="None").
     app.jinja_env.filters["present"] = lambda attrs: {
