@@ -46,6 +46,22 @@ REFERENCE_SQL = text(
 
 
 # -- data ---------------------------------------------------------------------------------------
+def add_buildings(session, estate_id: int, count: int, *, floors: int) -> list[int]:
+    """``count`` buildings 1栋, 2栋, … in the estate, by one multi-row insert; their ids."""
+    session.execute(
+        text(
+            "INSERT INTO building (estate_id, name, floors, created_at, updated_at)"
+            " VALUES (:e, :name, :floors, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        ),
+        [{"e": estate_id, "name": f"{b}栋", "floors": floors} for b in range(1, count + 1)],
+    )
+    return list(
+        session.scalars(
+            text("SELECT id FROM building WHERE estate_id = :e ORDER BY id"), {"e": estate_id}
+        )
+    )
+
+
 def fill_bills(app, bills: int) -> int:
     """One estate with 10,000 units and ``bills`` bills (a hundred periods of them), written
     with one INSERT … SELECT (not what is measured); and a finance account for it."""
@@ -58,16 +74,7 @@ def fill_bills(app, bills: int) -> int:
         estate = Estate(name=ESTATE)
         db.session.add(estate)
         db.session.flush()
-        db.session.execute(
-            text(
-                "INSERT INTO building (estate_id, name, floors, created_at, updated_at)"
-                " VALUES (:e, :name, 25, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-            ),
-            [{"e": estate.id, "name": f"{b}栋"} for b in range(1, BUILDINGS + 1)],
-        )
-        buildings = db.session.scalars(
-            text("SELECT id FROM building WHERE estate_id = :e"), {"e": estate.id}
-        ).all()
+        buildings = add_buildings(db.session, estate.id, BUILDINGS, floors=25)
         db.session.execute(
             text(
                 "INSERT INTO unit (building_id, number, floor, area, layout, use, created_at,"
@@ -248,9 +255,18 @@ def gunicorn(entry: str, url: str, instance: str):
         "BENCH_DATABASE_URL": url,
     }
     process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", entry],
-        cwd=ROOT, env=env,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            entry,
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         for _ in range(200):
@@ -292,8 +308,9 @@ def _sign_in(port: int) -> str:
     return _cookies(response, jar)
 
 
-def requests_per_second(port: int, path: str, cookie: str = "", seconds: float = 8.0,
-                        threads: int = 8) -> float:
+def requests_per_second(
+    port: int, path: str, cookie: str = "", seconds: float = 8.0, threads: int = 8
+) -> float:
     done = [0] * threads
     stop = time.perf_counter() + seconds
 

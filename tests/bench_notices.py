@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from flask import Flask, render_template_string
 from sqlalchemy import case, func, select, text
 
-from .bench_bill_list import counting, pooled_app
+from .bench_bill_list import add_buildings, counting, pooled_app
 from .bench_repairs import paired_medians
 
 ESTATE = "公告基准小区"
@@ -72,16 +72,7 @@ def fill_estate(app, n: int) -> tuple[int, int]:
         estate = Estate(name=ESTATE)
         db.session.add(estate)
         db.session.flush()
-        db.session.execute(
-            text(
-                "INSERT INTO building (estate_id, name, floors, created_at, updated_at)"
-                " VALUES (:e, :name, :floors, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-            ),
-            [{"e": estate.id, "name": f"{b}栋", "floors": FLOORS} for b in range(1, BUILDINGS + 1)],
-        )
-        buildings = db.session.scalars(
-            text("SELECT id FROM building WHERE estate_id = :e ORDER BY id"), {"e": estate.id}
-        ).all()
+        buildings = add_buildings(db.session, estate.id, BUILDINGS, floors=FLOORS)
         db.session.execute(
             text(
                 "INSERT INTO unit (building_id, number, floor, area, layout, use, created_at,"

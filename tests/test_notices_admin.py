@@ -160,7 +160,11 @@ def test_the_list_filters_and_counts_reads(office, db_session):
     assert listed(admin.get("/admin/notices/?status=expired").text) == [old.id]
     assert listed(admin.get("/admin/notices/?status=published").text) == [live.id]
     assert listed(admin.get("/admin/notices/?status=draft").text) == [draft.id]
-    assert listed(admin.get("/admin/notices/?category=fees").text) == []
+    fees = admin.get("/admin/notices/?category=fees&priority=urgent").text
+    assert listed(fees) == []
+    # the form shows the chosen filters, so the clerk sees why the list is empty
+    assert '<option value="fees" selected>缴费通知</option>' in fees
+    assert '<option value="urgent" selected>紧急（置顶最前）</option>' in fees
     for junk in ("?status=<script>", "?page=-1", "?page=99999999999", "?estate=abc"):
         assert admin.get("/admin/notices/" + junk).status_code == 200
 

@@ -108,6 +108,13 @@ def test_queue_sorts_by_urgency_then_age_and_filters(office, db_session):
     assert listed("urgency=panic&building=abc&page=-3&assignee=x") == queue_ids(html)
 
 
+def test_the_queue_form_shows_the_chosen_filters(office):
+    page = office.client(office.worker).get("/admin/repairs/?urgency=urgent&category=leak").text
+    assert '<option value="urgent" selected>紧急</option>' in page
+    assert '<option value="leak" selected>' in page
+    assert page.count(" selected>") == 3  # and the status choice, nothing else
+
+
 def test_breached_requests_stand_out_and_can_be_listed_alone(office):
     late = office.repair(age_minutes=5 * 60, urgency=RepairUrgency.urgent, location="漏电")
     fine = office.repair(age_minutes=1, urgency=RepairUrgency.urgent, location="门铃")

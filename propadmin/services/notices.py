@@ -10,7 +10,6 @@ exactly once. Publishing with "send by mail" queues the mails in the same transa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -354,16 +353,3 @@ def mark_read(session: Session, notice: Notice, resident: Resident, now=None) ->
         .returning(NoticeRead.id)
     )
     return written is not None
-
-
-def read_ids(session: Session, resident: Resident, notice_ids: Iterable[int]) -> set[int]:
-    ids = list(notice_ids)
-    if not ids:
-        return set()
-    return set(
-        session.scalars(
-            select(NoticeRead.notice_id).where(
-                NoticeRead.resident_id == resident.id, NoticeRead.notice_id.in_(ids)
-            )
-        )
-    )
