@@ -1,4 +1,4 @@
-# PropAdmin — `make run`, `make test`, `make bench`. Everything runs from ./.venv.
+# PropAdmin — `make run`, `make serve`, `make test`, `make bench`. Everything runs from ./.venv.
 PYTHON ?= python3
 PORT ?= 5000
 VENV := .venv
@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FLASK := $(BIN)/flask --app app
 
-.PHONY: install translations run test bench lint extract-messages clean
+.PHONY: install translations run serve test bench lint extract-messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# Production: gunicorn, sized to the machine (propadmin/gunicorn_conf.py says how to change
+# it). The schema is upgraded once per release with `flask --app app db upgrade`, not here:
+# several hosts starting at once must not each run migrations.
+serve: install
+	$(BIN)/gunicorn -c python:propadmin.gunicorn_conf app:app
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -46,6 +46,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         db_path = Path(app.instance_path) / "propadmin.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
     _create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
+    # A connection the database dropped (a restart, a failover, an idle timeout) is
+    # noticed before a request uses it, so the app recovers without a restart of its own.
+    engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    engine_options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     if "SESSION_COOKIE_SECURE" not in (config or {}) and not os.environ.get(
         "PROPADMIN_SESSION_COOKIE_SECURE"
     ):

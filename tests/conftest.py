@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from .browser_kit import browser, live_server, new_tab  # noqa: F401 — shared fixtures
+from .served import pg_demo, pg_demo_template  # noqa: F401 — shared fixtures
 from .factories import Factories
 from .helpers import DEMO_PASSWORD, SMTPServer, login, unavailable
 
