@@ -37,9 +37,9 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from .browser_kit import browser, live_server, new_tab  # noqa: F401 — shared fixtures
-from .served import pg_demo, pg_demo_template  # noqa: F401 — shared fixtures
 from .factories import Factories
 from .helpers import DEMO_PASSWORD, SMTPServer, login, unavailable
+from .served import pg_demo, pg_demo_template  # noqa: F401 — shared fixtures
 
 PG_SERVER = os.environ.get(
     "PROPADMIN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
