@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from models import (
     Base,
+    Bill,
     BillReminder,
     Estate,
     FacilityDigest,
+    LateFeePolicy,
     MailStatus,
     Notice,
     NoticeStatus,
@@ -35,6 +37,8 @@ from models import (
     User,
     utcnow,
 )
+from propadmin.services.late_fees import late_fee_for
+from propadmin.services.today import office_today
 
 from .conftest import _make_app
 from .factories import Factories
@@ -113,10 +117,12 @@ def estate_with_work(pg_demo, tmp_path):
     admin = session.scalar(sa.select(User).where(User.username == "admin"))
     building = make.building(estate=estate, name="两机栋")
     today = utcnow().date()
+    bills = []
     for n in range(3):
         unit = make.unit(building=building)
         payer = make.resident(unit=unit, name=f"欠费{n}", email=f"payer{n}@example.com")
-        make.bill(unit, period="2025-06", due_date=today - timedelta(days=40), payer=payer)
+        due = today - timedelta(days=40)
+        bills.append(make.bill(unit, period="2025-06", due_date=due, payer=payer).id)
     notice = make.notice(estate, by=admin, title="两台主机同时发布", send_mail=True)
     at = utcnow() - timedelta(minutes=1)
     with app.test_request_context():
@@ -126,7 +132,16 @@ def estate_with_work(pg_demo, tmp_path):
     repair.respond_by = utcnow() - timedelta(minutes=5)
     session.commit()
     marker = session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
-    yield session, {"notice": notice.id, "repair": repair.id, "estate": estate.id, "after": marker}
+    yield (
+        session,
+        {
+            "bills": bills,
+            "notice": notice.id,
+            "repair": repair.id,
+            "estate": estate.id,
+            "after": marker,
+        },
+    )
     session.close()
     engine.dispose()
 
@@ -208,6 +223,14 @@ def test_each_scheduled_command_does_its_work_once_on_two_hosts(
         sa.select(sa.func.count()).select_from(BillReminder).where(BillReminder.outbox_id > after)
     )
     assert claims == len(reminders)
+    # The demo estate charges late fees; `bills remind` assesses them first: once.
+    policy = session.scalar(
+        sa.select(LateFeePolicy).where(LateFeePolicy.estate_id == work["estate"])
+    )
+    day = office_today(session, [work["estate"]])
+    for bill_id in work["bills"]:
+        bill = session.get(Bill, bill_id)
+        assert bill.late_fee == late_fee_for(bill, policy, day) > 0
 
     outputs = on_both_hosts_at_once(pg_demo, envs, "notices", "publish")
     session.expire_all()
