@@ -30,6 +30,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, g, request, request_started
+from flask_login import user_logged_out
 
 logger = logging.getLogger("propadmin.request")
 
@@ -81,7 +82,14 @@ def _user_id():
     # Only the user this request already loaded: the log never adds a query, and a
     # request that failed before loading anyone (the database down) logs null.
     user = g.get("_login_user")
-    return user.id if user is not None and user.is_authenticated else None
+    if user is not None and user.is_authenticated:
+        return user.id
+    return g.get("signed_out_user_id")
+
+
+def _signed_out(sender, user, **extra) -> None:
+    # The sign-out request is logged under the account it ended.
+    g.signed_out_user_id = getattr(user, "id", None)
 
 
 def _is_quiet() -> bool:
@@ -130,4 +138,5 @@ def init_app(app: Flask) -> None:
         # handler) nor the root logger: the line stays one JSON object.
         logger.propagate = False
     request_started.connect(_start, app)
+    user_logged_out.connect(_signed_out, app)
     app.after_request(_log)

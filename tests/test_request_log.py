@@ -15,7 +15,7 @@ from sqlalchemy import select
 from models import Bill, Resident
 from propadmin.request_log import logger
 
-from .helpers import DEMO_PASSWORD, Mailbox, csrf_from, login
+from .helpers import DEMO_PASSWORD, Mailbox, csrf_from, login, post_form
 from .served import deployment_env, redis_available, serving
 from .test_password_reset import ask_for_reset, reset_link
 from .test_portal_access import (
@@ -103,6 +103,12 @@ def test_each_request_has_one_line_with_the_operator_fields(app, demo, request_l
     detail = owner.get(f"/portal/bills/{bill_id}")
     assert request_log.lines[-1]["path"] == f"/portal/bills/{bill_id}"
     assert request_log.lines[-1]["status"] == detail.status_code
+
+    post_form(owner, "/portal/", {}, post_url="/logout")
+    assert request_log.lines[-1]["path"] == "/logout"
+    assert request_log.lines[-1]["user_id"] == owner_id
+    owner.get("/login")
+    assert request_log.lines[-1]["user_id"] is None
 
 
 def test_the_proxys_request_id_is_kept_and_a_malformed_one_replaced(app, request_log):
