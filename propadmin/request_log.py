@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, request, request_started
 from flask_login import user_logged_out
+from sqlalchemy import inspect
 
 logger = logging.getLogger("propadmin.request")
 
@@ -83,13 +84,20 @@ def _user_id():
     # request that failed before loading anyone (the database down) logs null.
     user = g.get("_login_user")
     if user is not None and user.is_authenticated:
-        return user.id
+        return _primary_key(user)
     return g.get("signed_out_user_id")
+
+
+def _primary_key(user):
+    # From the identity map: ``user.id`` on a row expired by the request's commit would
+    # load it again (a query per request, and an error with the database gone).
+    identity = inspect(user).identity
+    return identity[0] if identity else None
 
 
 def _signed_out(sender, user, **extra) -> None:
     # The sign-out request is logged under the account it ended.
-    g.signed_out_user_id = getattr(user, "id", None)
+    g.signed_out_user_id = _primary_key(user)
 
 
 def _is_quiet() -> bool:
