@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -15,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from models import Bill, BillStatus, Payment, RepairRequest, Resident, User
 
-from .load_kit import OWNERS, Client, Tally, pay, run_load
+from .helpers import DEMO_PASSWORD
+from .load_kit import OWNERS, Client, Tally, owner_round, pay, run_load
+from .pg_cluster import private_cluster, wait_until
 from .served import deployment_env, redis_available, serving
 
 pytestmark = pytest.mark.committed
+REQUEST_TIMEOUT = 20  # seconds: an answer slower than this is a hang
 
 
 def open_bills(url: str, count: int) -> list[int]:
@@ -113,3 +117,98 @@ def test_two_cashiers_paying_one_bill_in_full_at_once_record_one_payment(pg_demo
     assert after["bills"][bill_id].paid == before["bills"][bill_id].paid + owed
     assert after["bills"][bill_id].status is BillStatus.paid
     assert_nothing_lost(before, after, tally)
+
+
+# -- the database restarted in the middle of a run -----------------------------------
+@pytest.fixture
+def own_cluster_demo(tmp_path_factory):
+    """A private PostgreSQL cluster with the demo estate (the test stops and starts it)."""
+    from propadmin.extensions import db
+    from propadmin.services.demo import seed_demo
+
+    from .conftest import _make_app, _migrated
+
+    with private_cluster() as cluster:
+        _migrated(cluster.url, tmp_path_factory)
+        app = _make_app(cluster.url, tmp_path_factory.mktemp("cluster-seed"))
+        with app.app_context():
+            db.session.info["actor_name"] = "cli"
+            seed_demo(db.session, units=24, password=DEMO_PASSWORD)
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        yield cluster
+
+
+def owners_until(base: str, tally: Tally, stop: threading.Event) -> list[threading.Thread]:
+    """Each owner does visits (reports included) until ``stop``, whatever answers."""
+
+    def visits(who: str) -> None:
+        client = Client(base, timeout=REQUEST_TIMEOUT)
+        client.login(who)
+        n = 0
+        while not stop.is_set() and n < 500:
+            try:
+                owner_round(client, tally, who, n)
+            except Exception as exc:  # noqa: BLE001 — a hang or a dropped connection
+                tally.failed(who, exc)
+            n += 1
+        client.close()
+
+    threads = [threading.Thread(target=visits, args=(who,)) for who in OWNERS]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def test_a_database_restart_fails_requests_cleanly_and_the_app_recovers(
+    own_cluster_demo, tmp_path
+):
+    cluster = own_cluster_demo
+    redis_available()
+    env = deployment_env(cluster.url, tmp_path / "instance")
+    tally, stop = Tally(), threading.Event()
+    with serving(env, tmp_path, workers=2) as (host,):
+        probe, owner = Client(host.url, timeout=REQUEST_TIMEOUT), Client(host.url)
+        owner.login("owner")
+        threads = owners_until(host.url, tally, stop)
+        try:
+            time.sleep(2)
+            cluster.stop("fast")
+            down = time.monotonic()
+            health = probe.get("/healthz")
+            page = owner.get("/portal/bills")
+            time.sleep(2)
+            cluster.start()
+            came_back = wait_until(lambda: probe.get("/healthz").status == 200, 30)
+            time.sleep(2)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=REQUEST_TIMEOUT * 4)
+        after = Tally()
+        for n in range(4):
+            owner_round(owner, after, "owner", 1000 + n)
+        pid_after = host.process.pid if host.process.poll() is None else None
+        for client in (probe, owner):
+            client.close()
+    assert health.status == 503 and health.body.strip() == '{"status":"unavailable"}'
+    assert page.status in (500, 503)
+    leaks = ("Traceback", "psycopg", "OperationalError", str(cluster.port))
+    assert not [word for word in leaks if word in page.body + health.body]
+    assert page.seconds < REQUEST_TIMEOUT and time.monotonic() - down < 120
+    assert came_back, "/healthz did not answer 200 within 30 s of the database's return"
+    # During the outage: answers, never hangs or dropped connections; 5xx allowed.
+    assert [e for e in tally.errors if "HTTP 5" not in e] == []
+    assert set(tally.statuses) <= {200, 302, 500, 503}, tally.statuses
+    assert tally.statuses[200] > 0 and tally.statuses[500] + tally.statuses[503] > 0
+    # After it: everything works again, with the same gunicorn.
+    assert after.errors == [] and pid_after == host.process.pid
+    assert set(after.statuses) <= {200, 302}
+    # Every report acknowledged before, during or after the outage is there, once.
+    held = snapshot(cluster.url)["repairs"]
+    for who, ids in [*tally.repairs.items(), *after.repairs.items()]:
+        assert set(ids) <= set(held.get(who, [])), who
+    assert sum(len(ids) for ids in held.values()) == len(
+        {i for ids in held.values() for i in ids}
+    )
