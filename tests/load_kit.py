@@ -158,7 +158,7 @@ def owner_round(client: Client, tally: Tally, who: str, n: int) -> None:
             tally.errors.append(f"report {who}-{n}: HTTP {sent.status}, not accepted")
 
 
-def _field(pattern: re.Pattern, page: str) -> str:
+def form_value(pattern: re.Pattern, page: str) -> str:
     match = pattern.search(page)
     return (match[1] or match[2] or "") if match else ""
 
@@ -174,13 +174,13 @@ def pay(
     shown = tally.saw("cashier page", client.get(page))
     if shown.status != 200:
         return shown
-    owed = _field(AMOUNT_RE, shown.body)
+    owed = form_value(AMOUNT_RE, shown.body)
     form = {
         "amount": amount or owed,
         "method": "cash",
         "reference": "",
-        "version": _field(VERSION_RE, shown.body),
-        "csrf_token": _field(CSRF_RE, shown.body),
+        "version": form_value(VERSION_RE, shown.body),
+        "csrf_token": form_value(CSRF_RE, shown.body),
     }
     if not form["amount"]:
         return shown  # nothing owed any more

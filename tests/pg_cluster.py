@@ -25,7 +25,9 @@ PG_TIMEOUT = 30  # seconds pg_ctl may take to start or stop the server
 
 
 def _bin_dir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4])
+    )
     if found:
         return Path(found[-1]).parent
     on_path = shutil.which("pg_ctl")
@@ -72,12 +74,30 @@ class PrivateCluster:
             "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
         self.start()
-        engine = sa.create_engine(self.url.replace("/propadmin", "/postgres"),
-                                  isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)  # fmt: skip
+        server = self.url.replace("/propadmin", "/postgres")
+        engine = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with engine.connect() as conn:
             conn.execute(sa.text("CREATE DATABASE propadmin"))
         engine.dispose()
         return self
+
+    def copy_from(self, url: str) -> None:
+        """Fill the empty database with another server's database (``pg_dump | psql``)."""
+        source = sa.engine.make_url(url)
+        dump = subprocess.Popen(
+            [str(self.bin / "pg_dump"), "--no-owner", "-h", source.host or "127.0.0.1",
+             "-p", str(source.port or 5432), "-U", source.username or "postgres",
+             source.database],
+            stdout=subprocess.PIPE,
+        )  # fmt: skip
+        load = subprocess.run(
+            [str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+             "-p", str(self.port), "-U", "postgres", "-d", "propadmin"],
+            stdin=dump.stdout, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        dump.stdout.close()
+        if dump.wait(timeout=30) != 0 or load.returncode != 0:
+            raise RuntimeError(f"copying {source.database} failed: {load.stderr}")
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
