@@ -137,17 +137,22 @@ def _redis_or_memory() -> str:
     return REDIS_URL
 
 
+def served_env(url: str, tmp: Path) -> dict[str, str]:
+    """The hosts' environment for a database made by ``demo_database``."""
+    return deployment_env(
+        url,
+        tmp / "instance",
+        PROPADMIN_RATELIMIT_STORAGE_URI=_redis_or_memory(),
+        # The keys the demo estate was seeded with (tests/bench.py's make_app).
+        PROPADMIN_FIELD_ENCRYPTION_KEYS=json.dumps([FERNET_KEY]),
+        PROPADMIN_BLIND_INDEX_KEY="bench",
+    )
+
+
 def bench_serving_backend(backend: str, seconds: float, clients: int = CLIENTS) -> list:
     workers = multiprocessing.cpu_count() * 2 + 1  # as propadmin/gunicorn_conf.py sizes it
     with demo_database(backend) as (url, tmp):
-        env = deployment_env(
-            url,
-            tmp / "instance",
-            PROPADMIN_RATELIMIT_STORAGE_URI=_redis_or_memory(),
-            # The keys the demo estate was seeded with (tests/bench.py's make_app).
-            PROPADMIN_FIELD_ENCRYPTION_KEYS=json.dumps([FERNET_KEY]),
-            PROPADMIN_BLIND_INDEX_KEY="bench",
-        )
+        env = served_env(url, tmp)
         with serving(env, tmp, workers=workers, app_spec="tests.bench_app:app") as (host,):
             owner = Client(host.url)
             owner.login("owner")

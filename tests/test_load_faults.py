@@ -15,77 +15,36 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from models import (
-    Bill,
     BillStatus,
     MailStatus,
     OutboxMessage,
-    Payment,
-    RepairRequest,
-    Resident,
-    User,
 )
 
 from .helpers import CSRF_RE, SMTPServer
-from .load_kit import OWNERS, VERSION_RE, Client, Tally, form_value, owner_round, pay, run_load
+from .load_kit import (
+    OWNERS,
+    VERSION_RE,
+    Client,
+    Tally,
+    assert_nothing_lost,
+    form_value,
+    open_bills,
+    owner_round,
+    pay,
+    run_load,
+    snapshot,
+)
 from .pg_cluster import private_cluster, wait_until
 from .served import deployment_env, flask_command, redis_available, serving
 
 pytestmark = pytest.mark.committed
 REQUEST_TIMEOUT = 20  # seconds: an answer slower than this is a hang
-
-
-def open_bills(url: str, count: int) -> list[int]:
-    """Bills of the demo estate with something owed, the first ``count`` of them."""
-    with Session(sa.create_engine(url, poolclass=sa.pool.NullPool)) as session:
-        bills = session.scalars(
-            sa.select(Bill)
-            .where(Bill.status.in_((BillStatus.unpaid, BillStatus.partial)))
-            .order_by(Bill.id)
-        ).all()
-        return [b.id for b in bills if b.owed >= Decimal("20")][:count]
-
-
-def snapshot(url: str) -> dict:
-    """What the database holds now: repair ids per reporter, payment rows, bills' paid."""
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    with Session(engine) as session:
-        accounts = dict(
-            session.execute(sa.select(Resident.id, User.username).join(Resident.user)).all()
-        )
-        repairs: dict[str, list[int]] = {}
-        for repair in session.scalars(
-            sa.select(RepairRequest).where(RepairRequest.location.like("load-%"))
-        ):
-            repairs.setdefault(accounts.get(repair.reporter_id, "?"), []).append(repair.id)
-        payments = {p.id: (p.bill_id, p.amount) for p in session.scalars(sa.select(Payment))}
-        bills = {b.id: b for b in session.scalars(sa.select(Bill))}
-        session.expunge_all()
-    engine.dispose()
-    return {"repairs": repairs, "payments": payments, "bills": bills}
-
-
-def assert_nothing_lost(before: dict, after: dict, tally: Tally) -> None:
-    """Every acknowledged write is in the database once, and no other write is there."""
-    new_repairs = {
-        owner: sorted(set(ids) - set(before["repairs"].get(owner, [])))
-        for owner, ids in after["repairs"].items()
-    }
-    assert {o: ids for o, ids in new_repairs.items() if ids} == {
-        o: sorted(ids) for o, ids in tally.repairs.items() if ids
-    }
-    new = {k: v for k, v in after["payments"].items() if k not in before["payments"]}
-    assert new == tally.payments
-    for bill_id, bill in after["bills"].items():
-        taken = sum((a for b, a in new.values() if b == bill_id), Decimal("0"))
-        assert bill.paid == before["bills"][bill_id].paid + taken, f"bill {bill_id}"
-        assert bill.owed >= 0, f"bill {bill_id} overpaid"
 
 
 @pytest.fixture(scope="module")
