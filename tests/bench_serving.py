@@ -18,6 +18,7 @@ takes some of the CPU the server would have: the figures are a floor, the ratio 
 
 from __future__ import annotations
 
+import http.client
 import json
 import multiprocessing
 import tempfile
@@ -106,7 +107,7 @@ def hammer(base: str, path: str, cookies: dict, clients: int, seconds: float) ->
         while time.monotonic() < deadline:
             try:
                 answer = browser.get(path)
-            except OSError:
+            except (OSError, http.client.HTTPException):  # no answer: an error, go on
                 failed += 1
                 continue
             if answer.status != 200:
