@@ -2,6 +2,8 @@
 measured in the same run, so that they read as ratios on any machine.
 
     python -m tests.bench [--backend sqlite|postgresql|both] [--only PART]
+
+The ``serving`` part (tests/bench_serving.py) runs gunicorn on a demo estate of its own.
 """
 
 from __future__ import annotations
@@ -357,12 +359,24 @@ def main() -> None:
     parser.add_argument("--bills", type=int, default=1_000_000, help="bills in the list")
     parser.add_argument("--repairs", type=int, default=100_000, help="repair requests")
     parser.add_argument("--notice-residents", type=int, default=100_000, help="mailed residents")
+    parser.add_argument("--serving-seconds", type=float, default=8, help="per page, per backend")
     parser.add_argument(
-        "--only", choices=["register", "billing", "repairs", "notices"], help="one part's figures"
+        "--only",
+        choices=["register", "billing", "repairs", "notices", "serving"],
+        help="one part's figures",
     )
     args = parser.parse_args()
-    billing = (args.bill_units, args.bills, args.only, args.repairs, args.notice_residents)
     print("PropAdmin benchmarks")
+    if args.only != "serving":
+        run_parts(args)
+    if args.only in (None, "serving"):
+        from .bench_serving import bench_serving
+
+        bench_serving(args.backend, args.serving_seconds)
+
+
+def run_parts(args) -> None:
+    billing = (args.bill_units, args.bills, args.only, args.repairs, args.notice_residents)
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             run_backend(

@@ -84,10 +84,12 @@ def deployment_env(database_url: str, instance: Path, **extra: str) -> dict[str,
 @dataclass
 class Served:
     """One gunicorn host. ``url`` is its base URL; ``log`` what it wrote (stdout and
-    stderr: gunicorn's own lines and the app's request log)."""
+    stderr: gunicorn's own lines and the app's request log). ``app_spec`` is the WSGI app
+    gunicorn loads (``tests.bench_app:app`` for the bench)."""
 
     env: dict[str, str]
     workers: int = 2
+    app_spec: str = "app:app"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -105,7 +107,7 @@ class Served:
         )
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(GUNICORN), "-c", "python:propadmin.gunicorn_conf", "app:app"],
+                [str(GUNICORN), "-c", "python:propadmin.gunicorn_conf", self.app_spec],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -144,12 +146,19 @@ class Served:
 
 
 @contextmanager
-def serving(env: dict[str, str], log_dir: Path, hosts: int = 1, workers: int = 2):
+def serving(
+    env: dict[str, str],
+    log_dir: Path,
+    hosts: int = 1,
+    workers: int = 2,
+    app_spec: str = "app:app",
+):
     """Start ``hosts`` gunicorn instances with the same environment; yield them."""
     started: list[Served] = []
     try:
         for n in range(hosts):
-            started.append(Served(env, workers=workers).start(log_dir / f"host{n + 1}.log"))
+            host = Served(env, workers=workers, app_spec=app_spec)
+            started.append(host.start(log_dir / f"host{n + 1}.log"))
         yield started
     finally:
         for host in started:
