@@ -120,12 +120,13 @@ def mail_send(due: bool) -> None:
 
 
 def init_app(app) -> None:
-    from . import cli_billing, cli_notices, cli_register, cli_repairs
+    from . import cli_backup, cli_billing, cli_notices, cli_register, cli_repairs
 
     cli_register.init_app(app)
     cli_billing.init_app(app)
     cli_repairs.init_app(app)
     cli_notices.init_app(app)
+    cli_backup.init_app(app)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)

@@ -1,0 +1,187 @@
+"""The backup file: a ZIP64 archive with two members.
+
+``database.sqlite`` (SQLite, deflated) or ``database.pgdump`` (PostgreSQL, ``pg_dump
+--format=custom``, stored) is the payload; ``manifest.json``, written after it, says what
+it is::
+
+    {"format": "propadmin-backup", "format_version": 1,
+     "created_at": "2026-11-29T02:00:00Z", "propadmin_version": "0.1.0",
+     "backend": "sqlite" | "postgresql", "server_version": "3.40.1",
+     "schema_revision": "0008_notices",
+     "payload": {"name": "database.sqlite", "size": 123456, "sha256": "..."},
+     "tables": {"estate": {"rows": 1, "checksum": "..."}, ...},
+     "keys": {"field_encryption": ["<fingerprint>", ...], "blind_index": "<fingerprint>"}}
+
+Counts and checksums are taken from the same snapshot as the payload (see
+backup_tables.py); key fingerprints never reveal the keys (see backup_keys.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+FORMAT = "propadmin-backup"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PAYLOADS = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
+# Scheduled backups in a directory: propadmin-backup-20261129T020000Z.zip (-2, -3... when
+# two are made within one second).
+NAME_RE = re.compile(r"^propadmin-backup-(\d{8}T\d{6}Z)(?:-\d+)?\.zip$")
+_CHUNK = 1024 * 1024
+
+
+class BackupError(Exception):
+    """A backup cannot be made or restored; the message says why, naming the file."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def timestamped_name(when: datetime, serial: int = 1) -> str:
+    stamp = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"propadmin-backup-{stamp}{'' if serial == 1 else f'-{serial}'}.zip"
+
+
+def name_time(name: str) -> datetime | None:
+    """The time in a scheduled backup's file name; None when the name is not ours."""
+    match = NAME_RE.match(name)
+    if not match:
+        return None
+    return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def copy_hashing(source: IO[bytes], target: IO[bytes]) -> tuple[int, str]:
+    """Copy in chunks (bounded memory); return the size and SHA-256 of what was copied."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := source.read(_CHUNK):
+        digest.update(chunk)
+        target.write(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+class BackupWriter:
+    """Writes the archive: ``payload()`` gives a file to stream the payload into, then
+    ``finish(manifest)`` adds the manifest with the payload's size and checksum."""
+
+    def __init__(self, path: Path, backend: str) -> None:
+        self.backend = backend
+        self.zip = zipfile.ZipFile(path, "w", allowZip64=True)
+        self.size = 0
+        self.sha256 = ""
+
+    def add_payload(self, source: IO[bytes]) -> None:
+        compress = zipfile.ZIP_DEFLATED if self.backend == "sqlite" else zipfile.ZIP_STORED
+        info = zipfile.ZipInfo(PAYLOADS[self.backend], date_time=_zip_time())
+        info.compress_type = compress
+        with self.zip.open(info, "w", force_zip64=True) as target:
+            self.size, self.sha256 = copy_hashing(source, target)
+
+    def finish(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        manifest = {
+            **manifest,
+            "payload": {
+                "name": PAYLOADS[self.backend],
+                "size": self.size,
+                "sha256": self.sha256,
+            },
+        }
+        info = zipfile.ZipInfo(MANIFEST, date_time=_zip_time())
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self.zip.writestr(info, json.dumps(manifest, indent=2, ensure_ascii=False))
+        self.zip.close()
+        return manifest
+
+    def abort(self) -> None:
+        self.zip.close()
+
+
+def _zip_time() -> tuple[int, ...]:
+    return datetime.now(UTC).timetuple()[:6]
+
+
+@dataclass
+class Backup:
+    """An opened backup file whose manifest was read; the payload is not yet checked."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def backend(self) -> str:
+        return self.manifest["backend"]
+
+    @property
+    def revision(self) -> str | None:
+        return self.manifest.get("schema_revision")
+
+    @property
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return self.manifest["tables"]
+
+    def extract_payload(self, target: Path) -> None:
+        """Write the payload to ``target``, checking its size and SHA-256 on the way.
+        Raises BackupError naming the file when it is damaged."""
+        expected = self.manifest["payload"]
+        try:
+            with zipfile.ZipFile(self.path) as archive, archive.open(expected["name"]) as src:
+                with target.open("wb") as out:
+                    size, sha256 = copy_hashing(src, out)
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+            raise BackupError(
+                f"{self.path} is damaged: its payload cannot be read ({exc})."
+            ) from None
+        if (size, sha256) != (expected["size"], expected["sha256"]):
+            raise BackupError(
+                f"{self.path} is damaged: the payload's checksum does not match the one "
+                "recorded when the backup was made."
+            )
+
+
+def open_backup(path: Path) -> Backup:
+    """Open a backup file and read its manifest. Raises BackupError naming the file when
+    it is missing, not a PropAdmin backup, truncated or damaged."""
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist or is not a file.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if MANIFEST not in names:
+                raise BackupError(f"{path} is not a PropAdmin backup (it has no manifest).")
+            manifest = json.loads(archive.read(MANIFEST))
+    except zipfile.BadZipFile:
+        raise BackupError(
+            f"{path} is damaged or not a PropAdmin backup: it is not a complete zip archive "
+            "(a truncated copy looks like this)."
+        ) from None
+    except (zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise BackupError(f"{path} is damaged: its manifest cannot be read ({exc}).") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError(f"{path} is not a PropAdmin backup (its manifest is not ours).")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BackupError(
+            f"{path} has backup format version {manifest.get('format_version')!r}; this "
+            f"PropAdmin reads version {FORMAT_VERSION}: it was made by a newer PropAdmin; "
+            "upgrade first."
+        )
+    payload = manifest.get("payload") or {}
+    if manifest.get("backend") not in PAYLOADS or payload.get("name") not in names:
+        raise BackupError(f"{path} is damaged: its manifest names no payload it holds.")
+    return Backup(path, manifest)
+
+
+def is_our_backup(path: Path) -> bool:
+    """Whether ``path`` is a readable PropAdmin backup (pruning touches nothing else)."""
+    try:
+        open_backup(path)
+    except BackupError:
+        return False
+    return True
