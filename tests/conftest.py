@@ -36,6 +36,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from .backup_kit import target_app  # noqa: F401 — shared fixtures
 from .browser_kit import browser, live_server, new_tab  # noqa: F401 — shared fixtures
 from .factories import Factories
 from .helpers import DEMO_PASSWORD, SMTPServer, login, unavailable

@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,7 +136,7 @@ class Backup:
             with zipfile.ZipFile(self.path) as archive, archive.open(expected["name"]) as src:
                 with target.open("wb") as out:
                     size, sha256 = copy_hashing(src, out)
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError) as exc:
             raise BackupError(
                 f"{self.path} is damaged: its payload cannot be read ({exc})."
             ) from None
@@ -162,7 +163,7 @@ def open_backup(path: Path) -> Backup:
             f"{path} is damaged or not a PropAdmin backup: it is not a complete zip archive "
             "(a truncated copy looks like this)."
         ) from None
-    except (zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
         raise BackupError(f"{path} is damaged: its manifest cannot be read ({exc}).") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{path} is not a PropAdmin backup (its manifest is not ours).")
