@@ -221,3 +221,16 @@ def test_keys_that_cannot_read_the_data_are_named_plainly(app, make, runner, tmp
     result = _restore(other_index, tmp_path / "keys.zip")
     assert result.exit_code != 0
     assert "blind-index key configured here does not match 2 of 2" in result.output
+
+
+def test_a_backup_of_an_older_schema_says_to_upgrade(app, runner, tmp_path, target_app):
+    _backup(runner, tmp_path / "good.zip")
+    older = altered(
+        tmp_path / "good.zip",
+        tmp_path / "older.zip",
+        manifest=lambda m: m.update(schema_revision="0007_repairs"),
+    )
+    result = _restore(target_app(), older)
+    assert result.exit_code == 0, result.output
+    assert "is older than this PropAdmin's" in result.output
+    assert "flask --app app db upgrade" in result.output
