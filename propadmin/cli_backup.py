@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -9,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .extensions import db
-from .services.backup import Restored, create_backup, restore_backup
+from .services.backup import Feedback, Restored, create_backup, restore_backup
 from .services.backup_engines import backup_lock
 from .services.backup_format import BackupError
 from .services.backup_keys import configured_keys, key_fingerprints
@@ -18,8 +20,16 @@ from .services.backup_retention import prune
 backup_cli = AppGroup("backup", help="Back up the database, and restore it from a backup.")
 
 
-def _say(message: str) -> None:
-    click.echo(message, err=True)
+class _Printed(Feedback):
+    """Steps and progress bars on stderr (stdout keeps the results, for cron mail)."""
+
+    def say(self, message: str) -> None:
+        click.echo(message, err=True)
+
+    @contextmanager
+    def progress(self, label: str, total: int):
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            yield bar.update
 
 
 def _keys() -> dict:
@@ -61,7 +71,7 @@ def backup_create(target: Path, keep_daily: int | None, keep_weekly: int | None)
                 target,
                 keys=_keys(),
                 pg_bin_dir=current_app.config.get("BACKUP_PG_BIN_DIR"),
-                say=_say,
+                feedback=_Printed(),
             )
         except BackupError as exc:
             raise click.ClickException(exc.message) from None
@@ -73,7 +83,7 @@ def backup_create(target: Path, keep_daily: int | None, keep_weekly: int | None)
         if pruning:
             kept, deleted = prune(target, keep_daily or 0, keep_weekly or 0)
             for old in deleted:
-                _say(f"Deleted old backup {old.name}")
+                click.echo(f"Deleted old backup {old.name}", err=True)
             click.echo(f"Retention: kept {len(kept)} backup(s), deleted {len(deleted)}.")
 
 
@@ -95,7 +105,7 @@ def backup_restore(backup_file: Path, force: bool) -> None:
             keys=_keys(),
             force=force,
             pg_bin_dir=current_app.config.get("BACKUP_PG_BIN_DIR"),
-            say=_say,
+            feedback=_Printed(),
         )
     except BackupError as exc:
         raise click.ClickException(exc.message) from None

@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -44,13 +45,31 @@ from .backup_format import (
     timestamped_name,
 )
 from .backup_keys import KeyCheck, check_keys, compare_fingerprints
-from .backup_tables import TableSum, schema_revision, table_sums, tables_holding_data
+from .backup_tables import (
+    TableSum,
+    schema_revision,
+    table_names,
+    table_sums,
+    tables_holding_data,
+)
 
-Say = Callable[[str], None]
+
+class Feedback:
+    """How long work reports what it does: ``say`` a step, ``progress`` over counted
+    items (a context manager yielding ``advance(n)``). This one stays quiet; the CLI's
+    prints."""
+
+    def say(self, message: str) -> None:
+        pass
+
+    @contextmanager
+    def progress(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+        yield lambda n: None
 
 
-def _quiet(message: str) -> None:
-    pass
+def _checksum_tables(conn, feedback: Feedback, label: str) -> dict[str, TableSum]:
+    with feedback.progress(label, len(table_names(conn))) as advance:
+        return table_sums(conn, progress=lambda name, sums: advance(1))
 
 
 def propadmin_version() -> str:
@@ -73,13 +92,15 @@ def create_backup(
     keys: dict,
     now: datetime | None = None,
     pg_bin_dir: str | None = None,
-    say: Say = _quiet,
+    feedback: Feedback | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Back up the database to ``target`` (a file that must not exist yet, or a directory
     to put a timestamped file in). Returns the file written and its manifest.
 
     Raises BackupError: no PropAdmin schema in the database, target exists, a tool failed.
     """
+    feedback = feedback or Feedback()
+    say = feedback.say
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     in_directory = target.is_dir()
     folder = target if in_directory else target.parent
@@ -91,7 +112,7 @@ def create_backup(
     os.close(fd)
     partial = Path(partial_name)
     try:
-        manifest = _write_archive(engine, partial, keys, now, pg_bin_dir, say)
+        manifest = _write_archive(engine, partial, keys, now, pg_bin_dir, feedback)
         final = _link_into_place(partial, target, in_directory, now)
     finally:
         partial.unlink(missing_ok=True)
@@ -101,7 +122,8 @@ def create_backup(
     return final, manifest
 
 
-def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, say: Say) -> dict:
+def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, feedback) -> dict:
+    say = feedback.say
     writer = BackupWriter(path, engine.dialect.name)
     try:
         if engine.dialect.name == "sqlite":
@@ -112,7 +134,7 @@ def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, sa
                 copy_engine = sa.create_engine(f"sqlite:///{copy}", poolclass=sa.pool.NullPool)
                 try:
                     with copy_engine.connect() as conn:
-                        described = _describe_snapshot(conn, sqlite3.sqlite_version, say)
+                        described = _describe_snapshot(conn, sqlite3.sqlite_version, feedback)
                 finally:
                     copy_engine.dispose()
                 say("Compressing the copy into the backup file…")
@@ -129,7 +151,7 @@ def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, sa
                     dump.stdout.close()
                 engines.finish_tool(dump, "pg_dump")
                 server = conn.scalar(sa.text("SHOW server_version"))
-                described = _describe_snapshot(conn, server, say)
+                described = _describe_snapshot(conn, server, feedback)
     except BaseException:
         writer.abort()
         raise
@@ -146,16 +168,15 @@ def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, sa
     )
 
 
-def _describe_snapshot(conn, server_version: str, say: Say) -> dict[str, Any]:
+def _describe_snapshot(conn, server_version: str, feedback: Feedback) -> dict[str, Any]:
     revision = schema_revision(conn)
     if revision is None:
         raise BackupError(
             "The database has no PropAdmin schema (no alembic_version table): nothing to back "
             "up. Run `flask --app app db upgrade` first."
         )
-    say(f"Counting and checksumming every table (schema revision {revision})…")
-    sums = table_sums(conn)
-    say(f"  {len(sums)} tables, {sum(s.rows for s in sums.values())} rows.")
+    sums = _checksum_tables(conn, feedback, f"Checksumming the tables (schema {revision})")
+    feedback.say(f"{len(sums)} tables, {sum(s.rows for s in sums.values())} rows.")
     return {
         "server_version": server_version,
         "schema_revision": revision,
@@ -231,10 +252,12 @@ def restore_backup(
     keys: dict,
     force: bool = False,
     pg_bin_dir: str | None = None,
-    say: Say = _quiet,
+    feedback: Feedback | None = None,
 ) -> Restored:
     """Replace the configured database with the backup at ``path``; see the module doc.
     Raises BackupError (nothing changed) when refusing, or when loading failed."""
+    feedback = feedback or Feedback()
+    say = feedback.say
     backup, head = check_backup(path, engine, migrations)
     manifest = backup.manifest
     say(
@@ -263,9 +286,8 @@ def restore_backup(
         else:
             engines.pg_restore(engine, payload, pg_bin_dir)
     restored = Restored(backup, head=head)
-    say("Verifying row counts and checksums against the backup's manifest…")
     with engine.connect() as conn:
-        found = table_sums(conn)
+        found = _checksum_tables(conn, feedback, "Verifying the restored tables")
         for name in sorted(set(found) | set(backup.tables)):
             restored.tables[name] = (backup.tables.get(name), found.get(name))
         restored.keys = check_keys(conn, crypto)
