@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -234,3 +235,36 @@ def test_a_backup_of_an_older_schema_says_to_upgrade(app, runner, tmp_path, targ
     assert result.exit_code == 0, result.output
     assert "is older than this PropAdmin's" in result.output
     assert "flask --app app db upgrade" in result.output
+
+
+def test_the_database_password_is_never_on_a_command_line(pg_demo, tmp_path, monkeypatch):
+    """pg_dump, pg_restore and psql get the password in PGPASSWORD (the test server trusts
+    loopback, so any password connects), never in their arguments or in what is printed."""
+    import subprocess
+
+    from propadmin.services import backup_engines
+
+    from .conftest import _make_app
+
+    password = "Pa55-in-the-url"
+    url = sa.engine.make_url(pg_demo).set(password=password).render_as_string(False)
+    launched = []
+
+    class Recorded(subprocess.Popen):
+        def __init__(self, args, **kwargs):
+            launched.append((args, kwargs.get("env") or {}))
+            super().__init__(args, **kwargs)
+
+    monkeypatch.setattr(backup_engines.subprocess, "Popen", Recorded)
+    app = _make_app(url, tmp_path / "instance")
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["backup", "create", str(tmp_path / "pw.zip")])
+    restored = runner.invoke(args=["backup", "restore", str(tmp_path / "pw.zip"), "--force"])
+    assert made.exit_code == 0 and restored.exit_code == 0, made.output + restored.output
+    tools = {Path(args[0]).name for args, env in launched}
+    assert {"pg_dump", "pg_restore", "psql"} <= tools
+    for args, env in launched:
+        assert not any(password in str(arg) for arg in args), args
+        assert "--version" in args or env.get("PGPASSWORD") == password
+    assert password not in made.output + restored.output
+    assert password not in (tmp_path / "pw.zip").read_bytes().decode("latin-1")

@@ -109,7 +109,15 @@ def libpq_target(engine: Engine) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
-    plain = url.set(drivername="postgresql", password=None)
+    # URL.set(password=None) would keep the password: build the URL without it.
+    plain = sa.engine.URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    )
     return plain.render_as_string(hide_password=False), env
 
 
