@@ -265,6 +265,9 @@ def restore_backup(
         f"from a {backup.backend} database, schema {backup.revision}, {len(backup.tables)} "
         f"tables, {sum(t['rows'] for t in backup.tables.values())} rows."
     )
+    scratch = engines.sqlite_path(engine).parent if backup.backend == "sqlite" else None
+    if scratch is not None and not scratch.is_dir():
+        raise BackupError(f"{scratch} does not exist: create it for the SQLite database first.")
     with engine.connect() as conn:
         holding = tables_holding_data(conn)
     if holding and not force:
@@ -275,7 +278,6 @@ def restore_backup(
         )
     if holding:
         say(f"--force: replacing everything in the {_describe(engine)}.")
-    scratch = engines.sqlite_path(engine).parent if backup.backend == "sqlite" else None
     with tempfile.TemporaryDirectory(prefix=".propadmin-restore-", dir=scratch) as tmp:
         payload = Path(tmp) / manifest["payload"]["name"]
         say("Checking the payload's checksum…")

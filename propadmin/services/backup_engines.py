@@ -207,6 +207,9 @@ def pg_restore(engine: Engine, payload: Path, bin_dir: str | None) -> None:
         drops = _drop_everything(conn)
     engine.dispose()
     target, env = libpq_target(engine)
+    # The drops wait for the app's open transactions; give up after a minute rather than
+    # hang (the dump's own SETs come after them).
+    psql_env = {**env, "PGOPTIONS": f"{env.get('PGOPTIONS', '')} -c lock_timeout=60000".strip()}
     psql_errors, restore_errors = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     psql = subprocess.Popen(  # noqa: S603 - psql, no secret in its arguments
         [psql_tool, "--no-psqlrc", "--quiet", "--single-transaction", "--no-password"]
@@ -214,7 +217,7 @@ def pg_restore(engine: Engine, payload: Path, bin_dir: str | None) -> None:
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=psql_errors,
-        env=env,
+        env=psql_env,
     )
     psql.errors = psql_errors  # type: ignore[attr-defined]
     restore = subprocess.Popen(  # noqa: S603 - pg_restore of our own temporary file

@@ -36,6 +36,7 @@ PAYLOADS = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
 # two are made within one second).
 NAME_RE = re.compile(r"^propadmin-backup-(\d{8}T\d{6}Z)(?:-\d+)?\.zip$")
 _CHUNK = 1024 * 1024
+_REQUIRED = ("created_at", "propadmin_version", "schema_revision", "tables", "keys")
 
 
 class BackupError(Exception):
@@ -176,6 +177,16 @@ def open_backup(path: Path) -> Backup:
     payload = manifest.get("payload") or {}
     if manifest.get("backend") not in PAYLOADS or payload.get("name") not in names:
         raise BackupError(f"{path} is damaged: its manifest names no payload it holds.")
+    missing = [key for key in _REQUIRED if key not in manifest]
+    tables = manifest.get("tables")
+    if (
+        missing
+        or not isinstance(tables, dict)
+        or not all(
+            isinstance(t, dict) and {"rows", "checksum"} <= t.keys() for t in tables.values()
+        )
+    ):
+        raise BackupError(f"{path} is damaged: its manifest is incomplete ({missing or 'tables'}).")
     return Backup(path, manifest)
 
 
