@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
@@ -57,24 +58,29 @@ def backup_create(target: Path, keep_daily: int | None, keep_weekly: int | None)
         raise click.ClickException(
             f"--keep-daily/--keep-weekly prune a directory of backups; {target} is not a directory."
         )
-    engine = db.engine
-    with backup_lock(engine) as locked:
+    try:
+        _create(target, keep_daily, keep_weekly, pruning)
+    except BackupError as exc:
+        raise click.ClickException(exc.message) from None
+    except sa.exc.OperationalError as exc:
+        raise click.ClickException(f"The database did not answer: {exc.orig}") from None
+
+
+def _create(target: Path, keep_daily: int | None, keep_weekly: int | None, pruning: bool) -> None:
+    with backup_lock(db.engine) as locked:
         if not locked:
             message = "Another backup of this database is running; not starting a second one."
             if target.is_dir():
                 click.echo(message)  # the scheduled run on the other host does the work
                 return
-            raise click.ClickException(f"{message} {target} was not written.")
-        try:
-            path, manifest = create_backup(
-                engine,
-                target,
-                keys=_keys(),
-                pg_bin_dir=current_app.config.get("BACKUP_PG_BIN_DIR"),
-                feedback=_Printed(),
-            )
-        except BackupError as exc:
-            raise click.ClickException(exc.message) from None
+            raise BackupError(f"{message} {target} was not written.")
+        path, manifest = create_backup(
+            db.engine,
+            target,
+            keys=_keys(),
+            pg_bin_dir=current_app.config.get("BACKUP_PG_BIN_DIR"),
+            feedback=_Printed(),
+        )
         rows = sum(t["rows"] for t in manifest["tables"].values())
         click.echo(
             f"Backup written: {path} (schema {manifest['schema_revision']}, "
@@ -109,6 +115,8 @@ def backup_restore(backup_file: Path, force: bool) -> None:
         )
     except BackupError as exc:
         raise click.ClickException(exc.message) from None
+    except sa.exc.OperationalError as exc:
+        raise click.ClickException(f"The database did not answer: {exc.orig}") from None
     _report(restored)
 
 

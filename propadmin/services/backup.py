@@ -38,6 +38,7 @@ from . import backup_engines as engines
 from .backup_format import (
     FORMAT,
     FORMAT_VERSION,
+    PAYLOADS,
     Backup,
     BackupError,
     BackupWriter,
@@ -101,6 +102,8 @@ def create_backup(
     """
     feedback = feedback or Feedback()
     say = feedback.say
+    if engine.dialect.name not in PAYLOADS:
+        raise BackupError(f"Backups support SQLite and PostgreSQL, not {engine.dialect.name}.")
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     in_directory = target.is_dir()
     folder = target if in_directory else target.parent
@@ -147,6 +150,10 @@ def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, fe
                 dump = engines.pg_dump(engine, tool, snapshot)
                 try:
                     writer.add_payload(dump.stdout)
+                except BaseException:
+                    dump.kill()
+                    dump.wait()
+                    raise
                 finally:
                     dump.stdout.close()
                 engines.finish_tool(dump, "pg_dump")
@@ -190,11 +197,24 @@ def _link_into_place(partial: Path, target: Path, in_directory: bool, now: datet
     for serial in range(1, 100 if in_directory else 2):
         final = target / timestamped_name(now, serial) if in_directory else target
         try:
-            os.link(partial, final)
+            _claim(partial, final)
             return final
         except FileExistsError:
             continue
     raise BackupError(f"{target} already exists; a backup never overwrites a file.")
+
+
+def _claim(partial: Path, final: Path) -> None:
+    """Put ``partial`` at ``final`` unless a file is there (FileExistsError)."""
+    try:
+        os.link(partial, final)
+    except FileExistsError:
+        raise
+    except OSError:
+        # A file system without hard links (some network shares): take the name with an
+        # exclusive create, then move the finished file over our own empty one.
+        os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(partial, final)
 
 
 # -- restore ---------------------------------------------------------------------------

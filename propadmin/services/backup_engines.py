@@ -50,7 +50,11 @@ def backup_lock(engine: Engine) -> Iterator[bool]:
     beside the database file."""
     if engine.dialect.name == "sqlite":
         lock_path = sqlite_path(engine).with_name(sqlite_path(engine).name + "-backup.lock")
-        with open(lock_path, "a") as handle:
+        try:
+            handle = open(lock_path, "a")  # closed by the with below
+        except OSError as exc:
+            raise BackupError(f"Cannot open the lock file {lock_path}: {exc.strerror}.") from None
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
