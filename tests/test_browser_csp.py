@@ -106,6 +106,12 @@ def test_admin_scripts_still_work_under_the_policy(demo, new_tab):
     page.locator(".field-filters").locator("xpath=preceding-sibling::a").click()
     page.locator(".field-filters a.filter").first.click()
     expect(page.locator(".filters tr")).to_have_count(1)
+    # Flask-Admin's javascript: links (a menu, the current tab and page) are not refused.
+    admin.visit("/admin/meter/")
+    page.locator(".pa-navbar a.dropdown-toggle[href^='javascript:']").first.click()
+    expect(page.locator(".pa-navbar .dropdown-menu.show")).to_be_visible()
+    page.locator(".nav-tabs a.active[href^='javascript:']").click()
+    page.locator(".pagination .active a[href^='javascript:']").click()
     # Mass actions ask first; declining keeps the rows as they were.
     admin.visit("/admin/meter_reading/")
     page.locator("input.action-checkbox").first.check()
