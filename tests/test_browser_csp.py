@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from .helpers import login
 from .test_access import a_record_of_each_view, all_rules
-from .test_browser import sign_in
+from .test_browser import WIDTHS, assert_looks_finished, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -178,3 +178,36 @@ def test_every_portal_page_runs_under_the_policy(demo, new_tab):
     expect(page).to_have_url(owner.tab.base + "/portal/bills")
     owner.check("tab bar")
     assert not owner.problems(), "\n".join(owner.problems())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_error_pages_look_finished_under_the_policy(app, demo, new_tab, width):
+    """The 404 and 500 pages as a resident sees them: generic, styled (the stylesheet is
+    not refused), fitting the screen. Screenshots: ``error-404-<width>.png``, ``error-500``."""
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    def fail():
+        raise RuntimeError("secret detail: connection to db-7.internal refused")
+
+    app.add_url_rule("/test-only/fail", "test_only_fail", fail)
+    tab = new_tab(width=width)
+    tab.page.add_init_script(WATCH_VIOLATIONS)
+    sign_in(tab, "owner")
+    for path, code, title in (
+        ("/no-such-page", 404, "页面不存在"),
+        ("/test-only/fail", 500, "系统出现错误"),
+    ):
+        response = tab.goto(path)
+        assert response.status == code
+        expect(tab.page.get_by_role("heading", name=title)).to_be_visible()
+        assert "secret detail" not in tab.page.content()
+        # The page's own stylesheet applies: the button is a styled block, not a bare link.
+        assert (
+            tab.page.locator("a.button").first.evaluate("a => getComputedStyle(a).display")
+            != "inline"
+        )
+        assert not tab.page.evaluate("window.__csp"), tab.page.evaluate("window.__csp")
+        tab.problems[:] = [
+            p for p in tab.problems if f"HTTP {code}" not in p and "status of" not in p
+        ]
+        assert_looks_finished(tab, f"error-{code}", width)
