@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import Base, check_declared, install_field_cipher
 
-from . import audit, permissions
+from . import audit, permissions, security_headers
 from .config import DefaultConfig
 from .crypto import FieldCrypto
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, principal
@@ -60,6 +60,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Every model says how its rows belong to an estate; one that does not stops the
     # app here, naming it, instead of being shown to every estate.
     check_declared(mapper.class_ for mapper in Base.registry.mappers)
+    # First of the request hooks: the CSP nonce exists before any other hook can abort.
+    security_headers.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app,

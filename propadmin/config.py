@@ -11,6 +11,10 @@ class DefaultConfig:
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto. The client
     # address feeds the per-address sign-in limit, so set it to exactly the proxies you run.
     PROXY_FIX_X_FOR = 0
+    # Host headers the app answers (Flask's own setting); any other gets a 400 page. None:
+    # BASE_URL's host plus localhost and 127.0.0.1. Set PROPADMIN_TRUSTED_HOSTS to a JSON
+    # list to add names or the address a load balancer probes /healthz with.
+    TRUSTED_HOSTS = None
 
     # Sessions: the cookie flags are tightened further for https deployments in the factory.
     SESSION_COOKIE_HTTPONLY = True

@@ -198,18 +198,6 @@ def _refuse_nul_characters():
                 abort(400)
 
 
-def _security_headers(response):
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if current_user and current_user.is_authenticated:
-        headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 def init_app(app, login_manager) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
@@ -219,4 +207,3 @@ def init_app(app, login_manager) -> None:
     login_manager.session_protection = "basic"
     app.before_request(_refuse_nul_characters)
     app.before_request(_enforce_timeouts)
-    app.after_request(_security_headers)

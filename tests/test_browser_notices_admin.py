@@ -130,4 +130,8 @@ def test_admin_writes_counts_and_publishes_a_building_notice(new_tab, db_session
     assert page.evaluate("window.__pwned === undefined")
     assert page.locator(".rich-area [onerror], .rich-area script, .rich-area svg").count() == 0
     assert page.locator(".rich-area a").get_attribute("href") is None
-    assert tab.problems == [] and tab.outside == []
+    # Chromium reports the Content-Security-Policy refusing the body's handlers as it
+    # parses them (even in the editor's inert copy): a second wall, nothing else is wrong.
+    refused = [p for p in tab.problems if "Executing inline event handler violates" in p]
+    assert refused and [p for p in tab.problems if p not in refused] == []
+    assert tab.outside == []

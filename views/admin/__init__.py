@@ -18,6 +18,7 @@ from models import (
     Vehicle,
 )
 from propadmin.extensions import db
+from propadmin.security_headers import csp_nonce
 
 from .accounts import UserView
 from .base import SecureModelView
@@ -44,6 +45,8 @@ def init_admin(app) -> Admin:
         name=_l("PropAdmin"),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         theme=Bootstrap4Theme(base_template="admin/propadmin_base.html", fluid=True),
+        # Flask-Admin's own <script> tags carry this request's CSP nonce.
+        csp_nonce_generator=csp_nonce,
     )
     place, people, system = _l("Property"), _l("Residents"), _l("System")
     admin.add_view(EstateView(Estate, db, name=_l("Estates"), category=place, endpoint="estate"))

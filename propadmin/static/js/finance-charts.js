@@ -14,7 +14,8 @@
     var chart = echarts.init(el, null, { locale: locale, renderer: "canvas" });
     chart.setOption({
       animation: false,
-      tooltip: { trigger: "axis" },
+      // Drawn on the canvas: the HTML tooltip has style attributes, which the CSP refuses.
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { top: 0, data: [names.billed, names.collected, names.rate] },
       grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
       xAxis: {

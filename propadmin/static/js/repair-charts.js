@@ -14,7 +14,8 @@
     e.setOption({
       animation: false,
       color: COLORS,
-      tooltip: { trigger: "axis" },
+      // Drawn on the canvas: the HTML tooltip has style attributes, which the CSP refuses.
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { top: 0, type: "scroll" },
       grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: chart.labels,
