@@ -1,25 +1,70 @@
-"""Error pages in the reader's language."""
+"""Error pages in the reader's language, and one page that needs nothing at all.
 
-from flask import current_app, render_template, request
+The usual pages extend the site layout, which reads the signed-in user (a database query)
+and their language. While the database does not answer, that would fail inside the error
+handler and leave the reader with the WSGI server's bare page; those requests get a
+self-contained bilingual page instead, with ``503`` and ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from propadmin.crypto import TamperedValue
 from propadmin.extensions import db
+
+_STANDALONE = Path(__file__).resolve().parent.parent / "templates" / "errors" / "unavailable.html"
+RETRY_AFTER_SECONDS = 30
+
+
+def standalone_page(code: int) -> Response:
+    """The page that renders without the database, the user or the translations."""
+    body = _STANDALONE.read_text(encoding="utf-8").replace("CODE", str(code), 1)
+    response = Response(body, code, mimetype="text/html")
+    if code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 — the connection may be gone; the page matters more
+        current_app.logger.warning("rollback after an error failed", exc_info=True)
 
 
 def _page(code: int, template: str = "errors/error.html"):
     def handler(error):
         if code >= 500:
             # The failed transaction (if that was the error) must not break the page too.
-            db.session.rollback()
-        return render_template(template, code=code, error=error), code
+            _rollback()
+        try:
+            return render_template(template, code=code, error=error), code
+        except (OperationalError, InterfaceError, PoolTimeout):
+            _rollback()
+            current_app.logger.warning("error page for %s without the database", request.path)
+            return standalone_page(503)
 
     return handler
 
 
+def _database_unavailable(error):
+    """The database did not answer (down, restarting, out of connections)."""
+    current_app.logger.error(
+        "database unavailable on %s %s: %s", request.method, request.path, type(error).__name__
+    )
+    _rollback()
+    return standalone_page(503)
+
+
 def _tampered(error):
     current_app.logger.error("encrypted value failed authentication on %s", request.path)
-    db.session.rollback()
+    _rollback()
     return render_template("errors/error.html", code=500, error=error, tampered=True), 500
 
 
@@ -28,3 +73,5 @@ def init_app(app) -> None:
         app.register_error_handler(code, _page(code))
     app.register_error_handler(CSRFError, _page(400))
     app.register_error_handler(TamperedValue, _tampered)
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(unavailable, _database_unavailable)
