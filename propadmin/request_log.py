@@ -39,9 +39,10 @@ HEADER = "X-Request-ID"
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 _RULE_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)>]*\))?:)?(\w+)>")
 _NUMERIC_CONVERTERS = {"int", "float"}
-# A segment of an unmatched path that could be a secret: long, or a run of digits
-# (a mobile number has 11, an ID-card number 18).
-_SUSPECT_SEGMENT = re.compile(r"[^/]{24,}|[^/]*\d{7,}[^/]*")
+# A segment of an unmatched path that could be a secret: long, or holding 7 digits or
+# more however they are spaced (a mobile number has 11, an ID-card number 18).
+_LONG_SEGMENT = 24
+_DIGITS_IN_A_NUMBER = 7
 _QUIET_ENDPOINTS = {"healthz"}
 
 
@@ -62,12 +63,18 @@ def _request_id() -> str:
     return given if _WELL_FORMED_ID.fullmatch(given) else uuid.uuid4().hex
 
 
+def _harmless(segment: str) -> str:
+    digits = sum(ch.isdigit() for ch in segment)
+    suspect = len(segment) >= _LONG_SEGMENT or digits >= _DIGITS_IN_A_NUMBER
+    return "<redacted>" if suspect else segment
+
+
 def logged_path() -> str:
     """The request's path with the value of every non-numeric route argument replaced
     by its name, e.g. ``/reset-password/<token>``."""
     rule = request.url_rule
     if rule is None:
-        return _SUSPECT_SEGMENT.sub("<redacted>", request.path)
+        return "/".join(_harmless(segment) for segment in request.path.split("/"))
     values = request.view_args or {}
 
     def argument(match: re.Match) -> str:

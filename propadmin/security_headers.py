@@ -48,6 +48,14 @@ class _Talisman(Talisman):
         # A page may ask for a stricter policy (the password-reset form: no-referrer).
         headers.setdefault("Referrer-Policy", self.referrer_policy)
 
+    def _set_hsts_headers(self, headers):
+        # Talisman also believes a bare X-Forwarded-Proto, which anyone can send. Only
+        # request.is_secure counts: https here, or a proxy PROXY_FIX_X_FOR trusts said so.
+        if self.strict_transport_security and request.is_secure:
+            headers["Strict-Transport-Security"] = (
+                f"max-age={self.strict_transport_security_max_age}"
+            )
+
 
 def init_app(app: Flask) -> None:
     """Call before anything else registers ``before_request``: the nonce must exist
@@ -63,7 +71,7 @@ def init_app(app: Flask) -> None:
         session_cookie_secure=False,
         session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
         frame_options="DENY",
-        # Sent only on requests that came over https (Talisman checks request.is_secure).
+        # Sent only on requests that came over https (see _set_hsts_headers).
         strict_transport_security=True,
         strict_transport_security_include_subdomains=False,
         content_security_policy=CONTENT_SECURITY_POLICY,

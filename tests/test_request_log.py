@@ -208,6 +208,23 @@ def test_no_password_token_code_or_number_reaches_the_log(
     assert good["status"] == 302 and isinstance(good["user_id"], int)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/portal/138-1234-5678",
+        "/portal/138 1234 5678",
+        "/portal/+86.138.1234.5678",
+        "/admin/resident/110105-19900307-1234",
+    ],
+)
+def test_a_number_written_with_separators_in_a_mistyped_path_is_not_logged(
+    app, request_log, path
+):
+    assert app.test_client().get(path).status_code == 404
+    (line,) = request_log.lines
+    assert "1234" not in line["path"] and "<redacted>" in line["path"]
+
+
 @pytest.mark.config(REQUEST_LOG="off")
 def test_the_log_can_be_turned_off(app, request_log):
     app.test_client().get("/login")

@@ -160,6 +160,13 @@ def test_hsts_behind_the_tls_proxy(app):
     assert "max-age=" in response.headers["Strict-Transport-Security"]
 
 
+def test_a_forged_forwarded_proto_without_a_proxy_gets_no_hsts(app):
+    """Without PROXY_FIX_X_FOR nobody vouches for X-Forwarded-Proto: the request is http."""
+    response = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
+    assert "Strict-Transport-Security" not in response.headers
+
+
 @pytest.mark.config(BASE_URL="http://127.0.0.1:5000")
 def test_dev_over_http_keeps_plain_cookies_and_no_hsts(app, demo):
     """`make run`: no https redirect, no HSTS, and a session cookie the browser keeps on http."""

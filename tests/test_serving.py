@@ -31,3 +31,6 @@ def test_gunicorn_serves_the_owner_portal(pg_demo, tmp_path):
         assert response.status == 200
         assert "我的账单" in page or "账单" in page
         assert response.url.endswith("/portal/bills")
+    # The operator learns at start how many database connections this host may open:
+    # 2 workers x (4 threads + 1 kept + 2 for a moment).
+    assert "2 workers x 4 threads; up to 14 database connections from this host" in host.log()
