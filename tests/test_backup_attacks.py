@@ -65,9 +65,7 @@ def test_a_payload_named_outside_the_restore_folder_writes_nothing(
     assert table_count(target) == 0
 
 
-def test_a_payload_that_is_not_a_database_is_refused_plainly(
-    app, backend, tmp_path, target_app
-):
+def test_a_payload_that_is_not_a_database_is_refused_plainly(app, backend, tmp_path, target_app):
     good = _backup(app, tmp_path / "good.zip")
     junk = forged(good, tmp_path / "junk.zip", payload=lambda b: b"not a database " * 99, key=KEY)
     target = target_app()
@@ -137,9 +135,7 @@ def test_a_signed_sqlite_payload_with_a_trigger_or_view_is_refused(
     assert table_count(target) == 0
 
 
-def test_a_payload_larger_than_declared_stops_at_the_declared_size(
-    app, tmp_path, target_app
-):
+def test_a_payload_larger_than_declared_stops_at_the_declared_size(app, tmp_path, target_app):
     good = _backup(app, tmp_path / "good.zip")
     bomb = forged(
         good,
@@ -176,7 +172,7 @@ def _leave_leftovers(app, backend) -> None:
     statements = (
         [
             "CREATE VIEW leftover_view AS SELECT 1 AS one",
-            'CREATE TRIGGER leftover_trigger AFTER INSERT ON estate BEGIN SELECT 1; END',
+            "CREATE TRIGGER leftover_trigger AFTER INSERT ON estate BEGIN SELECT 1; END",
         ]
         if backend == "sqlite"
         else [
@@ -206,9 +202,7 @@ def _objects(app, backend) -> set[str]:
         return set(conn.scalars(sa.text(query)))
 
 
-def test_force_leaves_nothing_of_the_old_database_behind(
-    app, demo, backend, runner, tmp_path
-):
+def test_force_leaves_nothing_of_the_old_database_behind(app, demo, backend, runner, tmp_path):
     good = _backup(app, tmp_path / "good.zip")
     before = _objects(app, backend)
     _leave_leftovers(app, backend)
