@@ -212,3 +212,31 @@ def test_force_leaves_nothing_of_the_old_database_behind(app, demo, backend, run
         assert result.exit_code == 0, result.output
         assert "every row count and checksum matches" in result.output
         assert _objects(app, backend) == before, attempt
+
+
+def test_a_failed_load_with_force_leaves_the_postgresql_database_as_it_was(pg_demo, tmp_path):
+    """The schema is dropped in the load's transaction: a load that fails half-way (here a
+    pg_restore that emits a table and then an error) leaves every table, row and grant."""
+    import shutil
+
+    from .backup_kit import row_counts
+    from .conftest import _make_app
+
+    app = _make_app(pg_demo, tmp_path / "instance")
+    good = _backup(app, tmp_path / "good.zip")
+    before = row_counts(app), _objects(app, "postgresql")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("psql", "pg_dump"):
+        (tools / name).symlink_to(shutil.which(name))
+    fake = tools / "pg_restore"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "--version" ]; then echo "pg_restore (PostgreSQL) 99.0"; exit 0; fi\n'
+        "echo 'CREATE TABLE half_loaded (id int);'\necho 'SELECT 1/0;'\n"
+    )
+    fake.chmod(0o755)
+    failing = _make_app(pg_demo, tmp_path / "instance-2", BACKUP_PG_BIN_DIR=str(tools))
+    said = _refused(_restore(failing, good, "--force"))
+    assert "division by zero" in said and "the database was left as it was" in said
+    assert (row_counts(app), _objects(app, "postgresql")) == before

@@ -251,5 +251,11 @@ def pg_restore(engine: Engine, payload: Path, bin_dir: str | None) -> None:
     finally:
         psql.stdin.close()
         restore.stdout.close()
-    finish_tool(psql, "psql (loading the dump; the database was left as it was)")
+    try:
+        finish_tool(psql, "psql (loading the dump; the database was left as it was)")
+    except BackupError:
+        restore.kill()  # may still be writing into the closed pipe
+        restore.wait(timeout=60)
+        restore_errors.close()
+        raise
     finish_tool(restore, "pg_restore")
