@@ -240,3 +240,32 @@ def test_a_failed_load_with_force_leaves_the_postgresql_database_as_it_was(pg_de
     said = _refused(_restore(failing, good, "--force"))
     assert "division by zero" in said and "the database was left as it was" in said
     assert (row_counts(app), _objects(app, "postgresql")) == before
+
+
+def test_an_oversized_manifest_or_a_doubled_member_is_refused(app, tmp_path, target_app):
+    import json
+    import warnings
+    import zipfile
+
+    good = _backup(app, tmp_path / "good.zip")
+    manifest = manifest_of(good)
+    with zipfile.ZipFile(good) as archive:
+        payload_name = manifest["payload"]["name"]
+        payload = archive.read(payload_name)
+    padded = json.dumps(manifest) + " " * 20_000_000  # valid JSON, 20 MB
+    big = tmp_path / "big.zip"
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(payload_name, payload)
+        archive.writestr("manifest.json", padded)
+    doubled = tmp_path / "doubled.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(doubled, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
+        archive.writestr(payload_name, payload)
+        archive.writestr(payload_name, b"another payload")
+        archive.writestr("manifest.json", json.dumps(manifest))
+    target = target_app()
+    said = _refused(_restore(target, big))
+    assert f"{big} is damaged or not a PropAdmin backup: its manifest is 20.0 MB" in said
+    said = _refused(_restore(target, doubled))
+    assert f"{doubled} is not a PropAdmin backup: it holds {payload_name!r} twice" in said
+    assert table_count(target) == 0

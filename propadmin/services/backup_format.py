@@ -46,6 +46,7 @@ PAYLOADS = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
 # two are made within one second).
 NAME_RE = re.compile(r"^propadmin-backup-(\d{8}T\d{6}Z)(?:-\d+)?\.zip$")
 _CHUNK = 1024 * 1024
+_MANIFEST_LIMIT = 4_000_000  # bytes; a manifest of 44 tables is about 6 kB
 _REQUIRED = ("created_at", "propadmin_version", "schema_revision", "tables", "keys")
 
 
@@ -196,7 +197,15 @@ def open_backup(path: Path) -> Backup:
             _refuse_odd_members(path, archive.infolist())
             if MANIFEST not in names:
                 raise BackupError(f"{path} is not a PropAdmin backup (it has no manifest).")
-            manifest = json.loads(archive.read(MANIFEST))
+            with archive.open(MANIFEST) as member:
+                text = member.read(_MANIFEST_LIMIT + 1)
+            if len(text) > _MANIFEST_LIMIT:
+                size = max(len(text), archive.getinfo(MANIFEST).file_size)
+                raise BackupError(
+                    f"{path} is damaged or not a PropAdmin backup: its manifest is "
+                    f"{size / 1e6:.1f} MB; a manifest is at most {_MANIFEST_LIMIT / 1e6:.0f} MB."
+                )
+            manifest = json.loads(text)
     except zipfile.BadZipFile:
         raise BackupError(
             f"{path} is damaged or not a PropAdmin backup: it is not a complete zip archive "
@@ -238,8 +247,14 @@ def open_backup(path: Path) -> Backup:
 
 def _refuse_odd_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
     """Only our fixed names, as regular files: no other path, folder or symbolic link."""
-    allowed = {MANIFEST, *PAYLOADS.values()}
+    allowed, seen = {MANIFEST, *PAYLOADS.values()}, set()
     for info in members:
+        if info.filename in seen:
+            raise BackupError(
+                f"{path} is not a PropAdmin backup: it holds {info.filename!r} twice. "
+                "Nothing was changed."
+            )
+        seen.add(info.filename)
         kind = stat.S_IFMT(info.external_attr >> 16)  # 0: not recorded (a plain file)
         if info.filename not in allowed or kind not in (0, stat.S_IFREG):
             raise BackupError(
