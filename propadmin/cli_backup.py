@@ -15,7 +15,7 @@ from .extensions import db
 from .services.backup import Feedback, Restored, create_backup, restore_backup
 from .services.backup_engines import backup_lock
 from .services.backup_format import BackupError
-from .services.backup_keys import configured_keys, key_fingerprints
+from .services.backup_keys import configured_keys, key_fingerprints, signing_key
 from .services.backup_retention import prune
 
 backup_cli = AppGroup("backup", help="Back up the database, and restore it from a backup.")
@@ -35,6 +35,10 @@ class _Printed(Feedback):
 
 def _keys() -> dict:
     return key_fingerprints(*configured_keys(current_app.config))
+
+
+def _signing_key() -> bytes:
+    return signing_key(configured_keys(current_app.config)[1])
 
 
 @backup_cli.command("create")
@@ -78,6 +82,7 @@ def _create(target: Path, keep_daily: int | None, keep_weekly: int | None, pruni
             db.engine,
             target,
             keys=_keys(),
+            signing_key=_signing_key(),
             pg_bin_dir=current_app.config.get("BACKUP_PG_BIN_DIR"),
             feedback=_Printed(),
         )
@@ -109,6 +114,7 @@ def backup_restore(backup_file: Path, force: bool) -> None:
             migrations=current_app.extensions["migrate"].directory,
             crypto=crypto,
             keys=_keys(),
+            signing_key=_signing_key(),
             force=force,
             pg_bin_dir=current_app.config.get("BACKUP_PG_BIN_DIR"),
             feedback=_Printed(),

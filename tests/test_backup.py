@@ -2,7 +2,8 @@
 while residents are being registered restores, into a new database, exactly what its
 manifest says, as one consistent moment, with the ID-card and mobile numbers readable; a
 damaged, newer-schema or other-backend file and a non-empty target are refused without
-changing anything; keys that cannot read the data are named plainly."""
+changing anything; keys that cannot read the data are named plainly (a backup signed with another
+blind-index key is refused before loading)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from models import Estate, Resident
+from propadmin.services.backup_format import PAYLOADS
 from propadmin.services.backup_tables import table_sums
 
-from .backup_kit import altered, manifest_of, row_counts, table_count
+from .backup_kit import altered, forged, manifest_of, row_counts, table_count
 from .factories import resident_id_number, resident_mobile
 
+KEY = "test-blind-index-key"  # the test installations' BLIND_INDEX_KEY (conftest)
 pytestmark = pytest.mark.committed
 WRITER = "写入者"
 
@@ -164,6 +167,7 @@ def test_a_backup_from_a_newer_schema_is_refused(app, runner, tmp_path, target_a
         tmp_path / "good.zip",
         tmp_path / "newer.zip",
         manifest=lambda m: m.update(schema_revision="0042_from_the_future"),
+        key=KEY,  # signed as this installation would: the schema check is what refuses
     )
     target = target_app()
     result = _restore(target, newer)
@@ -176,8 +180,13 @@ def test_a_backup_from_a_newer_schema_is_refused(app, runner, tmp_path, target_a
 def test_a_backup_of_the_other_backend_is_refused(app, backend, runner, tmp_path, target_app):
     _backup(runner, tmp_path / "good.zip")
     other = "postgresql" if backend == "sqlite" else "sqlite"
-    foreign = altered(
-        tmp_path / "good.zip", tmp_path / "foreign.zip", manifest=lambda m: m.update(backend=other)
+    # As a signed backup of the other backend looks: its payload under that one's name.
+    foreign = forged(
+        tmp_path / "good.zip",
+        tmp_path / "foreign.zip",
+        name=PAYLOADS[other],
+        manifest=lambda m: m.update(backend=other),
+        key=KEY,
     )
     target = target_app()
     result = _restore(target, foreign)
@@ -218,10 +227,14 @@ def test_keys_that_cannot_read_the_data_are_named_plainly(app, make, runner, tmp
     assert "instance/secrets.json or PROPADMIN_FIELD_ENCRYPTION_KEYS" in result.output
     assert "every row count and checksum matches" in result.output  # the data is back
 
+    # Another blind-index key: the backup's signature does not match, so it is refused
+    # before anything is loaded (test_backup_attacks.py has the whole message).
     other_index = target_app(BLIND_INDEX_KEY="another-blind-index-key")
     result = _restore(other_index, tmp_path / "keys.zip")
     assert result.exit_code != 0
-    assert "blind-index key configured here does not match 2 of 2" in result.output
+    assert "was not made by this installation" in result.output
+    assert "PROPADMIN_BLIND_INDEX_KEY" in result.output
+    assert table_count(other_index) == 0
 
 
 def test_a_backup_of_an_older_schema_says_to_upgrade(app, runner, tmp_path, target_app):
@@ -230,6 +243,7 @@ def test_a_backup_of_an_older_schema_says_to_upgrade(app, runner, tmp_path, targ
         tmp_path / "good.zip",
         tmp_path / "older.zip",
         manifest=lambda m: m.update(schema_revision="0007_repairs"),
+        key=KEY,
     )
     result = _restore(target_app(), older)
     assert result.exit_code == 0, result.output

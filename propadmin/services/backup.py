@@ -8,16 +8,22 @@ field-encryption and blind-index keys (backup_keys.py). The keys themselves are 
 it. A file is written under a temporary name beside its target and linked into place only
 when complete, never over an existing file.
 
-Restore refuses, before changing anything: a file that is not a backup or is damaged
-(truncated, checksum mismatch), one from a schema revision this code does not know
-(made by a newer PropAdmin), one of the other backend, and a target holding data unless
-forced. Afterwards it re-counts and re-checksums every table against the manifest and
-tries the keys at hand on a sample of every encrypted column.
+The manifest is signed with a key derived from the installation's blind-index key, and
+restore refuses, before changing anything: a file this installation's key did not sign
+(another installation's, or altered: nothing in it is trusted, as loading a dump runs
+what it holds), a file that is not a backup or is damaged (truncated, odd members,
+checksum mismatch, a payload larger than declared or that is not a database; an SQLite
+payload with triggers, views or tables our schema does not have), one from a schema
+revision this code does not know (made by a newer PropAdmin), one of the other backend,
+and a target holding data unless forced. Afterwards it re-counts and re-checksums every
+table against the manifest and tries the keys at hand on a sample of every encrypted
+column.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -35,6 +41,7 @@ from sqlalchemy.engine import Engine
 
 from ..crypto import FieldCrypto
 from . import backup_engines as engines
+from . import backup_payload
 from .backup_format import (
     FORMAT,
     FORMAT_VERSION,
@@ -43,6 +50,7 @@ from .backup_format import (
     BackupError,
     BackupWriter,
     open_backup,
+    signed_by,
     timestamped_name,
 )
 from .backup_keys import KeyCheck, check_keys, compare_fingerprints
@@ -91,6 +99,7 @@ def create_backup(
     target: Path,
     *,
     keys: dict,
+    signing_key: bytes,
     now: datetime | None = None,
     pg_bin_dir: str | None = None,
     feedback: Feedback | None = None,
@@ -115,7 +124,7 @@ def create_backup(
     os.close(fd)
     partial = Path(partial_name)
     try:
-        manifest = _write_archive(engine, partial, keys, now, pg_bin_dir, feedback)
+        manifest = _write_archive(engine, partial, keys, signing_key, now, pg_bin_dir, feedback)
         final = _link_into_place(partial, target, in_directory, now)
     finally:
         partial.unlink(missing_ok=True)
@@ -125,7 +134,9 @@ def create_backup(
     return final, manifest
 
 
-def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, feedback) -> dict:
+def _write_archive(
+    engine, path: Path, keys: dict, signing_key: bytes, now: datetime, pg_bin_dir, feedback
+) -> dict:
     say = feedback.say
     writer = BackupWriter(path, engine.dialect.name)
     try:
@@ -171,7 +182,8 @@ def _write_archive(engine, path: Path, keys: dict, now: datetime, pg_bin_dir, fe
             "backend": engine.dialect.name,
             **described,
             "keys": keys,
-        }
+        },
+        signing_key,
     )
 
 
@@ -238,10 +250,24 @@ class Restored:
         return self.backup.revision != self.head
 
 
-def check_backup(path: Path, engine: Engine, migrations: str) -> tuple[Backup, str]:
-    """Open ``path`` and refuse it when it cannot go into this database. Returns the
-    backup and this code's head revision. Reads the payload through once (checksum)."""
+def check_backup(
+    path: Path, engine: Engine, migrations: str, signing_key: bytes, keys: dict
+) -> tuple[Backup, str]:
+    """Open ``path`` and refuse it when this installation did not sign it or it cannot
+    go into this database. Returns the backup and this code's head revision."""
     backup = open_backup(path)
+    if not signed_by(backup.manifest, signing_key):
+        recorded = str((backup.manifest.get("keys") or {}).get("blind_index"))
+        recorded = recorded if re.fullmatch(r"[0-9a-f]{16}", recorded) else "(none recorded)"
+        raise BackupError(
+            f"{path} was not made by this installation: its signature does not match this "
+            "installation's keys. It was made by another installation or with other keys, "
+            "or altered since; nothing in it is trusted. Nothing was changed. If it is your "
+            "backup, restore this installation's keys (instance/secrets.json or "
+            "PROPADMIN_BLIND_INDEX_KEY, from your key backup) first: the backup records "
+            f"blind-index key fingerprint {recorded}; the key configured here has "
+            f"{keys['blind_index']}."
+        )
     here = engine.dialect.name
     if backup.backend != here:
         raise BackupError(
@@ -270,6 +296,7 @@ def restore_backup(
     migrations: str,
     crypto: FieldCrypto,
     keys: dict,
+    signing_key: bytes,
     force: bool = False,
     pg_bin_dir: str | None = None,
     feedback: Feedback | None = None,
@@ -278,7 +305,7 @@ def restore_backup(
     Raises BackupError (nothing changed) when refusing, or when loading failed."""
     feedback = feedback or Feedback()
     say = feedback.say
-    backup, head = check_backup(path, engine, migrations)
+    backup, head = check_backup(path, engine, migrations, signing_key, keys)
     manifest = backup.manifest
     say(
         f"{path}: made {manifest['created_at']} by PropAdmin {manifest['propadmin_version']} "
@@ -299,9 +326,10 @@ def restore_backup(
     if holding:
         say(f"--force: replacing everything in the {_describe(engine)}.")
     with tempfile.TemporaryDirectory(prefix=".propadmin-restore-", dir=scratch) as tmp:
-        payload = Path(tmp) / manifest["payload"]["name"]
+        payload = Path(tmp) / ("payload.sqlite" if backup.backend == "sqlite" else "payload.pgdump")
         say("Checking the payload's checksum…")
         backup.extract_payload(payload)
+        backup_payload.check(path, backup.backend, payload)
         say(f"Loading it into the {_describe(engine)}…")
         if backup.backend == "sqlite":
             engines.sqlite_restore(engine, payload)

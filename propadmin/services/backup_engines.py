@@ -5,8 +5,9 @@ SQLite: the online backup API copies the database file while the app keeps writi
 copy is one consistent state. PostgreSQL: a REPEATABLE READ transaction exports its
 snapshot, ``pg_dump --snapshot`` dumps exactly that state while the transaction stays open,
 and the counts and checksums are read in the same transaction. Restoring runs
-``pg_restore`` into ``psql --single-transaction`` after dropping the existing tables in the
-same transaction, so a failed restore leaves the database as it was.
+``pg_restore`` into ``psql --single-transaction`` after dropping the app's schema with
+everything in it and creating it again (same owner and grants) in the same transaction,
+so nothing of the old database is left and a failed restore leaves it as it was.
 
 The password never goes on a command line: the tools get the URL without it and read
 it from ``PGPASSWORD``.
@@ -183,24 +184,35 @@ def finish_tool(process: subprocess.Popen, what: str) -> None:
         raise BackupError(f"{what} failed (exit {code}): {said[-2000:] or 'no message'}")
 
 
-def _drop_everything(conn: Connection) -> str:
-    """SQL dropping the tables, views and sequences in the current schema."""
-    rows = conn.execute(
+def _replace_schema(conn: Connection) -> str:
+    """SQL dropping the app's schema (``current_schema()``, usually ``public``) with
+    everything in it — tables, views, sequences, functions, types — and creating it
+    again with the same owner, grants and comment."""
+    name, owner, comment = conn.execute(
         sa.text(
-            "SELECT c.relname, c.relkind FROM pg_class c"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = current_schema() AND c.relkind IN ('r','p','v','m','S','f')"
+            "SELECT nspname, pg_get_userbyid(nspowner), obj_description(oid, 'pg_namespace')"
+            " FROM pg_namespace WHERE nspname = current_schema()"
+        )
+    ).one()
+    grants = conn.execute(
+        sa.text(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,"
+            " a.privilege_type, a.is_grantable"
+            " FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = current_schema()"
         )
     ).all()
     quote = conn.dialect.identifier_preparer.quote
-    kinds = (("VIEW", "v"), ("MATERIALIZED VIEW", "m"), ("FOREIGN TABLE", "f"))
-    kinds += (("TABLE", "rp"), ("SEQUENCE", "S"))
-    statements = []
-    for keyword, relkinds in kinds:
-        names = [quote(name) for name, kind in rows if kind in relkinds]
-        if names:
-            statements.append(f"DROP {keyword} IF EXISTS {', '.join(names)} CASCADE;\n")
-    return "".join(statements)
+    schema = quote(name)
+    statements = [f"DROP SCHEMA {schema} CASCADE;", f"CREATE SCHEMA {schema};"]
+    statements.append(f"ALTER SCHEMA {schema} OWNER TO {quote(owner)};")
+    for grantee, privilege, grantable in grants:
+        to = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
+        option = " WITH GRANT OPTION" if grantable else ""
+        statements.append(f"GRANT {privilege} ON SCHEMA {schema} TO {to}{option};")
+    if comment is not None:
+        literal = "'" + comment.replace("'", "''") + "'"
+        statements.append(f"COMMENT ON SCHEMA {schema} IS {literal};")
+    return "\n".join(statements) + "\n"
 
 
 def pg_restore(engine: Engine, payload: Path, bin_dir: str | None) -> None:
@@ -208,7 +220,7 @@ def pg_restore(engine: Engine, payload: Path, bin_dir: str | None) -> None:
     with engine.connect() as conn:
         restore_tool = pg_tool("pg_restore", bin_dir, conn)
         psql_tool = pg_tool("psql", bin_dir, conn)
-        drops = _drop_everything(conn)
+        drops = _replace_schema(conn)
     engine.dispose()
     target, env = libpq_target(engine)
     # The drops wait for the app's open transactions; give up after a minute rather than
@@ -239,5 +251,11 @@ def pg_restore(engine: Engine, payload: Path, bin_dir: str | None) -> None:
     finally:
         psql.stdin.close()
         restore.stdout.close()
-    finish_tool(psql, "psql (loading the dump; the database was left as it was)")
+    try:
+        finish_tool(psql, "psql (loading the dump; the database was left as it was)")
+    except BackupError:
+        restore.kill()  # may still be writing into the closed pipe
+        restore.wait(timeout=60)
+        restore_errors.close()
+        raise
     finish_tool(restore, "pg_restore")

@@ -10,17 +10,27 @@ it is::
      "schema_revision": "0008_notices",
      "payload": {"name": "database.sqlite", "size": 123456, "sha256": "..."},
      "tables": {"estate": {"rows": 1, "checksum": "..."}, ...},
-     "keys": {"field_encryption": ["<fingerprint>", ...], "blind_index": "<fingerprint>"}}
+     "keys": {"field_encryption": ["<fingerprint>", ...], "blind_index": "<fingerprint>"},
+     "signature": "<hex>"}
 
 Counts and checksums are taken from the same snapshot as the payload (see
 backup_tables.py); key fingerprints never reveal the keys (see backup_keys.py).
+
+The signature is HMAC-SHA256 of the manifest without it (compact JSON, sorted keys),
+keyed with a key derived from the installation's blind-index key (backup_keys.py). As
+the manifest holds the payload's SHA-256, it vouches for the whole file: only an
+installation holding that key can make a file restore accepts. Nothing else may be in
+the archive, and the payload's member name is fixed per backend.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
+import shutil
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -36,6 +46,7 @@ PAYLOADS = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
 # two are made within one second).
 NAME_RE = re.compile(r"^propadmin-backup-(\d{8}T\d{6}Z)(?:-\d+)?\.zip$")
 _CHUNK = 1024 * 1024
+_MANIFEST_LIMIT = 4_000_000  # bytes; a manifest of 44 tables is about 6 kB
 _REQUIRED = ("created_at", "propadmin_version", "schema_revision", "tables", "keys")
 
 
@@ -60,14 +71,27 @@ def name_time(name: str) -> datetime | None:
     return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
-def copy_hashing(source: IO[bytes], target: IO[bytes]) -> tuple[int, str]:
-    """Copy in chunks (bounded memory); return the size and SHA-256 of what was copied."""
+def copy_hashing(source: IO[bytes], target: IO[bytes], limit: int | None = None) -> tuple[int, str]:
+    """Copy in chunks (bounded memory); return the size and SHA-256 of what was copied.
+    With ``limit``, stop after ``limit + 1`` bytes (the caller refuses a size > limit)."""
     digest, size = hashlib.sha256(), 0
-    while chunk := source.read(_CHUNK):
+    while chunk := source.read(_CHUNK if limit is None else min(_CHUNK, limit + 1 - size)):
         digest.update(chunk)
         target.write(chunk)
         size += len(chunk)
     return size, digest.hexdigest()
+
+
+def signature(manifest: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of the manifest without its signature, as compact JSON, sorted keys."""
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def signed_by(manifest: dict[str, Any], key: bytes) -> bool:
+    found = manifest.get("signature")
+    return isinstance(found, str) and hmac.compare_digest(found, signature(manifest, key))
 
 
 class BackupWriter:
@@ -87,7 +111,8 @@ class BackupWriter:
         with self.zip.open(info, "w", force_zip64=True) as target:
             self.size, self.sha256 = copy_hashing(source, target)
 
-    def finish(self, manifest: dict[str, Any]) -> dict[str, Any]:
+    def finish(self, manifest: dict[str, Any], key: bytes) -> dict[str, Any]:
+        """Add the manifest, signed with ``key``; return it."""
         manifest = {
             **manifest,
             "payload": {
@@ -96,6 +121,7 @@ class BackupWriter:
                 "sha256": self.sha256,
             },
         }
+        manifest["signature"] = signature(manifest, key)
         info = zipfile.ZipInfo(MANIFEST, date_time=_zip_time())
         info.compress_type = zipfile.ZIP_DEFLATED
         self.zip.writestr(info, json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -130,17 +156,29 @@ class Backup:
         return self.manifest["tables"]
 
     def extract_payload(self, target: Path) -> None:
-        """Write the payload to ``target``, checking its size and SHA-256 on the way.
-        Raises BackupError naming the file when it is damaged."""
+        """Write the payload to ``target`` (a new file in a private folder), checking its
+        size and SHA-256 on the way; never more than the manifest's size, and only when
+        the disk has room for it. Raises BackupError naming the file when it is damaged."""
         expected = self.manifest["payload"]
+        free = shutil.disk_usage(target.parent).free
+        if free < expected["size"]:
+            raise BackupError(
+                f"Restoring {self.path} needs {expected['size'] / 1e6:.1f} MB free in "
+                f"{target.parent}; it has {free / 1e6:.1f} MB. Nothing was changed."
+            )
         try:
-            with zipfile.ZipFile(self.path) as archive, archive.open(expected["name"]) as src:
-                with target.open("wb") as out:
-                    size, sha256 = copy_hashing(src, out)
+            with zipfile.ZipFile(self.path) as archive, archive.open(PAYLOADS[self.backend]) as src:
+                with target.open("xb") as out:
+                    size, sha256 = copy_hashing(src, out, limit=expected["size"])
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError) as exc:
             raise BackupError(
                 f"{self.path} is damaged: its payload cannot be read ({exc})."
             ) from None
+        if size > expected["size"]:
+            raise BackupError(
+                f"{self.path} is damaged: its payload is larger than the {expected['size']} "
+                "bytes its manifest declares; extraction stopped there. Nothing was changed."
+            )
         if (size, sha256) != (expected["size"], expected["sha256"]):
             raise BackupError(
                 f"{self.path} is damaged: the payload's checksum does not match the one "
@@ -156,9 +194,18 @@ def open_backup(path: Path) -> Backup:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
+            _refuse_odd_members(path, archive.infolist())
             if MANIFEST not in names:
                 raise BackupError(f"{path} is not a PropAdmin backup (it has no manifest).")
-            manifest = json.loads(archive.read(MANIFEST))
+            with archive.open(MANIFEST) as member:
+                text = member.read(_MANIFEST_LIMIT + 1)
+            if len(text) > _MANIFEST_LIMIT:
+                size = max(len(text), archive.getinfo(MANIFEST).file_size)
+                raise BackupError(
+                    f"{path} is damaged or not a PropAdmin backup: its manifest is "
+                    f"{size / 1e6:.1f} MB; a manifest is at most {_MANIFEST_LIMIT / 1e6:.0f} MB."
+                )
+            manifest = json.loads(text)
     except zipfile.BadZipFile:
         raise BackupError(
             f"{path} is damaged or not a PropAdmin backup: it is not a complete zip archive "
@@ -175,7 +222,15 @@ def open_backup(path: Path) -> Backup:
             "upgrade first."
         )
     payload = manifest.get("payload") or {}
-    if manifest.get("backend") not in PAYLOADS or payload.get("name") not in names:
+    backend = manifest.get("backend")
+    if (
+        backend not in PAYLOADS
+        or payload.get("name") != PAYLOADS[backend]
+        or payload["name"] not in names
+        or names != {MANIFEST, payload["name"]}
+        or not isinstance(payload.get("size"), int)
+        or payload["size"] < 0
+    ):
         raise BackupError(f"{path} is damaged: its manifest names no payload it holds.")
     missing = [key for key in _REQUIRED if key not in manifest]
     tables = manifest.get("tables")
@@ -188,6 +243,25 @@ def open_backup(path: Path) -> Backup:
     ):
         raise BackupError(f"{path} is damaged: its manifest is incomplete ({missing or 'tables'}).")
     return Backup(path, manifest)
+
+
+def _refuse_odd_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Only our fixed names, as regular files: no other path, folder or symbolic link."""
+    allowed, seen = {MANIFEST, *PAYLOADS.values()}, set()
+    for info in members:
+        if info.filename in seen:
+            raise BackupError(
+                f"{path} is not a PropAdmin backup: it holds {info.filename!r} twice. "
+                "Nothing was changed."
+            )
+        seen.add(info.filename)
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0: not recorded (a plain file)
+        if info.filename not in allowed or kind not in (0, stat.S_IFREG):
+            raise BackupError(
+                f"{path} is not a PropAdmin backup: it holds {info.filename!r}, and a backup "
+                f"holds only {MANIFEST} and {' or '.join(PAYLOADS.values())} as plain files. "
+                "Nothing was changed."
+            )
 
 
 def is_our_backup(path: Path) -> bool:

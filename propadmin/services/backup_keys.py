@@ -5,6 +5,11 @@ hex digits of HMAC-SHA256(key, "propadmin-backup-key-fingerprint"), which tells 
 two keys are the same without revealing either. After a restore, a sample of every
 encrypted column is decrypted with the keys configured here, and where a ``<column>_index``
 blind index sits beside it, the index of the decrypted value is checked too.
+
+Backups are signed (backup_format.py) with HMAC(blind_index_key,
+"propadmin-backup-signature-v1"): the blind-index key stays the same for the life of an
+installation (changing it would need every index rebuilt), while field-encryption keys
+rotate, so a backup stays restorable after a rotation.
 """
 
 from __future__ import annotations
@@ -20,11 +25,17 @@ from ..crypto import FieldCrypto, TamperedValue
 from .keys import encrypted_columns
 
 _FINGERPRINT_MESSAGE = b"propadmin-backup-key-fingerprint"
+_SIGNATURE_CONTEXT = b"propadmin-backup-signature-v1"
 SAMPLE_PER_COLUMN = 200
 
 
 def fingerprint(key: str) -> str:
     return hmac.new(key.encode(), _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+
+def signing_key(index_key: str) -> bytes:
+    """The key backups are signed with, derived from the blind-index key."""
+    return hmac.new(index_key.encode(), _SIGNATURE_CONTEXT, hashlib.sha256).digest()
 
 
 def key_fingerprints(fernet_keys: list[str], index_key: str) -> dict:
