@@ -103,8 +103,10 @@ def _primary_key(user):
 
 
 def _signed_out(sender, user, **extra) -> None:
-    # The sign-out request is logged under the account it ended.
-    g.signed_out_user_id = _primary_key(user)
+    # The sign-out request is logged under the account it ended (if it was signed in:
+    # a sign-out posted by a visitor ends no account).
+    if user is not None and user.is_authenticated:
+        g.signed_out_user_id = _primary_key(user)
 
 
 def _is_quiet() -> bool:

@@ -225,6 +225,14 @@ def test_a_number_written_with_separators_in_a_mistyped_path_is_not_logged(
     assert "1234" not in line["path"] and "<redacted>" in line["path"]
 
 
+def test_a_sign_out_posted_by_a_visitor_is_logged_without_an_account(app, request_log):
+    client = app.test_client()
+    token = csrf_from(client.get("/login").text)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert request_log.lines[-1]["path"] == "/logout"
+    assert request_log.lines[-1]["user_id"] is None
+
+
 @pytest.mark.config(REQUEST_LOG="off")
 def test_the_log_can_be_turned_off(app, request_log):
     app.test_client().get("/login")
