@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from models import Bill, BillStatus, Payment, RepairRequest, Resident, User
 
 from .helpers import CSRF_RE, DEMO_PASSWORD
+from .served import read_with_demo_keys
 
 OWNERS = ("owner", "owner2", "tenant")
 REPAIR_URL = "/portal/repairs/new"
@@ -257,6 +258,7 @@ def run_load(
 # -- what the database holds, against what the server acknowledged -----------------------
 def open_bills(url: str, count: int) -> list[int]:
     """Bills of the demo estate with something owed, the first ``count`` of them."""
+    read_with_demo_keys()
     with Session(sa.create_engine(url, poolclass=sa.pool.NullPool)) as session:
         bills = session.scalars(
             sa.select(Bill)
@@ -268,6 +270,7 @@ def open_bills(url: str, count: int) -> list[int]:
 
 def snapshot(url: str) -> dict:
     """What the database holds now: repair ids per reporter, payment rows, bills' paid."""
+    read_with_demo_keys()
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with Session(engine) as session:
         accounts = dict(

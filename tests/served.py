@@ -204,11 +204,25 @@ def pg_demo_template(tmp_path_factory):
         _drop_pg_database(url)
 
 
+def read_with_demo_keys() -> None:
+    """The test reads the served database through the models, which decrypt with the
+    cipher the last ``create_app()`` of this process installed: in a long run, possibly
+    another test's keys. Install the keys the demo was seeded and is served with."""
+    from models import install_field_cipher
+    from propadmin.crypto import FieldCrypto
+
+    from .conftest import TEST_KEYS
+
+    keys = TEST_KEYS["FIELD_ENCRYPTION_KEYS"]
+    install_field_cipher(FieldCrypto(keys, TEST_KEYS["BLIND_INDEX_KEY"]))
+
+
 @pytest.fixture
 def pg_demo(pg_demo_template):
     """A PostgreSQL copy of the demo database that this test may commit to and serve."""
     from .conftest import _create_pg_database, _drop_pg_database
 
+    read_with_demo_keys()
     url = _create_pg_database(template=sa.engine.make_url(pg_demo_template).database)
     try:
         yield url

@@ -219,7 +219,7 @@ def test_an_absurd_page_number_is_a_normal_page(app, login_as):
 
 
 @pytest.mark.config(PROPAGATE_EXCEPTIONS=False)
-def test_the_error_page_renders_after_a_database_error(app, login_as):
+def test_the_error_page_renders_after_a_database_error(app, login_as, caplog):
     def broken():
         # A view that saved something (which expires the signed-in user's row), then
         # hit an error: PostgreSQL refuses every statement until the rollback.
@@ -233,6 +233,8 @@ def test_the_error_page_renders_after_a_database_error(app, login_as):
     response = admin.get("/broken")
     assert response.status_code == 500
     assert "出错" in response.text or "错误" in response.text
+    # A mistake in a statement is a failure with its trace in the log, not "unavailable".
+    assert "no_such_column" in caplog.text and "Traceback" in caplog.text
     # ...and the next request of the same person works.
     assert admin.get("/admin/").status_code == 200
 

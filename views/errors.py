@@ -8,6 +8,7 @@ self-contained bilingual page instead, with ``503`` and ``Retry-After``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from flask import Response, current_app, render_template, request
@@ -53,8 +54,29 @@ def _page(code: int, template: str = "errors/error.html"):
     return handler
 
 
+# SQLite reports a mistake in a statement as an OperationalError too; only these mean the
+# database cannot be used right now.
+_SQLITE_UNAVAILABLE = (
+    "unable to open database",
+    "database is locked",
+    "disk i/o error",
+    "database or disk is full",
+)
+
+
+def _is_unavailable(error) -> bool:
+    orig = getattr(error, "orig", None)
+    if orig is not None and type(orig).__module__.startswith("sqlite3"):
+        return any(words in str(orig).lower() for words in _SQLITE_UNAVAILABLE)
+    return True
+
+
 def _database_unavailable(error):
     """The database did not answer (down, restarting, out of connections)."""
+    if not _is_unavailable(error):
+        # A mistake in a statement: logged with its trace like any other failure.
+        current_app.log_exception(sys.exc_info())
+        return _page(500)(error)
     current_app.logger.error(
         "database unavailable on %s %s: %s", request.method, request.path, type(error).__name__
     )
