@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import Occupancy, ParkingSpace, Resident, Unit, Vehicle
 
@@ -66,20 +66,22 @@ def parking_spaces(session: Session, resident: Resident, unit_ids: list[int]) ->
     )
 
 
-def current_homes(session: Session, resident: Resident) -> list[Occupancy]:
-    """Where a resident lives now, each unit with everyone who lives there loaded
-    (the portal shows the household)."""
-    occupancies = session.scalars(
-        select(Occupancy)
-        .where(Occupancy.resident_id == resident.id)
-        .options(
+def current_homes(
+    session: Session, resident: Resident, *, household: bool = True
+) -> list[Occupancy]:
+    """Where a resident lives now, each unit with its building. With ``household``, also
+    everyone who lives there (the household page); without, one statement (the home
+    screen, the repair form and the notices page show only the units)."""
+    query = select(Occupancy).where(Occupancy.resident_id == resident.id).order_by(Occupancy.id)
+    if household:
+        query = query.options(
             selectinload(Occupancy.unit)
             .selectinload(Unit.occupancies)
             .selectinload(Occupancy.resident)
         )
-        .order_by(Occupancy.id)
-    ).all()
-    return [o for o in occupancies if o.is_current]
+    else:
+        query = query.options(joinedload(Occupancy.unit, innerjoin=True))
+    return [o for o in session.scalars(query).all() if o.is_current]
 
 
 def unit_household(session: Session, unit: Unit) -> UnitHousehold:
