@@ -16,7 +16,7 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from models import Resident, Role, User
 
@@ -138,12 +138,12 @@ def forget_sign_in_attempts(account: str, user: User | None = None) -> None:
 
 
 # Every request loads the signed-in account with what its permission checks and estate
-# scope read (roles, their grants, staff memberships) in one statement; a resident's
-# record, when a portal page first reads it, comes with its estate (the portal's clock).
+# scope read (roles, their grants, staff memberships) and, for a resident, their record
+# and estate (every portal page reads them): one statement, however many roles.
 _USER_WITH_GRANTS = select(User).options(
     joinedload(User.roles).joinedload(Role.grants),
     joinedload(User.memberships),
-    lazyload(User.resident).joinedload(Resident.estate, innerjoin=True),
+    joinedload(User.resident).joinedload(Resident.estate),
 )
 
 
