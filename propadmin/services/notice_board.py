@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Date, Integer, bindparam, case, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from models import Notice, NoticePriority, Resident, utcnow
 
@@ -72,20 +72,40 @@ def _pinned_first():
     )
 
 
+def _is_unread():
+    return case((unread(_SEEN_BY), 1), else_=0).label("is_unread")
+
+
 @cache
-def _listing(*, unread_first: bool, counts: bool):
-    """The notices in reading order with whether each is unread; with ``counts``, also how
-    many the resident sees and how many of them are unread (window totals are taken before
-    LIMIT: over every notice the resident sees). Callers add LIMIT and OFFSET."""
-    is_unread = case((unread(_SEEN_BY), 1), else_=0).label("is_unread")
+def _listing(*, unread_first: bool):
+    """The notices in reading order with whether each is unread. Callers add LIMIT and
+    OFFSET."""
+    is_unread = _is_unread()
     order = [_pinned_first()]
     if unread_first:
         order.append(is_unread.desc())
     order += [Notice.published_at.desc(), Notice.id.desc()]
-    columns = [Notice, is_unread]
-    if counts:
-        columns += [func.count().over(), func.sum(is_unread).over()]
-    return select(*columns).where(_visible()).options(joinedload(Notice.estate)).order_by(*order)
+    return (
+        select(Notice, is_unread)
+        .where(_visible())
+        .options(joinedload(Notice.estate))
+        .order_by(*order)
+    )
+
+
+@cache
+def _headlines():
+    """The home screen's notices, pinned then newest, each with whether it is unread, and
+    how many the resident sees and how many of them are unread (window totals are taken
+    before LIMIT: over every notice the resident sees). Only what the home screen shows
+    of a notice is loaded."""
+    is_unread = _is_unread()
+    return (
+        select(Notice, is_unread, func.count().over(), func.sum(is_unread).over())
+        .where(_visible())
+        .options(load_only(Notice.id, Notice.title, Notice.priority, Notice.category))
+        .order_by(_pinned_first(), Notice.published_at.desc(), Notice.id.desc())
+    )
 
 
 @cache
@@ -104,7 +124,7 @@ def _one():
 
 
 def _items(session: Session, clock: dict, *, unread_first: bool, limit, offset=0):
-    query = _listing(unread_first=unread_first, counts=False).limit(limit).offset(offset)
+    query = _listing(unread_first=unread_first).limit(limit).offset(offset)
     return [Item(notice, bool(flag)) for notice, flag in session.execute(query, clock)]
 
 
@@ -140,7 +160,7 @@ def headlines_and_unread(
     session: Session, resident: Resident, n: int = 3, *, now: datetime | None = None
 ) -> tuple[list[Item], int]:
     """``headlines`` and ``unread_count`` in one statement (the home screen shows both)."""
-    query = _listing(unread_first=False, counts=True).limit(n)
+    query = _headlines().limit(n)
     rows = session.execute(query, _clock(resident, now)).all()
     items = [Item(notice, bool(flag)) for notice, flag, _total, _unread in rows]
     return items, int(rows[0][3] or 0) if rows else 0
