@@ -16,9 +16,9 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Date, Integer, bindparam, case, func, select
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm import Session, joinedload
 
-from models import Notice, NoticePriority, Resident, utcnow
+from models import PINNED_PRIORITIES, Notice, NoticeCategory, NoticePriority, Resident, utcnow
 
 from .notice_targets import unread, visible_to
 from .today import estate_today
@@ -28,8 +28,23 @@ MAX_ID = 2**31 - 1  # an id beyond the column's range is no notice (not a databa
 
 
 @dataclass(frozen=True)
+class Headline:
+    """What the home screen shows of a notice: read as plain columns, since loading full
+    ``Notice`` objects cost more than the query."""
+
+    id: int
+    title: str
+    priority: NoticePriority
+    category: NoticeCategory
+
+    @property
+    def pinned(self) -> bool:
+        return self.priority in PINNED_PRIORITIES
+
+
+@dataclass(frozen=True)
 class Item:
-    notice: Notice
+    notice: Notice | Headline
     unread: bool
 
 
@@ -97,13 +112,19 @@ def _listing(*, unread_first: bool):
 def _headlines():
     """The home screen's notices, pinned then newest, each with whether it is unread, and
     how many the resident sees and how many of them are unread (window totals are taken
-    before LIMIT: over every notice the resident sees). Only what the home screen shows
-    of a notice is loaded."""
+    before LIMIT: over every notice the resident sees)."""
     is_unread = _is_unread()
     return (
-        select(Notice, is_unread, func.count().over(), func.sum(is_unread).over())
+        select(
+            Notice.id,
+            Notice.title,
+            Notice.priority,
+            Notice.category,
+            is_unread,
+            func.count().over(),
+            func.sum(is_unread).over(),
+        )
         .where(_visible())
-        .options(load_only(Notice.id, Notice.title, Notice.priority, Notice.category))
         .order_by(_pinned_first(), Notice.published_at.desc(), Notice.id.desc())
     )
 
@@ -149,21 +170,14 @@ def board(
     return Page(items, number, pages, total, unread_total)
 
 
-def headlines(
-    session: Session, resident: Resident, n: int = 3, *, now: datetime | None = None
-) -> list[Item]:
-    """The newest few notices for the home screen, pinned ones first."""
-    return _items(session, _clock(resident, now), unread_first=False, limit=n)
-
-
 def headlines_and_unread(
     session: Session, resident: Resident, n: int = 3, *, now: datetime | None = None
 ) -> tuple[list[Item], int]:
-    """``headlines`` and ``unread_count`` in one statement (the home screen shows both)."""
-    query = _headlines().limit(n)
-    rows = session.execute(query, _clock(resident, now)).all()
-    items = [Item(notice, bool(flag)) for notice, flag, _total, _unread in rows]
-    return items, int(rows[0][3] or 0) if rows else 0
+    """The newest few notices for the home screen, pinned ones first, and the unread
+    count (``unread_count``), in one statement: the home screen shows both."""
+    rows = session.execute(_headlines().limit(n), _clock(resident, now)).all()
+    items = [Item(Headline(*row[:4]), bool(row[4])) for row in rows]
+    return items, int(rows[0][6] or 0) if rows else 0
 
 
 def _counts(session: Session, clock: dict) -> tuple[int, int]:
