@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, request, session
-from flask_babel import format_datetime, get_locale
+from flask import current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import format_datetime, get_locale, get_translations
 from flask_login import current_user
 
 from .extensions import db
@@ -50,6 +50,19 @@ def set_language(code: str) -> bool:
     return True
 
 
+def _translations():
+    """The current locale's translations, looked up once per request (Flask-Babel looks
+    them up on every call; a page translates dozens of strings). Looked up again when
+    the locale changes, as under ``force_locale`` for a mail."""
+    if not has_app_context():
+        return get_translations()
+    locale = get_locale()
+    cached = g.get("_i18n_translations")
+    if cached is None or cached[0] is not locale:
+        cached = g._i18n_translations = (locale, get_translations())
+    return cached[1]
+
+
 def init_app(app, babel) -> None:
     babel.init_app(
         app,
@@ -58,6 +71,13 @@ def init_app(app, babel) -> None:
         default_translation_directories=str(app.root_path + "/translations"),
     )
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     from .services.bill_explain import explain, yuan
 
     app.jinja_env.filters["yuan"] = yuan

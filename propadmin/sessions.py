@@ -15,8 +15,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from models import User
+from models import Resident, Role, User
 
 from .extensions import db, limiter
 from .mail import queue_mail
@@ -135,11 +137,21 @@ def forget_sign_in_attempts(account: str, user: User | None = None) -> None:
     limiter.limiter.clear(_limit("LOGIN_LIMIT_PER_ACCOUNT"), *strict_key)
 
 
+# Every request loads the signed-in account with what its permission checks and estate
+# scope read (roles, their grants, staff memberships) and, for a resident, their record
+# and estate (every portal page reads them): one statement, however many roles.
+_USER_WITH_GRANTS = select(User).options(
+    joinedload(User.roles).joinedload(Role.grants),
+    joinedload(User.memberships),
+    joinedload(User.resident).joinedload(Resident.estate),
+)
+
+
 def _load_user(alt_id: str) -> User | None:
     user_id, _sep, token = alt_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_USER_WITH_GRANTS.where(User.id == int(user_id))).unique().scalar()
     if user is None or not user.active:
         return None
     if not hmac.compare_digest(user.session_token, token):

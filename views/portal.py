@@ -1,6 +1,5 @@
 """The owner and tenant portal: a light, phone-first self-service site."""
 
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,12 +22,13 @@ from .forms import ChangePasswordForm, ContactForm
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 
-def _household():
-    """The signed-in resident and where they live now."""
+def _household(*, everyone: bool = True):
+    """The signed-in resident and where they live now (with who else lives there, unless
+    ``everyone`` is False)."""
     resident = current_user.resident
     if resident is None:
         return None, []
-    return resident, current_homes(db.session, resident)
+    return resident, current_homes(db.session, resident, household=everyone)
 
 
 # What a resident can do from the home screen: (endpoint, label, icon). Each module adds
@@ -43,7 +43,7 @@ def add_entry(endpoint: str, label, icon: str) -> None:
 @bp.route("/")
 @requires("portal.use")
 def home():
-    resident, occupancies = _household()
+    resident, occupancies = _household(everyone=False)
     owed = open_bills(db.session, resident)
     return render_template(
         "portal/home.html",

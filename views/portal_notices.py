@@ -39,7 +39,8 @@ def notice_headlines(n: int = 3) -> list[notice_board.Item]:
     resident = getattr(current_user, "resident", None)
     if resident is None:
         return []
-    return notice_board.headlines(db.session, resident, n)
+    items, g.unread_notices = notice_board.headlines_and_unread(db.session, resident, n)
+    return items
 
 
 @bp.app_context_processor
@@ -65,7 +66,7 @@ def notices_list():
         number = int(raw) if raw.isdigit() and len(raw) < 10 else 1
         page = notice_board.board(db.session, resident, number)
         g.unread_notices = page.unread  # the tab's badge: counted with the page
-        has_home = bool(page.total) or bool(current_homes(db.session, resident))
+        has_home = bool(page.total) or bool(current_homes(db.session, resident, household=False))
     return render_template("portal/notices.html", page=page, has_home=has_home)
 
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import case, func, select
+from sqlalchemy import Integer, bindparam, case, func, select
 from wtforms import (
     HiddenField,
     MultipleFileField,
@@ -59,28 +59,24 @@ class ReportForm(FlaskForm):
         _l("Where exactly"), render_kw={"maxlength": 128, "placeholder": _l("e.g. kitchen sink")}
     )
     category = SelectField(_l("What kind of problem"), default=RepairCategory.other.value)
-    description = TextAreaField(
-        _l("What is wrong"), render_kw={"maxlength": 2000, "rows": 5}
-    )
+    description = TextAreaField(_l("What is wrong"), render_kw={"maxlength": 2000, "rows": 5})
     urgency = RadioField(_l("How urgent"), default=RepairUrgency.normal.value)
-    photos = MultipleFileField(
-        _l("Photos"), render_kw={"accept": "image/*", "multiple": True}
-    )
+    photos = MultipleFileField(_l("Photos"), render_kw={"accept": "image/*", "multiple": True})
     contact_phone = TelField(
-        _l("Contact phone"), validators=[Optional()],
+        _l("Contact phone"),
+        validators=[Optional()],
         render_kw={"inputmode": "tel", "autocomplete": "tel", "maxlength": 32},
     )
 
     def __init__(self, homes, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.unit.choices = [
-            (o.unit_id, f"{o.unit.building.name} {o.unit.number}") for o in homes
-        ]
+        self.unit.choices = [(o.unit_id, f"{o.unit.building.name} {o.unit.number}") for o in homes]
         self.category.choices = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
         self.urgency.choices = [(u.value, URGENCY_LABELS[u]) for u in URGENCY_ORDER]
         self.photos.description = _(
             "Up to %(n)d photos, %(mb)d MB each. Location data is removed.",
-            n=MAX_PHOTOS, mb=MAX_BYTES // (1024 * 1024),
+            n=MAX_PHOTOS,
+            mb=MAX_BYTES // (1024 * 1024),
         )
 
 
@@ -103,16 +99,18 @@ def _resident_or_404():
     return resident
 
 
+# Built once (the home screen asks on every visit); the reporter is a bind parameter.
+_OPEN_REPAIRS = select(func.count(RepairRequest.id)).where(
+    RepairRequest.reporter_id == bindparam("reporter_id", type_=Integer),
+    RepairRequest.status.in_(OPEN_REPAIR_STATUSES),
+)
+
+
 def open_repair_count(resident) -> int:
     """How many of the resident's own requests are still being worked on."""
     if resident is None:
         return 0
-    return db.session.scalar(
-        select(func.count(RepairRequest.id)).where(
-            RepairRequest.reporter_id == resident.id,
-            RepairRequest.status.in_(OPEN_REPAIR_STATUSES),
-        )
-    ) or 0
+    return db.session.scalar(_OPEN_REPAIRS, {"reporter_id": resident.id}) or 0
 
 
 @bp.url_value_preprocessor
@@ -150,7 +148,7 @@ def repairs_list():
 def repair_new():
     """Report a problem: where, what, how urgent, and up to a few photos."""
     resident = _resident_or_404()
-    homes = current_homes(db.session, resident)
+    homes = current_homes(db.session, resident, household=False)
     # The first home is chosen unless the form says otherwise (a script posting only the
     # contract's fields reports for it).
     form = ReportForm(homes, unit=homes[0].unit_id if homes else None)
@@ -232,12 +230,23 @@ def repair_move(repair_id: int):
         if action == "rate":
             stars = form.rating.data or ""
             rating = int(stars) if stars in ("1", "2", "3", "4", "5") else 0
-            repairs.rate(db.session, found, rating, form.comment.data or "",
-                         by=current_user, expected_version=version)
+            repairs.rate(
+                db.session,
+                found,
+                rating,
+                form.comment.data or "",
+                by=current_user,
+                expected_version=version,
+            )
         else:
             move = getattr(repairs, action)
-            move(db.session, found, by=current_user, note=form.note.data or "",
-                 expected_version=version)
+            move(
+                db.session,
+                found,
+                by=current_user,
+                note=form.note.data or "",
+                expected_version=version,
+            )
     except RepairError as exc:
         db.session.rollback()
         for field, message in exc.errors.items():

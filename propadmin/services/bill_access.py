@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import Date, Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from models import (
@@ -57,12 +58,19 @@ def _current(occupancy, today: date):
     )
 
 
-def visible_clause(resident_id: int, today: date | None = None):
-    """The WHERE clause on ``Bill`` of the bills ``resident_id`` may see."""
-    today = today or date.today()
+# The occupancies ``visible_clause`` looks through. Made once: an alias builds its
+# columns anew the first time each is used, which cost more than the rest of the clause.
+_owner, _family, _payer = aliased(Occupancy), aliased(Occupancy), aliased(Occupancy)
+
+
+def visible_clause(resident_id, today=None):
+    """The WHERE clause on ``Bill`` of the bills ``resident_id`` may see (values, or bind
+    parameters as in ``_visible``)."""
+    if today is None:
+        today = date.today()
     # An owner answers for the unit's bills from the day they became its owner: the
     # previous owner's bills (and arrears) stay with the previous owner.
-    owner = aliased(Occupancy)
+    owner = _owner
     owns_it = exists().where(
         owner.resident_id == resident_id,
         owner.relation == Relation.owner,
@@ -70,7 +78,7 @@ def visible_clause(resident_id: int, today: date | None = None):
         _current(owner, today),
         or_(owner.start_date.is_(None), Bill.due_date >= owner.start_date),
     )
-    family, payer = aliased(Occupancy), aliased(Occupancy)
+    family, payer = _family, _payer
     shared_with_me = exists().where(
         family.resident_id == resident_id,
         family.relation == Relation.family,
@@ -88,12 +96,28 @@ def visible_clause(resident_id: int, today: date | None = None):
     )
 
 
-def visible_bills(session: Session, resident: Resident | None, today: date | None = None):
-    """A SELECT of the bills the resident sees (nothing for an account without a
-    resident record); callers add their order, filters and paging."""
-    if resident is None:
-        return select(Bill).where(false())
-    return select(Bill).where(visible_clause(resident.id, today or estate_today(resident.estate)))
+# The portal reads bills on every page: the SELECT of the bills a resident sees is built
+# once, with bind parameters for the resident and the day, and each query passes
+# ``_seen(resident)``. Building it per request cost more than running it.
+_SEEN_BY, _SEEN_ON = bindparam("seen_by", type_=Integer), bindparam("seen_on", type_=Date)
+
+
+@cache
+def _visible():
+    return select(Bill).where(visible_clause(_SEEN_BY, _SEEN_ON))
+
+
+@cache
+def _open():
+    return (
+        _visible()
+        .where(Bill.status.in_(OPEN_STATUSES))
+        .order_by(Bill.due_date, Bill.period, Bill.id)
+    )
+
+
+def _seen(resident: Resident, today: date | None = None) -> dict:
+    return {"seen_by": resident.id, "seen_on": today or estate_today(resident.estate)}
 
 
 def find_bill(session: Session, resident: Resident | None, bill_id: int) -> Bill | None:
@@ -102,13 +126,14 @@ def find_bill(session: Session, resident: Resident | None, bill_id: int) -> Bill
     if resident is None or not 0 < bill_id <= MAX_ID:
         return None
     return session.scalar(
-        visible_bills(session, resident)
+        _visible()
         .where(Bill.id == bill_id)
         .options(
             selectinload(Bill.lines).selectinload(BillLine.rate),
             selectinload(Bill.lines).selectinload(BillLine.meter),
             selectinload(Bill.payments),
-        )
+        ),
+        _seen(resident),
     )
 
 
@@ -122,13 +147,9 @@ def find_payment(bill: Bill, payment_id: int) -> Payment | None:
 
 def open_bills(session: Session, resident: Resident | None) -> list[Bill]:
     """The bills still owed, the oldest due first."""
-    return list(
-        session.scalars(
-            visible_bills(session, resident)
-            .where(Bill.status.in_(OPEN_STATUSES))
-            .order_by(Bill.due_date, Bill.period, Bill.id)
-        )
-    )
+    if resident is None:
+        return []
+    return list(session.scalars(_open(), _seen(resident)))
 
 
 def amount_owed(bills: list[Bill]) -> Decimal:
@@ -147,14 +168,18 @@ def paid_bills(
     session: Session, resident: Resident | None, page: int = 1, per_page: int = 24
 ) -> HistoryPage:
     """One page of the bills already paid, the newest period first."""
-    query = visible_bills(session, resident).where(Bill.status == BillStatus.paid)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if resident is None:
+        return HistoryPage([], 1, 1, 0)
+    query = _visible().where(Bill.status == BillStatus.paid)
+    seen = _seen(resident)
+    total = session.scalar(select(func.count()).select_from(query.subquery()), seen) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     bills = session.scalars(
         query.order_by(Bill.period.desc(), Bill.id.desc())
         .limit(per_page)
-        .offset((page - 1) * per_page)
+        .offset((page - 1) * per_page),
+        seen,
     ).all()
     return HistoryPage(list(bills), page, pages, total)
 
@@ -183,9 +208,7 @@ def set_bill_sharing(
     """The payer of a unit lets the rest of the household see its bills (or stops).
 
     Raises ServiceError when ``occupancy_id`` is not one where the resident pays now."""
-    occupancy = next(
-        (o for o in payer_homes(session, resident) if o.id == occupancy_id), None
-    )
+    occupancy = next((o for o in payer_homes(session, resident) if o.id == occupancy_id), None)
     if occupancy is None:
         raise ServiceError(_("Only the person who pays a unit's bills can share them."))
     occupancy.shares_bills = share

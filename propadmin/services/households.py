@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Integer, bindparam, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import Occupancy, ParkingSpace, Resident, Unit, Vehicle
 
@@ -66,19 +66,36 @@ def parking_spaces(session: Session, resident: Resident, unit_ids: list[int]) ->
     )
 
 
-def current_homes(session: Session, resident: Resident) -> list[Occupancy]:
-    """Where a resident lives now, each unit with everyone who lives there loaded
-    (the portal shows the household)."""
-    occupancies = session.scalars(
-        select(Occupancy)
-        .where(Occupancy.resident_id == resident.id)
-        .options(
-            selectinload(Occupancy.unit)
-            .selectinload(Unit.occupancies)
-            .selectinload(Occupancy.resident)
+# The portal's homes with unit and building, in one statement: built once, the resident
+# a bind parameter (the home screen, the repair form and the notices page ask each visit).
+_HOMES = (
+    select(Occupancy)
+    .where(Occupancy.resident_id == bindparam("resident_id", type_=Integer))
+    .options(joinedload(Occupancy.unit, innerjoin=True))
+    .order_by(Occupancy.id)
+)
+
+
+def current_homes(
+    session: Session, resident: Resident, *, household: bool = True
+) -> list[Occupancy]:
+    """Where a resident lives now, each unit with its building. With ``household``, also
+    everyone who lives there (the household page); without, one statement (the home
+    screen, the repair form and the notices page show only the units)."""
+    if household:
+        query = (
+            select(Occupancy)
+            .where(Occupancy.resident_id == resident.id)
+            .options(
+                selectinload(Occupancy.unit)
+                .selectinload(Unit.occupancies)
+                .selectinload(Occupancy.resident)
+            )
+            .order_by(Occupancy.id)
         )
-        .order_by(Occupancy.id)
-    ).all()
+        occupancies = session.scalars(query).all()
+    else:
+        occupancies = session.scalars(_HOMES, {"resident_id": resident.id}).all()
     return [o for o in occupancies if o.is_current]
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
+from functools import cache
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Date, Integer, bindparam, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from models import Notice, NoticePriority, Resident, utcnow
+from models import PINNED_PRIORITIES, Notice, NoticeCategory, NoticePriority, Resident, utcnow
 
 from .notice_targets import unread, visible_to
 from .today import estate_today
@@ -27,8 +28,23 @@ MAX_ID = 2**31 - 1  # an id beyond the column's range is no notice (not a databa
 
 
 @dataclass(frozen=True)
+class Headline:
+    """What the home screen shows of a notice: read as plain columns, since loading full
+    ``Notice`` objects cost more than the query."""
+
+    id: int
+    title: str
+    priority: NoticePriority
+    category: NoticeCategory
+
+    @property
+    def pinned(self) -> bool:
+        return self.priority in PINNED_PRIORITIES
+
+
+@dataclass(frozen=True)
 class Item:
-    notice: Notice
+    notice: Notice | Headline
     unread: bool
 
 
@@ -41,9 +57,26 @@ class Page:
     unread: int  # of all the resident sees, not only this page
 
 
-def _clock(resident: Resident, now: datetime | None) -> tuple[date, datetime]:
-    """Today in the resident's estate (whose homes are current) and the moment (what is live)."""
-    return estate_today(resident.estate), now or utcnow()
+def _clock(resident: Resident, now: datetime | None) -> dict:
+    """The bind parameters of the statements below: who reads, today in the resident's
+    estate (whose homes are current) and the moment (what is live)."""
+    return {
+        "seen_by": resident.id,
+        "seen_on": estate_today(resident.estate),
+        "seen_at": now or utcnow(),
+    }
+
+
+# Every portal page asks for notices, so the statements are built once, with bind
+# parameters for the resident and the clock (``_clock``): building them per request cost
+# more than running them.
+_SEEN_BY = bindparam("seen_by", type_=Integer)
+_SEEN_ON = bindparam("seen_on", type_=Date)
+_SEEN_AT = bindparam("seen_at", type_=Notice.__table__.c.published_at.type)
+
+
+def _visible():
+    return visible_to(_SEEN_BY, _SEEN_ON, _SEEN_AT)
 
 
 def _pinned_first():
@@ -54,22 +87,66 @@ def _pinned_first():
     )
 
 
-def _items(session: Session, resident: Resident, now, *, unread_first: bool, limit, offset=0):
-    today, now = _clock(resident, now)
-    is_unread = case((unread(resident.id), 1), else_=0).label("is_unread")
+def _is_unread():
+    return case((unread(_SEEN_BY), 1), else_=0).label("is_unread")
+
+
+@cache
+def _listing(*, unread_first: bool):
+    """The notices in reading order with whether each is unread. Callers add LIMIT and
+    OFFSET."""
+    is_unread = _is_unread()
     order = [_pinned_first()]
     if unread_first:
         order.append(is_unread.desc())
     order += [Notice.published_at.desc(), Notice.id.desc()]
-    rows = session.execute(
+    return (
         select(Notice, is_unread)
-        .where(visible_to(resident.id, today, now))
+        .where(_visible())
         .options(joinedload(Notice.estate))
         .order_by(*order)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [Item(notice, bool(flag)) for notice, flag in rows]
+    )
+
+
+@cache
+def _headlines():
+    """The home screen's notices, pinned then newest, each with whether it is unread, and
+    how many the resident sees and how many of them are unread (window totals are taken
+    before LIMIT: over every notice the resident sees)."""
+    is_unread = _is_unread()
+    return (
+        select(
+            Notice.id,
+            Notice.title,
+            Notice.priority,
+            Notice.category,
+            is_unread,
+            func.count().over(),
+            func.sum(is_unread).over(),
+        )
+        .where(_visible())
+        .order_by(_pinned_first(), Notice.published_at.desc(), Notice.id.desc())
+    )
+
+
+@cache
+def _counting():
+    """(notices the resident sees, of which unread): one pass over them."""
+    return select(func.count(Notice.id), func.count(case((unread(_SEEN_BY), 1)))).where(_visible())
+
+
+@cache
+def _one():
+    return (
+        select(Notice)
+        .where(Notice.id == bindparam("notice_id"), _visible())
+        .options(joinedload(Notice.estate))
+    )
+
+
+def _items(session: Session, clock: dict, *, unread_first: bool, limit, offset=0):
+    query = _listing(unread_first=unread_first).limit(limit).offset(offset)
+    return [Item(notice, bool(flag)) for notice, flag in session.execute(query, clock)]
 
 
 def board(
@@ -77,16 +154,15 @@ def board(
 ) -> Page:
     """One page of the notices ``resident`` sees: pinned, then unread, then newest. A page
     number out of range (or nonsense) gives the nearest page there is."""
-    today, now = _clock(resident, now)
-    total, unread_total = _counts(session, resident, today, now)
+    clock = _clock(resident, now)
+    total, unread_total = _counts(session, clock)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     number = min(max(page, 1), pages)
     items = []
     if total:
         items = _items(
             session,
-            resident,
-            now,
+            clock,
             unread_first=True,
             limit=PAGE_SIZE,
             offset=(number - 1) * PAGE_SIZE,
@@ -94,28 +170,25 @@ def board(
     return Page(items, number, pages, total, unread_total)
 
 
-def headlines(
+def headlines_and_unread(
     session: Session, resident: Resident, n: int = 3, *, now: datetime | None = None
-) -> list[Item]:
-    """The newest few notices for the home screen, pinned ones first."""
-    return _items(session, resident, now, unread_first=False, limit=n)
+) -> tuple[list[Item], int]:
+    """The newest few notices for the home screen, pinned ones first, and the unread
+    count (``unread_count``), in one statement: the home screen shows both."""
+    rows = session.execute(_headlines().limit(n), _clock(resident, now)).all()
+    items = [Item(Headline(*row[:4]), bool(row[4])) for row in rows]
+    return items, int(rows[0][6] or 0) if rows else 0
 
 
-def _counts(session: Session, resident: Resident, today, now) -> tuple[int, int]:
-    """(notices the resident sees, of which unread): one pass over them."""
-    total, unread_total = session.execute(
-        select(func.count(Notice.id), func.count(case((unread(resident.id), 1)))).where(
-            visible_to(resident.id, today, now)
-        )
-    ).one()
+def _counts(session: Session, clock: dict) -> tuple[int, int]:
+    total, unread_total = session.execute(_counting(), clock).one()
     return total or 0, unread_total or 0
 
 
 def unread_count(session: Session, resident: Resident, *, now: datetime | None = None) -> int:
     """How many of the notices ``resident`` sees they have not opened: the figure on the
     home screen and on the notices tab."""
-    today, now = _clock(resident, now)
-    return _counts(session, resident, today, now)[1]
+    return _counts(session, _clock(resident, now))[1]
 
 
 def find(
@@ -125,9 +198,4 @@ def find(
     withdrawn, expired, for other homes or another estate is as absent as no notice."""
     if not 0 < notice_id <= MAX_ID:
         return None
-    today, now = _clock(resident, now)
-    return session.scalar(
-        select(Notice)
-        .where(Notice.id == notice_id, visible_to(resident.id, today, now))
-        .options(joinedload(Notice.estate))
-    )
+    return session.scalar(_one(), {**_clock(resident, now), "notice_id": notice_id})

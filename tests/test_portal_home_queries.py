@@ -1,0 +1,84 @@
+"""The portal home screen reads what it shows in a fixed, small number of statements,
+however many bills, notices and repair requests the resident has; and loading the
+account in one statement still lets a role change or a sign-out elsewhere take effect on
+the very next request."""
+
+from __future__ import annotations
+
+import re
+from itertools import count
+
+import pytest
+from sqlalchemy import update
+
+from models import User
+
+from .test_portal_notices import Home
+
+# The account (with roles, grants, staff estates, resident record and estate), the homes
+# (with unit and building), the open bills, the notice headlines with the unread count,
+# and the open repair count.
+HOME_STATEMENTS = 5
+
+periods = (f"2025-{m:02d}" for m in count(1))
+
+
+@pytest.fixture
+def estate(make):
+    return make.estate(timezone="Asia/Shanghai")
+
+
+@pytest.fixture
+def owner(app, make, db_session, estate):
+    return Home(app, make, db_session, make.unit(make.building(estate)))
+
+
+def add(make, estate, owner, *, bills: int, notices: int, repairs: int) -> None:
+    for _ in range(bills):
+        make.bill(owner.unit, period=next(periods), payer=owner.resident)
+    for i in range(notices):
+        make.notice(estate, publish=True, title=f"通知{i:03d}")
+    for _ in range(repairs):
+        make.repair(owner.unit, reporter=owner.resident)
+
+
+def test_home_statements_do_not_grow_with_what_the_resident_has(make, estate, owner, count_queries):
+    def home_statements() -> tuple[int, str]:
+        owner.client.get("/portal/")  # warm: the first request of a client loads more
+        with count_queries() as queries:
+            page = owner.client.get("/portal/")
+        assert page.status_code == 200
+        return len(queries), page.text
+
+    add(make, estate, owner, bills=1, notices=1, repairs=1)
+    few, page = home_statements()
+    assert "未读公告：1 条" in page and "处理中的报修：1 项" in page
+    assert page.count('class="bill-row"') == 1
+
+    add(make, estate, owner, bills=11, notices=9, repairs=5)
+    many, page = home_statements()
+    assert (few, many) == (HOME_STATEMENTS, HOME_STATEMENTS)
+    # What the statements stand for is still on the page: the unread figure on the panel
+    # and the tab, three headlines, the first five of twelve bills, six open repairs.
+    assert "未读公告：10 条" in page
+    assert re.search(r'id="unread-badge"><span class="sr-only">未读</span>10<', page)
+    assert page.count('class="notice-head-row') == 3
+    assert page.count('class="bill-row"') == 5
+    assert "¥1,200.00" in page
+    assert "处理中的报修：6 项" in page
+
+
+def test_a_role_taken_away_counts_on_the_next_request(db_session, owner):
+    assert owner.client.get("/portal/").status_code == 200
+    user = db_session.get(User, owner.user.id)
+    user.roles = []
+    db_session.commit()
+    assert owner.client.get("/portal/").status_code == 403
+
+
+def test_a_session_ended_elsewhere_ends_here_on_the_next_request(db_session, owner):
+    assert owner.client.get("/portal/").status_code == 200
+    db_session.execute(update(User).where(User.id == owner.user.id).values(session_token="rotated"))
+    db_session.commit()
+    answer = owner.client.get("/portal/")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
