@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from propadmin.extensions import db
+from propadmin.permissions import public
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/propadmin"  # nothing listens on 1
 
@@ -47,3 +48,53 @@ def test_health_check_says_503_while_the_database_is_down(app, login_as, databas
 def test_the_sign_in_page_still_shows_while_the_database_is_down(app, database_gone):
     # Nothing on it needs the database: a resident can see the site is up and try later.
     assert app.test_client().get("/login").status_code == 200
+
+
+def _failing_with(app, error):
+    @public
+    def view():
+        raise error
+
+    app.add_url_rule("/failing", "failing", view)
+
+
+def test_another_database_error_during_an_outage_is_the_outage(app, database_gone):
+    """E.g. a session left unusable by a connection lost mid-request, on a page whose
+    error page needs nothing from the database: the reader learns the site is down for a
+    moment, not that it is broken."""
+    _failing_with(app, sa.exc.PendingRollbackError("rolled back after a lost connection"))
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production
+    response = app.test_client().get("/failing")
+    assert response.status_code == 503
+    assert "系统暂时无法使用" in response.get_data(as_text=True)
+
+
+def test_the_same_error_while_the_database_answers_is_a_failure(app):
+    _failing_with(app, sa.exc.InvalidRequestError("a mistake in the code"))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app.test_client().get("/failing")
+    assert response.status_code == 500
+    assert "系统出现错误" in response.get_data(as_text=True)
+
+
+def test_a_connection_lost_under_the_request_does_not_break_its_answer(app):
+    """PostgreSQL stopping mid-request makes the session's closing rollback fail after the
+    page was made: the page still goes out (under gunicorn it became a bare 500)."""
+
+    @public
+    def lost():
+        session = db.session()
+        close = session.close
+
+        def close_on_a_dead_connection():
+            session.close = close
+            close()
+            raise sa.exc.OperationalError("ROLLBACK", {}, Exception("terminating connection"))
+
+        session.close = close_on_a_dead_connection
+        return "saved"
+
+    app.add_url_rule("/lost", "lost", lost)
+    response = app.test_client().get("/lost")
+    assert response.status_code == 200 and response.text == "saved"
+    assert app.test_client().get("/healthz").status_code == 200

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from flask import Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from propadmin.crypto import TamperedValue
@@ -39,11 +40,27 @@ def _rollback() -> None:
         current_app.logger.warning("rollback after an error failed", exc_info=True)
 
 
+def _database_answers() -> bool:
+    """``SELECT 1`` after the rollback (a connection checked, or opened, afresh): after an
+    unexpected database error, tells an outage (the error was a symptom) from a mistake."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        _rollback()
+        return False
+    _rollback()
+    return True
+
+
 def _page(code: int, template: str = "errors/error.html"):
     def handler(error):
         if code >= 500:
             # The failed transaction (if that was the error) must not break the page too.
             _rollback()
+            # A failure of another kind (a session left unusable by a lost connection,
+            # say) while the database does not answer is the outage too.
+            if getattr(error, "original_exception", None) and not _database_answers():
+                return standalone_page(503)
         try:
             return render_template(template, code=code, error=error), code
         except (OperationalError, InterfaceError, PoolTimeout):
@@ -90,7 +107,24 @@ def _tampered(error):
     return render_template("errors/error.html", code=500, error=error, tampered=True), 500
 
 
+def _end_session(exc) -> None:
+    """Close the request's database session ahead of Flask-SQLAlchemy's teardown, which
+    would let an error out of the WSGI call (the server's bare 500, after the page was
+    made) when the connection was lost under the request: its rollback then fails."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        current_app.logger.warning("closing the session failed: the connection was lost")
+        try:
+            db.session().invalidate()  # the pool drops the dead connection
+        except SQLAlchemyError:
+            pass
+        db.session.registry.clear()
+
+
 def init_app(app) -> None:
+    # Teardowns run in the reverse order of registration: this one before Flask-SQLAlchemy's.
+    app.teardown_appcontext(_end_session)
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _page(code))
     app.register_error_handler(CSRFError, _page(400))
