@@ -8,6 +8,7 @@ portal are all covered without each remembering to log. Sensitive columns (marke
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -61,8 +62,8 @@ def _estate_of(obj: Base) -> int | None:
         return None
 
 
-def _column_attrs(obj: Base):
-    for attr in inspect(type(obj)).column_attrs:
+def _column_attrs(model: type[Base]):
+    for attr in inspect(model).column_attrs:
         column = attr.columns[0]
         if column.info.get("audited", True):
             yield attr.key, column.info.get("sensitive", False)
@@ -71,7 +72,7 @@ def _column_attrs(obj: Base):
 def _snapshot(obj: Base) -> dict[str, Any]:
     state = inspect(obj)
     out = {}
-    for key, is_sensitive in _column_attrs(obj):
+    for key, is_sensitive in _column_attrs(type(obj)):
         value = state.attrs[key].loaded_value
         if value is None or value is NO_VALUE or key in ("created_at", "updated_at"):
             continue
@@ -82,7 +83,7 @@ def _snapshot(obj: Base) -> dict[str, Any]:
 def _diff(obj: Base) -> dict[str, Any]:
     state = inspect(obj)
     out = {}
-    for key, is_sensitive in _column_attrs(obj):
+    for key, is_sensitive in _column_attrs(type(obj)):
         if key == "updated_at":
             continue
         hist = state.attrs[key].history
@@ -139,6 +140,37 @@ def _collect(session: Session, flush_context) -> None:
             add("delete", obj, _snapshot(obj))
     if rows:
         session.connection().execute(AuditLog.__table__.insert(), rows)
+
+
+def record_inserts(
+    session: Session, model: type[Base], rows: Iterable[dict[str, Any]], estate_id: int | None
+) -> None:
+    """Audit rows written set-based (``insert(table)`` with a list, which the session's
+    events do not see): one "create" per row, with the snapshot ``_collect`` would write.
+    Each row holds its values by column, ``id`` included."""
+    actor_id, actor_name, ip = _actor(session)
+    now = utcnow()
+    columns = [(k, s) for k, s in _column_attrs(model) if k not in ("created_at", "updated_at")]
+    entries = [
+        {
+            "at": now,
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "action": "create",
+            "entity": model.__name__,
+            "entity_id": str(row["id"]),
+            "estate_id": estate_id,
+            "changes": {
+                key: REDACTED if is_sensitive else _plain(row[key])
+                for key, is_sensitive in columns
+                if row.get(key) is not None
+            },
+            "ip": ip,
+        }
+        for row in rows
+    ]
+    if entries:
+        session.connection().execute(AuditLog.__table__.insert(), entries)
 
 
 def record(

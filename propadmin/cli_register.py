@@ -19,8 +19,8 @@ from .instance_secrets import FILENAME
 from .services import ServiceError
 from .services.keys import reencrypt_all
 from .services.register_export import csv_stream, resident_export, xlsx_file
-from .services.register_import import apply_import, plan_import
-from .services.register_sheet import SheetError, read_sheet
+from .services.register_import import import_sheet, plan_import
+from .services.register_sheet import CLI_MAX_ROWS, SheetError, read_sheet
 
 residents_cli = AppGroup("residents", help="The estate register.")
 keys_cli = AppGroup("keys", help="Field-encryption keys.")
@@ -46,8 +46,17 @@ def import_command(sheet: Path, estate_name: str, dry_run: bool) -> None:
     db.session.info["actor_name"] = "cli"
     estate = _estate(estate_name)
     try:
-        with sheet.open("rb") as stream:
-            plan = plan_import(db.session, estate, read_sheet(stream, sheet.name))
+        with (
+            sheet.open("rb") as stream,
+            click.progressbar(
+                length=0, label="Checking" if dry_run else "Importing", file=sys.stderr
+            ) as bar,
+        ):
+            rows = read_sheet(stream, sheet.name, max_rows=CLI_MAX_ROWS)
+            if dry_run:
+                plan = plan_import(db.session, estate, rows)
+            else:
+                plan = import_sheet(db.session, estate, rows, progress=bar.update)
     except SheetError as exc:
         raise click.ClickException(f"{sheet.name}: {exc.message}") from exc
     if plan.errors:
@@ -61,15 +70,13 @@ def import_command(sheet: Path, estate_name: str, dry_run: bool) -> None:
     for row in plan.examples:
         click.echo(f"Row {row} is the template's example and was skipped.")
     click.echo(
-        f"{len(plan.rows)} rows are valid: {plan.residents} residents, "
+        f"{plan.valid} rows are valid: {plan.residents} residents, "
         f"{plan.vehicles} vehicles, {plan.new_units} new units."
     )
     if dry_run:
         return
-    with click.progressbar(length=len(plan.rows), label="Importing", file=sys.stderr) as bar:
-        result = apply_import(db.session, estate, plan, progress=bar.update)
     db.session.commit()
-    click.echo(f"Imported {result.residents} residents into {estate.name}.")
+    click.echo(f"Imported {plan.residents} residents into {estate.name}.")
 
 
 @residents_cli.command("export")

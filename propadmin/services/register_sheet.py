@@ -22,8 +22,9 @@ from . import ServiceError
 
 log = logging.getLogger(__name__)
 
-MAX_ROWS = 20_000  # rows with data; a large estate has a few thousand units
-MAX_ROW_NUMBER = 5 * MAX_ROWS  # empty rows count too: a reader walks every one
+MAX_ROWS = 20_000  # rows with data in an upload; a large estate has a few thousand units
+CLI_MAX_ROWS = 200_000  # on the command line: a company's whole register in one file
+ROW_NUMBER_FACTOR = 5  # empty rows count too: a reader walks every one
 MAX_COLUMNS = 64  # the template has 18; cells further right are not read
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 MAX_REPORTED = 200  # problems listed in full; the rest are counted
@@ -110,10 +111,13 @@ class SheetError(ServiceError):
 
 
 def read_sheet(
-    stream, filename: str, columns: Columns = COLUMNS
+    stream, filename: str, columns: Columns = COLUMNS, max_rows: int | None = None
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number as the office sees it, {key: text}) for each non-empty row of a
-    sheet with these ``columns`` (the register's unless told)."""
+    sheet with these ``columns`` (the register's unless told), up to ``max_rows`` rows
+    (MAX_ROWS unless told)."""
+    max_rows = max_rows or MAX_ROWS
+    max_row_number = ROW_NUMBER_FACTOR * max_rows
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         rows = _xlsx_rows(stream)
@@ -143,11 +147,11 @@ def read_sheet(
         raise SheetError(_("Missing columns: %(names)s.", names="、".join(missing)))
     count = 0
     for number, values in enumerate(rows, start=2):
-        if number > MAX_ROW_NUMBER:
+        if number > max_row_number:
             raise SheetError(
                 _(
                     "The sheet goes on to row %(n)d; delete the empty rows below the data.",
-                    n=MAX_ROW_NUMBER,
+                    n=max_row_number,
                 )
             )
         record = {}
@@ -156,11 +160,11 @@ def read_sheet(
                 record[key] = _text(value)
         if any(record.values()):
             count += 1
-            if count > MAX_ROWS:
+            if count > max_rows:
                 raise SheetError(
                     _(
                         "The sheet has more than %(n)d rows; split it into several files.",
-                        n=MAX_ROWS,
+                        n=max_rows,
                     )
                 )
             yield number, record

@@ -15,7 +15,7 @@ from models import Estate
 from propadmin.extensions import db
 from propadmin.permissions import visible_estates
 from propadmin.services import register_sheet
-from propadmin.services.register_import import apply_import, plan_import
+from propadmin.services.register_import import import_sheet
 from propadmin.services.register_sheet import COLUMNS, SheetError, read_sheet
 from propadmin.services.register_template import template_xlsx
 
@@ -71,21 +71,20 @@ class RegisterImportView(PermissionView, BaseView):
             estate = db.session.get(Estate, form.estate.data)
             upload = form.sheet.data
             try:
-                plan = plan_import(db.session, estate, read_sheet(upload.stream, upload.filename))
+                plan = import_sheet(db.session, estate, read_sheet(upload.stream, upload.filename))
             except SheetError as exc:
                 form.sheet.errors.append(exc.message)
             else:
-                if not plan.errors:
-                    result = apply_import(db.session, estate, plan)
+                if plan.imported:
                     db.session.commit()
                     flash(
                         _(
                             "Imported %(residents)d residents in %(rows)d rows, "
                             "%(vehicles)d vehicles and %(units)d new units.",
-                            residents=result.residents,
-                            rows=result.occupancies,
-                            vehicles=result.vehicles,
-                            units=result.units,
+                            residents=plan.residents,
+                            rows=plan.valid,
+                            vehicles=plan.vehicles,
+                            units=plan.new_units,
                         ),
                         "success",
                     )
