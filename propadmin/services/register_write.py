@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from models import Building, Estate, Occupancy, Resident, Unit, UnitUse, Vehicle, utcnow
@@ -15,6 +15,8 @@ from models import Building, Estate, Occupancy, Resident, Unit, UnitUse, Vehicle
 from .. import audit
 from .identifiers import blind_index
 from .register_rows import SheetRow
+
+NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
 
 
 class RegisterWriter:
@@ -145,15 +147,24 @@ class RegisterWriter:
         return [made[-o - 1]["id"] if o < 0 else o for o in owners]
 
     def _insert(self, model, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Insert ``rows`` in one statement (batched by the driver's multi-row VALUES),
-        give each its id, and audit them. Returns the rows."""
+        """Insert ``rows`` set-based, give each its id, and audit them. Returns the rows."""
         if not rows:
             return rows
         table: Table = model.__table__
-        ids = self.session.connection().scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        )
-        for row, ident in zip(rows, ids, strict=True):
-            row["id"] = ident
+        conn = self.session.connection()
+        if conn.dialect.name == "postgresql":
+            # Ids drawn from the sequence first: a plain executemany goes through
+            # psycopg's pipeline, where a multi-row VALUES ... RETURNING statement is
+            # parsed again for every page of rows (half the import's time).
+            ids = conn.scalars(NEXT_IDS, {"table": table.name, "n": len(rows)}).all()
+            for row, ident in zip(rows, ids, strict=True):
+                row["id"] = ident
+            conn.execute(insert(table), rows)
+        else:
+            ids = conn.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+            )
+            for row, ident in zip(rows, ids, strict=True):
+                row["id"] = ident
         audit.record_inserts(self.session, model, rows, self.estate_id)
         return rows
