@@ -21,6 +21,8 @@ from sqlalchemy.orm.base import NO_VALUE
 
 from models import AuditLog, Base, row_estate, utcnow
 
+from .bulk import bulk_insert
+
 REDACTED = "***"
 
 
@@ -170,7 +172,7 @@ def record_inserts(
         for row in rows
     ]
     if entries:
-        session.connection().execute(AuditLog.__table__.insert(), entries)
+        bulk_insert(session.connection(), AuditLog.__table__, entries)
 
 
 def record(

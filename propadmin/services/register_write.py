@@ -1,22 +1,21 @@
-"""Write checked register rows set-based: one multi-row insert per table per batch, ids
-back through RETURNING, and one audit row per created record (``audit.record_inserts``),
-as the session's events would have written them. ``register_import`` does the checking."""
+"""Write checked register rows set-based: one bulk insert per table per batch (see
+propadmin/bulk.py), and one audit row per created record (``audit.record_inserts``), as
+the session's events would have written them. ``register_import`` does the checking."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Building, Estate, Occupancy, Resident, Unit, UnitUse, Vehicle, utcnow
 
 from .. import audit
+from ..bulk import bulk_insert
 from .identifiers import blind_index
 from .register_rows import SheetRow
-
-NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
 
 
 class RegisterWriter:
@@ -147,24 +146,10 @@ class RegisterWriter:
         return [made[-o - 1]["id"] if o < 0 else o for o in owners]
 
     def _insert(self, model, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Insert ``rows`` set-based, give each its id, and audit them. Returns the rows."""
-        if not rows:
-            return rows
-        table: Table = model.__table__
-        conn = self.session.connection()
-        if conn.dialect.name == "postgresql":
-            # Ids drawn from the sequence first: a plain executemany goes through
-            # psycopg's pipeline, where a multi-row VALUES ... RETURNING statement is
-            # parsed again for every page of rows (half the import's time).
-            ids = conn.scalars(NEXT_IDS, {"table": table.name, "n": len(rows)}).all()
-            for row, ident in zip(rows, ids, strict=True):
+        """Insert ``rows`` (dicts with the same keys), give each its id, and audit them."""
+        if rows:
+            conn = self.session.connection()
+            for row, ident in zip(rows, bulk_insert(conn, model.__table__, rows), strict=True):
                 row["id"] = ident
-            conn.execute(insert(table), rows)
-        else:
-            ids = conn.scalars(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-            )
-            for row, ident in zip(rows, ids, strict=True):
-                row["id"] = ident
-        audit.record_inserts(self.session, model, rows, self.estate_id)
+            audit.record_inserts(self.session, model, rows, self.estate_id)
         return rows
