@@ -162,17 +162,26 @@ def record_inserts(
             "entity": model.__name__,
             "entity_id": str(row["id"]),
             "estate_id": estate_id,
-            "changes": {
-                key: REDACTED if is_sensitive else _plain(row[key])
-                for key, is_sensitive in columns
-                if row.get(key) is not None
-            },
+            "changes": _created(row, columns),
             "ip": ip,
         }
         for row in rows
     ]
     if entries:
         bulk_insert(session.connection(), AuditLog.__table__, entries)
+
+
+def _created(row: dict[str, Any], columns) -> dict[str, Any]:
+    out = {}
+    for key, is_sensitive in columns:
+        value = row.get(key)
+        if value is None:
+            continue
+        out[key] = REDACTED if is_sensitive else value if type(value) in _AS_IS else _plain(value)
+    return out
+
+
+_AS_IS = {str, int, float, bool}
 
 
 def record(

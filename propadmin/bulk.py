@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, text
@@ -31,30 +31,24 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> S
                 copy.write_row((*values, ident))
         return ids
     sql = str(insert(table).compile(dialect=dialect, column_keys=keys))
-    conn.exec_driver_sql(sql, list(_processed(dialect, table, keys, rows)))
+    conn.exec_driver_sql(sql, _processed(dialect, table, keys, rows))
     last = conn.scalar(select(func.max(table.c.id)))
     return range(last - len(rows) + 1, last + 1)
 
 
-def _processed(dialect, table: Table, keys: list[str], rows) -> Iterator[tuple]:
-    """Each row's values, in the order of ``keys``, as the column types bind them. A
-    value that is the same object as the row before's (an import's one timestamp) is
-    processed once."""
-    procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
-    last: list[Any] = [_NOTHING] * len(keys)
-    done: list[Any] = [None] * len(keys)
-    for row in rows:
-        out = []
-        for i, (proc, key) in enumerate(zip(procs, keys, strict=True)):
-            value = row[key]
-            if proc is None:
-                out.append(value)
-            elif value is last[i]:
-                out.append(done[i])
+def _processed(dialect, table: Table, keys: list[str], rows) -> list[tuple]:
+    """Each row's values, in the order of ``keys``, as the column types bind them,
+    processed column by column; a column holding one object in every row (an import's
+    timestamp) is processed once."""
+    columns = []
+    for key in keys:
+        proc = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[key] for row in rows]
+        if proc is not None:
+            first = values[0]
+            if all(v is first for v in values):
+                values = [proc(first)] * len(values)
             else:
-                last[i], done[i] = value, proc(value)
-                out.append(done[i])
-        yield tuple(out)
-
-
-_NOTHING = object()
+                values = [proc(v) for v in values]
+        columns.append(values)
+    return list(zip(*columns, strict=True))
