@@ -321,6 +321,14 @@ def run_backend(
     if only == "notices":
         _print(bench_notices(app, url, notice_residents))
         return
+    if only == "pages":
+        from .bench_bill_list import fill_bills
+        from .bench_pages import bench_pages
+
+        fill_register(app, residents)
+        fill_bills(app, bills)
+        _print(bench_pages(app, url))
+        return
     if only != "billing":
         start = time.perf_counter()
         people = fill_register(app, residents)
@@ -340,6 +348,9 @@ def run_backend(
     _print(bench_generation(app, bill_units))
     _print(bench_bill_list(app, url, bills))
     if only is None:
+        from .bench_pages import bench_pages
+
+        _print(bench_pages(app, url))
         _print(bench_repairs(app, url, repairs))
         _print(bench_notices(app, url, notice_residents))
 
@@ -362,7 +373,7 @@ def main() -> None:
     parser.add_argument("--serving-seconds", type=float, default=8, help="per page, per backend")
     parser.add_argument(
         "--only",
-        choices=["register", "billing", "repairs", "notices", "serving"],
+        choices=["register", "billing", "pages", "repairs", "notices", "serving"],
         help="one part's figures",
     )
     args = parser.parse_args()
