@@ -167,29 +167,25 @@ def reference_app():
 # -- the pages measured --------------------------------------------------------------------------
 def prepare(app) -> list[Page]:
     """The two accounts, and the pages with the sample terms taken from the data."""
-    from models import Resident, Vehicle
+    from models import Resident, User, Vehicle
     from propadmin.extensions import db
     from propadmin.services.accounts import create_user
     from propadmin.services.identifiers import blind_index
 
     with app.app_context():
-        create_user(
-            db.session,
-            username=ADMIN[0],
-            email=None,
-            password=ADMIN[1],
-            superuser=True,
-            check_strength=False,
-        )
-        create_user(
-            db.session,
-            username=MANAGER[0],
-            email=None,
-            password=MANAGER[1],
-            roles=["admin"],
-            estates=[REGISTER_ESTATE],
-            check_strength=False,
-        )
+        if db.session.scalar(sa.select(User.id).where(User.username == ADMIN[0])) is None:
+            for (username, password), extra in (
+                (ADMIN, {"superuser": True}),
+                (MANAGER, {"roles": ["admin"], "estates": [REGISTER_ESTATE]}),
+            ):
+                create_user(
+                    db.session,
+                    username=username,
+                    email=None,
+                    password=password,
+                    check_strength=False,
+                    **extra,
+                )
         db.session.commit()
         estate = db.session.scalar(
             text("SELECT id FROM estate WHERE name = :n"), {"n": REGISTER_ESTATE}
@@ -273,7 +269,7 @@ def bench_pages(app, url: str):
         gunicorn("tests.bench_pages:reference_app()", url, instance, env) as reference_port,
     ):
         cookies = {account: _sign_in(admin_port, *account) for account in (ADMIN, MANAGER)}
-        for page in pages:
+        for page in (p for p in pages if ONLY in p.label):
             admin_path = quote(page.admin_path, safe="/?=&")
             reference_path = quote(page.reference_path, safe="/?=&")
             cookie = cookies[page.account]
@@ -294,3 +290,38 @@ def bench_pages(app, url: str):
                 ("    median of one request", reference_ms, "ms"),
                 (f"  ratio (target ≥ 0.33 and median < 100 ms: {verdict})", ratio, "×"),
             ]
+
+
+def main() -> None:
+    """``python -m tests.bench_pages URL [--fill] [--only TEXT]``: the page figures on a
+    database kept between runs (``--fill`` migrates and fills it first), for iterating;
+    ``make bench`` makes its own."""
+    import argparse
+
+    from flask_migrate import upgrade
+
+    from .bench import _print, fill_register, make_app
+    from .bench_bill_list import fill_bills
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--fill", action="store_true")
+    parser.add_argument("--residents", type=int, default=100_000)
+    parser.add_argument("--bills", type=int, default=1_000_000)
+    parser.add_argument("--only", default="", help="pages whose label contains this")
+    args = parser.parse_args()
+    app = make_app(args.url)
+    with app.app_context():
+        upgrade()  # this branch's migrations, on a copy of a filled database
+    if args.fill:
+        fill_register(app, args.residents)
+        fill_bills(app, args.bills)
+    global ONLY
+    ONLY = args.only
+    _print(bench_pages(app, args.url))
+
+
+ONLY = ""
+
+if __name__ == "__main__":
+    main()
