@@ -73,7 +73,9 @@ def _resident_sql(masked: bool, where: str, join: str = "") -> sa.TextClause:
         else "r.mobile, r.id_number"
     )
     # Fixed fragments of this file; the values are bound parameters.
-    sql = f"SELECT DISTINCT r.id, r.name, r.email, e.name AS estate, {numbers}"  # noqa: S608
+    # DISTINCT only where a join may repeat a resident: it costs a scan of every row.
+    distinct = "DISTINCT " if join.strip() else ""
+    sql = f"SELECT {distinct}r.id, r.name, r.email, e.name AS estate, {numbers}"  # noqa: S608
     sql += f" FROM resident r JOIN estate e ON e.id = r.estate_id {join} WHERE {where}"
     return text(sql + f" ORDER BY r.name, r.id LIMIT {RESIDENTS_PAGE} OFFSET :offset")
 
