@@ -327,7 +327,10 @@ class UnitCharge(TimestampMixin, Base):
 
     __tablename__ = "unit_charge"
     __estate_scope__ = EstateColumn()
-    __table_args__ = (Index("ix_unit_charge_pending", "estate_id", "bill_id", "unit_id"),)
+    __table_args__ = (
+        Index("ix_unit_charge_pending", "estate_id", "bill_id", "unit_id"),
+        Index("ix_unit_charge_estate_created", "estate_id", "created_at", "id"),  # the list
+    )
     __label_loads__ = ("unit",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
