@@ -233,6 +233,7 @@ class Bill(TimestampMixin, Base):
         Index("ix_bill_estate_period", "estate_id", "period", "id"),
         Index("ix_bill_estate_status_due", "estate_id", "status", "due_date"),
         Index("ix_bill_estate_id", "estate_id", "id"),
+        Index("ix_bill_period", "period", "id"),  # the list of every estate (superusers)
     )
     __label_loads__ = ("unit",)
 

@@ -45,6 +45,7 @@ class Payment(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("estate_id", "receipt_no"),
         Index("ix_payment_estate_paid_at", "estate_id", "paid_at", "id"),  # the list's order
+        Index("ix_payment_paid_at", "paid_at", "id"),  # the list of every estate
     )
     __label_loads__ = ("unit",)
 
