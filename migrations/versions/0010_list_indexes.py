@@ -6,12 +6,13 @@ Create Date: 2026-11-29 07:40:00
 
 Indexes matching the admin lists' scoped sort orders (issue 12).
 """
+
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0010_list_indexes'
-down_revision = '0009_masked_numbers'
+revision = "0010_list_indexes"
+down_revision = "0009_masked_numbers"
 branch_labels = None
 depends_on = None
 
