@@ -26,6 +26,7 @@ class Resident(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("estate_id", "id_number_index"),
         Index("ix_resident_estate_name", "estate_id", "name", "id"),  # the list's order
+        Index("ix_resident_name_id", "name", "id"),  # the list of every estate (superusers)
         # Every request of an account finds its resident record by user_id; most residents
         # have none, and SQLite, counting the NULLs, would rather scan the table.
         Index(

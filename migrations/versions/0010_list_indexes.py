@@ -24,6 +24,7 @@ NEW = [
     ("ix_bill_reminder_estate_sent", "bill_reminder", ["estate_id", "sent_on", "id"]),
     ("ix_unit_charge_estate_created", "unit_charge", ["estate_id", "created_at", "id"]),
     # A superuser's lists span every estate: the same order without the scope.
+    ("ix_resident_name_id", "resident", ["name", "id"]),
     ("ix_bill_period", "bill", ["period", "id"]),
     ("ix_payment_paid_at", "payment", ["paid_at", "id"]),
 ]
