@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import g
-from sqlalchemy import func, inspect, literal_column
+from flask import g, request
+from sqlalchemy import UniqueConstraint, func, inspect, literal_column
 from sqlalchemy.orm import Query
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
@@ -28,6 +28,7 @@ from propadmin.extensions import db
 # Beyond this many rows a list says "10,000+" rather than count them for every page.
 COUNT_CAP = 10_000
 ROW_ID = "__row_id__"  # placeholder in the URLs built once per page
+_STATIC_URLS: dict[tuple, str] = {}  # the admin's stylesheets and scripts: fixed per process
 
 
 class CappedCount(Query):
@@ -59,13 +60,13 @@ class FastList:
         return keys[0] if len(keys) == 1 else None
 
     def _unique_keys(self) -> list[set[str]]:
-        """The column sets that identify a row: the primary key and unique constraints."""
+        """The column sets that identify a row: the primary key, and unique constraints
+        and indexes over columns that cannot be NULL (NULLs may repeat)."""
         table = inspect(self.model).local_table
+        uniques = [c.columns for c in table.constraints if isinstance(c, UniqueConstraint)]
+        uniques += [ix.columns for ix in table.indexes if ix.unique]
         keys = [{c.name for c in table.primary_key.columns}]
-        for constraint in table.constraints:
-            if constraint.__class__.__name__ == "UniqueConstraint":
-                keys.append({c.name for c in constraint.columns})
-        keys += [{c.name for c in ix.columns} for ix in table.indexes if ix.unique]
+        keys += [{c.name for c in cols} for cols in uniques if not any(c.nullable for c in cols)]
         return keys
 
     # -- count -------------------------------------------------------------------------
@@ -125,6 +126,16 @@ class FastList:
         return count, rows
 
     # -- rows drawn cheaply --------------------------------------------------------------
+    def get_url(self, endpoint, **kwargs):
+        """The twenty-odd stylesheet and script links of every admin page are built once."""
+        if not endpoint.endswith(".static"):
+            return super().get_url(endpoint, **kwargs)
+        key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
+        url = _STATIC_URLS.get(key)
+        if url is None:
+            url = _STATIC_URLS[key] = super().get_url(endpoint, **kwargs)
+        return url
+
     def row_url(self, endpoint: str, pk, **args) -> str:
         """A row's URL from a template built once per request and endpoint."""
         cache = g.setdefault("_row_url_templates", {})
