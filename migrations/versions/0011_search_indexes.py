@@ -34,6 +34,13 @@ def upgrade():
         sqlite_where=sa.text('user_id IS NOT NULL'),
         postgresql_where=sa.text('user_id IS NOT NULL'),
     )
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite' and bind.execute(
+        sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+    ).first():
+        # SQLite takes an index it has no statistics for as very selective: beside the
+        # others' figures it would walk the new name index through the whole estate.
+        op.execute('ANALYZE resident')
 
 
 def downgrade():
