@@ -7,7 +7,8 @@ Create Date: 2026-11-29 07:40:00
 Indexes for each kind of search term (issue 12): a name from its start (PostgreSQL's
 text_pattern_ops answers LIKE 'prefix%' under any collation; SQLite's range uses the
 same columns), a full ID-card number in every estate, and the signed-in account's
-resident record. Units, buildings, plates and mobile numbers are indexed already.
+resident record; a bill's payer from the start of the name. Units, buildings,
+plates and mobile numbers are indexed already.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,6 +35,12 @@ def upgrade():
         sqlite_where=sa.text('user_id IS NOT NULL'),
         postgresql_where=sa.text('user_id IS NOT NULL'),
     )
+    op.create_index(
+        'ix_bill_payer_name_prefix',
+        'bill',
+        ['payer_name'],
+        postgresql_ops={'payer_name': 'text_pattern_ops'},
+    )
     bind = op.get_bind()
     if bind.dialect.name == 'sqlite' and bind.execute(
         sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
@@ -41,9 +48,11 @@ def upgrade():
         # SQLite takes an index it has no statistics for as very selective: beside the
         # others' figures it would walk the new name index through the whole estate.
         op.execute('ANALYZE resident')
+        op.execute('ANALYZE bill')
 
 
 def downgrade():
+    op.drop_index('ix_bill_payer_name_prefix', table_name='bill')
     op.drop_index('ix_resident_account', table_name='resident')
     op.drop_index('ix_resident_id_number_index', table_name='resident')
     op.drop_index('ix_resident_estate_name_prefix', table_name='resident')
