@@ -234,6 +234,13 @@ class Bill(TimestampMixin, Base):
         Index("ix_bill_estate_status_due", "estate_id", "status", "due_date"),
         Index("ix_bill_estate_id", "estate_id", "id"),
         Index("ix_bill_period", "period", "id"),  # the list of every estate (superusers)
+        # The search box: a payer's name from its start (LIKE 'prefix%' on PostgreSQL
+        # under any collation, an index range on SQLite).
+        Index(
+            "ix_bill_payer_name_prefix",
+            "payer_name",
+            postgresql_ops={"payer_name": "text_pattern_ops"},
+        ),
     )
     __label_loads__ = ("unit",)
 

@@ -25,6 +25,16 @@ class Resident(TimestampMixin, Base):
     __estate_scope__ = EstateColumn()
     __table_args__ = (
         UniqueConstraint("estate_id", "id_number_index"),
+        # The search box (services/resident_search.py): a name from its start on
+        # PostgreSQL (LIKE 'prefix%' under any collation); a full ID-card number in
+        # every estate.
+        Index(
+            "ix_resident_estate_name_prefix",
+            "estate_id",
+            "name",
+            postgresql_ops={"name": "text_pattern_ops"},
+        ),
+        Index("ix_resident_id_number_index", "id_number_index"),
         Index("ix_resident_estate_name", "estate_id", "name", "id"),  # the list's order
         Index("ix_resident_name_id", "name", "id"),  # the list of every estate (superusers)
         # Every request of an account finds its resident record by user_id; most residents
@@ -96,7 +106,6 @@ class Occupancy(TimestampMixin, Base):
         return (self.start_date is None or self.start_date <= today) and (
             self.end_date is None or self.end_date >= today
         )
-
 
 
 class Vehicle(TimestampMixin, Base):

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import exists, not_, or_, select
+from sqlalchemy import exists, false, not_, select
 from sqlalchemy.orm import joinedload
 
 from models import (
@@ -35,6 +35,7 @@ from propadmin.services.bill_explain import yuan
 from propadmin.services.finance_figures import overdue_bills, overdue_clause
 from propadmin.services.naming import normalize_query, unit_label_clause
 from propadmin.services.periods import parse_period
+from propadmin.services.resident_search import MAX_QUERY, StartsWith
 from propadmin.services.today import estate_todays
 
 from .base import ReadOnlyModelView
@@ -134,6 +135,26 @@ class FeeItemFilter(ScopedChoiceFilter):
         )
 
 
+# -- the search box --------------------------------------------------------------------------
+def bill_search_clause(search: str, estate_ids: set[int] | None):
+    """The bills of a unit label (``1-1201``), of units numbered so (``1201``, ``A1201``),
+    or of payers whose name starts so (``钱多``). A unit is found through
+    ``unit (building_id, number)`` and the bill's ``(unit_id, period)``; a payer through
+    ``bill (payer_name)``."""
+    text = normalize_query(search)
+    if not text or len(text) > MAX_QUERY:
+        return false()
+    clause = unit_label_clause(text)
+    if clause is None and text.isascii() and text.isalnum() and not text.isalpha():
+        clause = Unit.number == text
+    if clause is None:
+        return StartsWith(Bill.payer_name, text)
+    units = select(Unit.id).join(Building, Building.id == Unit.building_id).where(clause)
+    if estate_ids is not None:
+        units = units.where(Building.estate_id.in_(estate_ids))
+    return Bill.unit_id.in_(units)
+
+
 # -- the view -----------------------------------------------------------------------------
 def _money(attr):
     return lambda v, c, m, n: yuan(getattr(m, attr))
@@ -215,17 +236,9 @@ class BillView(ReadOnlyModelView):
         return _("Unit (1-1201) or payer")
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        """A unit as the office names it (see services/naming.py), else the payer's name
-        or a unit number."""
-        clause = unit_label_clause(search)
-        if clause is not None:
-            condition = Bill.unit_id.in_(select(Unit.id).where(clause))
-        else:
-            text = normalize_query(search)
-            condition = or_(
-                Bill.payer_name.contains(text, autoescape=True),
-                Bill.unit_id.in_(select(Unit.id).where(Unit.number == text)),
-            )
+        """A unit as the office names it (see services/naming.py), a unit number, or the
+        payer's name from its start: each one flat, indexed condition (issue 12)."""
+        condition = bill_search_clause(search, estate_scope(current_user))
         query = query.filter(condition)
         if count_query is not None:
             count_query = count_query.filter(condition)
