@@ -145,6 +145,10 @@ def fill_register(app, residents: int):
             [{"e": estate.id, "p": people.plate(), "o": r} for r in resident_ids[::5]],
         )
         db.session.commit()
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:  # the statistics a database in use has (autovacuum's)
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
     return people  # remembers every number it made, so later fakes do not collide
 
 
