@@ -233,6 +233,14 @@ class Bill(TimestampMixin, Base):
         Index("ix_bill_estate_period", "estate_id", "period", "id"),
         Index("ix_bill_estate_status_due", "estate_id", "status", "due_date"),
         Index("ix_bill_estate_id", "estate_id", "id"),
+        Index("ix_bill_period", "period", "id"),  # the list of every estate (superusers)
+        # The search box: a payer's name from its start (LIKE 'prefix%' on PostgreSQL
+        # under any collation, an index range on SQLite).
+        Index(
+            "ix_bill_payer_name_prefix",
+            "payer_name",
+            postgresql_ops={"payer_name": "text_pattern_ops"},
+        ),
     )
     __label_loads__ = ("unit",)
 
@@ -327,7 +335,10 @@ class UnitCharge(TimestampMixin, Base):
 
     __tablename__ = "unit_charge"
     __estate_scope__ = EstateColumn()
-    __table_args__ = (Index("ix_unit_charge_pending", "estate_id", "bill_id", "unit_id"),)
+    __table_args__ = (
+        Index("ix_unit_charge_pending", "estate_id", "bill_id", "unit_id"),
+        Index("ix_unit_charge_estate_created", "estate_id", "created_at", "id"),  # the list
+    )
     __label_loads__ = ("unit",)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -44,7 +44,8 @@ class Payment(TimestampMixin, Base):
     __estate_scope__ = EstateColumn()
     __table_args__ = (
         UniqueConstraint("estate_id", "receipt_no"),
-        Index("ix_payment_estate_paid_at", "estate_id", "paid_at"),
+        Index("ix_payment_estate_paid_at", "estate_id", "paid_at", "id"),  # the list's order
+        Index("ix_payment_paid_at", "paid_at", "id"),  # the list of every estate
     )
     __label_loads__ = ("unit",)
 
@@ -168,7 +169,10 @@ class BillReminder(Base):
 
     __tablename__ = "bill_reminder"
     __estate_scope__ = EstateColumn()
-    __table_args__ = (UniqueConstraint("payer_id", "sent_on"),)
+    __table_args__ = (
+        UniqueConstraint("payer_id", "sent_on"),
+        Index("ix_bill_reminder_estate_sent", "estate_id", "sent_on", "id"),  # the list's order
+    )
     __label_loads__ = ("payer",)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ import enum
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, EncryptedText, TimestampMixin, sensitive, str_enum
@@ -23,7 +23,29 @@ class Resident(TimestampMixin, Base):
 
     __tablename__ = "resident"
     __estate_scope__ = EstateColumn()
-    __table_args__ = (UniqueConstraint("estate_id", "id_number_index"),)
+    __table_args__ = (
+        UniqueConstraint("estate_id", "id_number_index"),
+        # The search box (services/resident_search.py): a name from its start on
+        # PostgreSQL (LIKE 'prefix%' under any collation); a full ID-card number in
+        # every estate.
+        Index(
+            "ix_resident_estate_name_prefix",
+            "estate_id",
+            "name",
+            postgresql_ops={"name": "text_pattern_ops"},
+        ),
+        Index("ix_resident_id_number_index", "id_number_index"),
+        Index("ix_resident_estate_name", "estate_id", "name", "id"),  # the list's order
+        Index("ix_resident_name_id", "name", "id"),  # the list of every estate (superusers)
+        # Every request of an account finds its resident record by user_id; most residents
+        # have none, and SQLite, counting the NULLs, would rather scan the table.
+        Index(
+            "ix_resident_user_id",
+            "user_id",
+            sqlite_where=text("user_id IS NOT NULL"),
+            postgresql_where=text("user_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
@@ -84,7 +106,6 @@ class Occupancy(TimestampMixin, Base):
         return (self.start_date is None or self.start_date <= today) and (
             self.end_date is None or self.end_date >= today
         )
-
 
 
 class Vehicle(TimestampMixin, Base):

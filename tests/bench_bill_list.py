@@ -244,10 +244,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(entry: str, url: str, instance: str):
+def gunicorn(entry: str, url: str, instance: str, extra_env: dict | None = None):
     port = _free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         "PROPADMIN_SQLALCHEMY_DATABASE_URI": url,
         "PROPADMIN_INSTANCE_PATH": instance,
         "PROPADMIN_MAIL_DISPATCH": "off",
@@ -296,13 +297,13 @@ def _cookies(response, jar: dict) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
-def _sign_in(port: int) -> str:
+def _sign_in(port: int, username: str = USERNAME, password: str = PASSWORD) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     jar: dict[str, str] = {}
     response, body = _request(conn, "GET", "/login")
     cookie = _cookies(response, jar)
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)[1].decode()
-    form = urllib.parse.urlencode({"username": USERNAME, "password": PASSWORD, "csrf_token": token})
+    form = urllib.parse.urlencode({"username": username, "password": password, "csrf_token": token})
     response, _ = _request(conn, "POST", "/login", cookie, form)
     assert response.status == 302, response.status
     return _cookies(response, jar)

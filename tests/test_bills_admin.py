@@ -289,7 +289,7 @@ def test_list_query_count_does_not_grow_with_rows_or_page(demo, db_session, make
 
 def test_a_huge_list_is_counted_only_up_to_a_point(monkeypatch, staff, bills,
                                                    other_estate_bill):
-    monkeypatch.setattr("views.admin.bills.COUNT_CAP", 3)
+    monkeypatch.setattr("views.admin.bills.BillView.count_cap", 3)
     client = staff("finance")
     page = client.get("/admin/bill/")
     assert "(3+)" in page.text

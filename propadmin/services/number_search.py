@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from limits import parse
-from sqlalchemy import Select, false, select
+from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import Session
 
 from models import Resident
@@ -23,19 +23,25 @@ from .. import audit
 from ..extensions import limiter
 from .identifiers import id_number_problem, mobile_problem, normalize_id_number, normalize_mobile
 from .naming import normalize_query
-from .residents import matching_resident_ids, resident_with_id_number
+from .resident_search import search_clause
+from .residents import resident_with_id_number
 
 
 @dataclass
 class RegisterSearch:
-    ids: Select  # resident ids to keep
+    clause: ColumnElement  # a condition on Resident: the residents found
     refusal: str | None = None  # why a number search found nothing, for the page
     audited: bool = False  # an audit entry waits for the caller's commit
+
+    @property
+    def ids(self) -> Select:
+        """The same residents as a select of ids (the export)."""
+        return select(Resident.id).where(self.clause)
 
 
 def exact_number_field(query: str) -> str | None:
     """``"mobile"`` or ``"id_number"`` when the query is a full such number, else None."""
-    text = normalize_query(query)  # as matching_resident_ids reads it
+    text = normalize_query(query)  # as search_clause reads it
     if not mobile_problem(normalize_mobile(text)):
         return "mobile"
     if not id_number_problem(normalize_id_number(text)):
@@ -65,8 +71,8 @@ def register_search(
     """
     field = exact_number_field(query)
     if field is None:
-        return RegisterSearch(matching_resident_ids(query, estate_ids))
-    nothing = select(Resident.id).where(false())
+        return RegisterSearch(search_clause(query, estate_ids))
+    nothing = false()
     if not may_reveal:
         return RegisterSearch(
             nothing,
@@ -82,7 +88,7 @@ def register_search(
         )
     found = session.execute(
         select(Resident.id, Resident.estate_id).where(
-            Resident.id.in_(matching_resident_ids(query, estate_ids, exact_numbers=True))
+            search_clause(query, estate_ids, exact_numbers=True)
         )
     ).all()
     for resident_id, estate_id in found or [("", None)]:
@@ -90,9 +96,7 @@ def register_search(
             session, "read", "Resident", resident_id, estate_id=estate_id, field=field, search=True
         )
     session.flush()
-    return RegisterSearch(
-        select(Resident.id).where(Resident.id.in_([r for r, _e in found])), audited=True
-    )
+    return RegisterSearch(Resident.id.in_([r for r, _e in found]), audited=True)
 
 
 def check_typed_id_number(

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Occupancy, Resident, Unit, Vehicle
+from models import Resident, Unit, Vehicle
 
 from .. import audit
 from . import ServiceError
@@ -29,7 +29,10 @@ from .identifiers import (
     normalize_plate,
     plate_problem,
 )
-from .naming import normalize_query, plate_clause, unit_label_clause
+from .resident_search import (
+    matching_resident_ids,  # noqa: F401  (register_export imports it here)
+    search_clause,
+)
 
 log = logging.getLogger(__name__)
 
@@ -277,46 +280,11 @@ def reveal(session: Session, resident: Resident, field: str) -> str:
     return getattr(resident, field) or ""
 
 
-def matching_resident_ids(query: str, estate_ids: set[int] | None, *, exact_numbers: bool = False):
-    """A select of resident ids matching what an office worker types in one box:
-    a name (or part of it), a unit as the office writes it (``3-1201``, ``3栋1201``…,
-    see naming.py), a plate or part of one (``A12345``, ``12345``), and with
-    ``exact_numbers`` a full mobile or ID-card number (exact, through the blind index).
-    A number search is a reveal: people's searches go through
-    ``number_search.register_search``, which decides who may."""
-    text = normalize_query(query)
-    conditions = [Resident.name.contains(text, autoescape=True)]
-    unit = unit_label_clause(text)
-    if unit is not None:
-        conditions.append(
-            Resident.id.in_(
-                select(Occupancy.resident_id).where(
-                    Occupancy.unit_id.in_(select(Unit.id).where(unit))
-                )
-            )
-        )
-    mobile = normalize_mobile(text)
-    if exact_numbers and not mobile_problem(mobile):
-        conditions.append(Resident.mobile_index == blind_index("mobile", mobile))
-    id_number = normalize_id_number(text)
-    if exact_numbers and not id_number_problem(id_number):
-        conditions.append(Resident.id_number_index == blind_index("id_number", id_number))
-    plate = plate_clause(Vehicle.plate, text)
-    if plate is not None:
-        conditions.append(Resident.id.in_(select(Vehicle.owner_id).where(plate)))
-    stmt = select(Resident.id).where(or_(*conditions))
-    if estate_ids is not None:
-        stmt = stmt.where(Resident.estate_id.in_(estate_ids))
-    return stmt
-
-
 def find_residents(
     session: Session, query: str, estate_ids: set[int] | None, limit: int = 50
 ) -> list[Resident]:
     # Trusted callers only (the benchmarks): full numbers are searched unchecked.
-    ids = matching_resident_ids(query, estate_ids, exact_numbers=True)
+    clause = search_clause(query, estate_ids, exact_numbers=True)
     return list(
-        session.scalars(
-            select(Resident).where(Resident.id.in_(ids)).order_by(Resident.name).limit(limit)
-        )
+        session.scalars(select(Resident).where(clause).order_by(Resident.name).limit(limit))
     )

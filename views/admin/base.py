@@ -42,6 +42,7 @@ from .fields import (
     typed_ids,
     unresolved_lookups,
 )
+from .listing import FastList
 from .presentation import COMMON_LABELS, Presentation
 
 __all__ = [
@@ -100,7 +101,7 @@ class PermissionView:
         abort(403)
 
 
-class SecureModelView(Presentation, StreamedExport, ModelView):
+class SecureModelView(Presentation, FastList, StreamedExport, ModelView):
     permission_module: str = ""
     # Override to use another permission for one kind of action; None disables it.
     view_permission: str = "view"

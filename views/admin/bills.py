@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import exists, func, literal_column, not_, or_, select
-from sqlalchemy.orm import Query, joinedload
+from sqlalchemy import exists, false, not_, select
+from sqlalchemy.orm import joinedload
 
 from models import (
     OPEN_STATUSES,
@@ -30,14 +30,16 @@ from models import (
     Unit,
 )
 from propadmin.extensions import db
-from propadmin.permissions import estate_scope, scoped
+from propadmin.permissions import estate_scope
 from propadmin.services.bill_explain import yuan
 from propadmin.services.finance_figures import overdue_bills, overdue_clause
 from propadmin.services.naming import normalize_query, unit_label_clause
 from propadmin.services.periods import parse_period
+from propadmin.services.resident_search import MAX_QUERY, StartsWith
 from propadmin.services.today import estate_todays
 
 from .base import ReadOnlyModelView
+from .listing import COUNT_CAP  # noqa: F401 (the bill list's cap: the base view's)
 from .presentation import ScopedChoiceFilter
 from .worklist import Filter, Tile, register_tile
 
@@ -133,19 +135,24 @@ class FeeItemFilter(ScopedChoiceFilter):
         )
 
 
-# -- counting, up to a point ---------------------------------------------------------------
-# Beyond this many bills the list says "10,000+" rather than count a million rows for
-# every page: 200 pages of 50 are as deep as the pager offers (filters narrow further,
-# and a deeper page typed into the address still opens).
-COUNT_CAP = 10_000
-
-
-class CappedCount(Query):
-    """The list's count query, counting at most COUNT_CAP + 1 rows."""
-
-    def scalar(self):
-        inner = self.with_entities(literal_column("1")).limit(COUNT_CAP + 1).subquery()
-        return self.session.query(func.count()).select_from(inner).scalar()
+# -- the search box --------------------------------------------------------------------------
+def bill_search_clause(search: str, estate_ids: set[int] | None):
+    """The bills of a unit label (``1-1201``), of units numbered so (``1201``, ``A1201``),
+    or of payers whose name starts so (``钱多``). A unit is found through
+    ``unit (building_id, number)`` and the bill's ``(unit_id, period)``; a payer through
+    ``bill (payer_name)``."""
+    text = normalize_query(search)
+    if not text or len(text) > MAX_QUERY:
+        return false()
+    clause = unit_label_clause(text)
+    if clause is None and text.isascii() and text.isalnum() and not text.isalpha():
+        clause = Unit.number == text
+    if clause is None:
+        return StartsWith(Bill.payer_name, text)
+    units = select(Unit.id).join(Building, Building.id == Unit.building_id).where(clause)
+    if estate_ids is not None:
+        units = units.where(Building.estate_id.in_(estate_ids))
+    return Bill.unit_id.in_(units)
 
 
 # -- the view -----------------------------------------------------------------------------
@@ -229,17 +236,9 @@ class BillView(ReadOnlyModelView):
         return _("Unit (1-1201) or payer")
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        """A unit as the office names it (see services/naming.py), else the payer's name
-        or a unit number."""
-        clause = unit_label_clause(search)
-        if clause is not None:
-            condition = Bill.unit_id.in_(select(Unit.id).where(clause))
-        else:
-            text = normalize_query(search)
-            condition = or_(
-                Bill.payer_name.contains(text, autoescape=True),
-                Bill.unit_id.in_(select(Unit.id).where(Unit.number == text)),
-            )
+        """A unit as the office names it (see services/naming.py), a unit number, or the
+        payer's name from its start: each one flat, indexed condition (issue 12)."""
+        condition = bill_search_clause(search, estate_scope(current_user))
         query = query.filter(condition)
         if count_query is not None:
             count_query = count_query.filter(condition)
@@ -249,18 +248,6 @@ class BillView(ReadOnlyModelView):
         todays()  # read before the rows stream: no query in the middle of theirs
         return super()._export_table()
 
-    def _apply_pagination(self, query, page, page_size):
-        """The page's bills are picked by id first, from the bill table alone (an index
-        scan, however deep the page), and only those 50 are joined to their units."""
-        page_size = self.page_size if page_size is None else page_size
-        if not page_size:
-            return query
-        ids = query.with_entities(Bill.id).offset((page or 0) * page_size).limit(page_size)
-        return query.filter(Bill.id.in_(ids.subquery().select()))
-
-    def get_count_query(self):
-        return scoped(CappedCount([func.count("*")], session=db.session()).select_from(Bill), Bill)
-
     def get_query(self):
         # The unit and its building come in the same query (lazy="joined" on both).
         return super().get_query().options(joinedload(Bill.unit).joinedload(Unit.building))
@@ -268,8 +255,6 @@ class BillView(ReadOnlyModelView):
     # -- the bill's page ------------------------------------------------------------------
     def render(self, template, **kwargs):
         if template == self.list_template:
-            if (kwargs.get("count") or 0) > COUNT_CAP:
-                kwargs["count"] = f"{COUNT_CAP:,}+"
             kwargs["bill_details_url"] = self.get_url(".details_view") + "?id="
             kwargs["bill_status"] = lambda bill: _status(self, None, bill, "status")
         if template == self.details_template and "model" in kwargs:

@@ -100,7 +100,7 @@ class Presentation:
                 value = view._get_list_value(
                     context, model, column, {}, view.column_type_formatters
                 )
-            url = view.get_url(".details_view", id=view.get_pk_value(model))
+            url = view.row_url(".details_view", view.get_pk_value(model))
             return Markup('<a class="row-link" href="{}">{}</a>').format(url, value)
 
         formatters[name] = linked

@@ -138,10 +138,10 @@ class ResidentView(PortalAccessMixin, SecureModelView):
         return result
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        ids = self._search(search).ids
-        query = query.filter(Resident.id.in_(ids))
+        clause = self._search(search).clause  # flat and indexed: services/resident_search.py
+        query = query.filter(clause)
         if count_query is not None:
-            count_query = count_query.filter(Resident.id.in_(ids))
+            count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
 
     # -- forms: identity numbers are typed in, never shown back ----------------------

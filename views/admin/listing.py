@@ -1,0 +1,157 @@
+"""How every admin list reads its page: the same few queries whatever the table's size.
+
+Mixed into the base view (base.py), so every model view's list gets it:
+
+- the order is total: the primary key follows the view's sort, unless the sort already
+  covers a unique key, so pages never overlap and an index ``(scope, sort…, id)`` serves it;
+- the page's rows are picked by primary key first, from the model's table alone (an index
+  scan, however deep the page), and only those rows are loaded with their relationships;
+- the count stops at ``count_cap`` rows: past it the list says "10,000+" instead of
+  counting a million rows for every page (filters and search narrow further, and a
+  deeper page typed into the address still opens);
+- rows are drawn cheaply (templates/admin/model/list.html): each row's links are filled
+  into URLs built once per page, and one delete form serves the whole page.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import g, request
+from sqlalchemy import UniqueConstraint, func, inspect, literal_column
+from sqlalchemy.orm import Query
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
+
+from propadmin.extensions import db
+
+# Beyond this many rows a list says "10,000+" rather than count them for every page.
+COUNT_CAP = 10_000
+ROW_ID = "__row_id__"  # placeholder in the URLs built once per page
+_STATIC_URLS: dict[tuple, str] = {}  # the admin's stylesheets and scripts: fixed per process
+
+
+class CappedCount(Query):
+    """A list's count query, counting at most ``cap`` + 1 rows."""
+
+    cap = COUNT_CAP
+
+    def scalar(self):
+        inner = self.with_entities(literal_column("1")).limit(self.cap + 1).subquery()
+        return self.session.query(func.count()).select_from(inner).scalar()
+
+
+def _column_of(clause):
+    """The column an ORDER BY term sorts by, and whether it is descending."""
+    if isinstance(clause, UnaryExpression) and clause.modifier in (
+        operators.desc_op,
+        operators.asc_op,
+    ):
+        return clause.element, clause.modifier is operators.desc_op
+    return clause, False
+
+
+class FastList:
+    count_cap: int = COUNT_CAP
+
+    # -- one primary-key column, or None (then Flask-Admin's own paging is kept) ----------
+    def _list_pk(self):
+        keys = inspect(self.model).primary_key
+        return keys[0] if len(keys) == 1 else None
+
+    def _unique_keys(self) -> list[set[str]]:
+        """The column sets that identify a row: the primary key, and unique constraints
+        and indexes over columns that cannot be NULL (NULLs may repeat)."""
+        table = inspect(self.model).local_table
+        uniques = [c.columns for c in table.constraints if isinstance(c, UniqueConstraint)]
+        uniques += [ix.columns for ix in table.indexes if ix.unique]
+        keys = [{c.name for c in table.primary_key.columns}]
+        keys += [{c.name for c in cols} for cols in uniques if not any(c.nullable for c in cols)]
+        return keys
+
+    # -- count -------------------------------------------------------------------------
+    def get_count_query(self):
+        query = CappedCount([func.count("*")], session=db.session()).select_from(self.model)
+        query.cap = self.count_cap
+        return query
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            count = kwargs.get("count")
+            if isinstance(count, int) and count > self.count_cap:
+                kwargs["count"] = f"{self.count_cap:,}+"
+            kwargs["row_urls"] = self.row_urls(kwargs.get("return_url"))
+        return super().render(template, **kwargs)
+
+    # -- order and page ----------------------------------------------------------------
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        query, joins = super()._apply_sorting(query, joins, sort_column, sort_desc)
+        pk = self._list_pk()
+        if pk is None:
+            return query, joins
+        terms = [_column_of(c) for c in query._order_by_clauses]
+        table = pk.table
+        sorted_by = {col.name for col, _desc in terms if getattr(col, "table", None) is table}
+        if any(key <= sorted_by for key in self._unique_keys()):
+            return query, joins  # already a total order
+        descending = bool(terms) and terms[-1][1]
+        return query.order_by(pk.desc() if descending else pk), joins
+
+    def _apply_pagination(self, query, page, page_size):
+        """The page's keys are read from the model's table alone (one index scan, however
+        deep the page); then only those rows are loaded, with their eager relationships,
+        by key and unsorted (a database given the sort would rather walk the sort's index
+        over every row in scope): get_list puts them back in the keys' order."""
+        page_size = self.page_size if page_size is None else page_size
+        pk = self._list_pk()
+        if not page_size or pk is None:
+            return super()._apply_pagination(query, page, page_size)
+        offset = (page or 0) * page_size
+        keys = [key for (key,) in query.with_entities(pk).offset(offset).limit(page_size)]
+        rows = query.filter(pk.in_(keys)).order_by(None)
+        rows.page_keys = keys
+        return rows
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
+        )
+        if not execute:
+            return count, query
+        keys = getattr(query, "page_keys", None)
+        rows = query.all()
+        if keys is not None:
+            position = {key: i for i, key in enumerate(keys)}
+            rows.sort(key=lambda row: position[inspect(row).identity[0]])
+        return count, rows
+
+    # -- rows drawn cheaply --------------------------------------------------------------
+    def get_url(self, endpoint, **kwargs):
+        """The twenty-odd stylesheet and script links of every admin page are built once."""
+        if not endpoint.endswith(".static"):
+            return super().get_url(endpoint, **kwargs)
+        key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
+        url = _STATIC_URLS.get(key)
+        if url is None:
+            url = _STATIC_URLS[key] = super().get_url(endpoint, **kwargs)
+        return url
+
+    def row_url(self, endpoint: str, pk, **args) -> str:
+        """A row's URL from a template built once per request and endpoint."""
+        cache = g.setdefault("_row_url_templates", {})
+        key = (type(self).__name__, endpoint, tuple(sorted(args.items())))
+        template = cache.get(key)
+        if template is None:
+            template = cache[key] = self.get_url(endpoint, id=ROW_ID, **args).split(ROW_ID, 1)
+        return f"{template[0]}{quote(str(pk), safe='')}{template[1]}"
+
+    def row_urls(self, return_url):
+        """For the list template: the URL of a row's page or edit form, by row key."""
+        return {
+            "details": lambda pk: self.row_url(".details_view", pk, url=return_url),
+            "edit": lambda pk: self.row_url(".edit_view", pk, url=return_url),
+            "details_modal": lambda pk: self.row_url(
+                ".details_view", pk, url=return_url, modal=True
+            ),
+            "edit_modal": lambda pk: self.row_url(".edit_view", pk, url=return_url, modal=True),
+        }
