@@ -63,9 +63,7 @@ def overdue_clause(todays: dict[int, date]):
     by_day: dict[date, list[int]] = defaultdict(list)
     for estate_id, day in todays.items():
         by_day[day].append(estate_id)
-    past_due = [
-        and_(Bill.estate_id.in_(ids), Bill.due_date < day) for day, ids in by_day.items()
-    ]
+    past_due = [and_(Bill.estate_id.in_(ids), Bill.due_date < day) for day, ids in by_day.items()]
     return and_(Bill.status.in_(OPEN_STATUSES), or_(*past_due) if past_due else false())
 
 
@@ -230,9 +228,8 @@ def collection_by_fee_item(session: Session, user, period: str) -> list[Collecti
         .order_by(FeeItem.name)
     )
     rows = [Collection(*row) for row in session.execute(stmt)]
-    late = (
-        select(money_sum(BILLED - ITEMS_NET), money_sum(Bill.paid - ITEMS_PAID))
-        .where(Bill.period == period, Bill.status != BillStatus.void)
+    late = select(money_sum(BILLED - ITEMS_NET), money_sum(Bill.paid - ITEMS_PAID)).where(
+        Bill.period == period, Bill.status != BillStatus.void
     )
     billed, collected = session.execute(scoped(late, Bill, user)).one()
     if billed or collected:
