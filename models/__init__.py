@@ -48,6 +48,7 @@ from .facilities import (
     MaintenancePlan,
     MaintenanceRecord,
 )
+from .figures import BillDueTotal
 from .mail import MailStatus, OutboxMessage
 from .notices import (
     PINNED_PRIORITIES,
@@ -102,6 +103,7 @@ from .scope import (
 )
 
 __all__ = [
+    "BillDueTotal",
     "PINNED_PRIORITIES",
     "MailingKind",
     "Notice",

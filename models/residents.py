@@ -83,6 +83,11 @@ class Occupancy(TimestampMixin, Base):
     __tablename__ = "occupancy"
     __estate_scope__ = Through("unit")
     __label_loads__ = ("resident", "unit")
+    __table_args__ = (
+        # The dashboard: occupied units (a current occupancy per unit), leases ending soon.
+        Index("ix_occupancy_unit_dates", "unit_id", "start_date", "end_date"),
+        Index("ix_occupancy_end_date", "end_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)

@@ -83,10 +83,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     permissions.init_app(app, principal)
     audit.init_app(app)
 
-    from . import i18n, mail, request_log, sessions
+    from . import i18n, links, mail, request_log, sessions
 
     request_log.init_app(app)
     i18n.init_app(app, babel)
+    links.init_app(app)
     mail.init_app(app)
     sessions.init_app(app, login_manager)
 

@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Integer, bindparam, select
+from sqlalchemy.orm import defer, joinedload
 
 from models import Resident, Role, User
 
@@ -139,19 +139,30 @@ def forget_sign_in_attempts(account: str, user: User | None = None) -> None:
 
 # Every request loads the signed-in account with what its permission checks and estate
 # scope read (roles, their grants, staff memberships) and, for a resident, their record
-# and estate (every portal page reads them): one statement, however many roles.
-_USER_WITH_GRANTS = select(User).options(
-    joinedload(User.roles).joinedload(Role.grants),
-    joinedload(User.memberships),
-    joinedload(User.resident).joinedload(Resident.estate),
-)
+# and estate (every portal page reads them): one statement, however many roles. The
+# resident's encrypted numbers are left out (read, and decrypted, only by the pages that
+# use them): most pages never show them.
+_USER_WITH_GRANTS = (
+    select(User)
+    .options(
+        joinedload(User.roles).joinedload(Role.grants),
+        joinedload(User.memberships),
+        joinedload(User.resident).options(
+            defer(Resident.id_number),
+            defer(Resident.mobile),
+            defer(Resident.emergency_phone),
+            joinedload(Resident.estate),
+        ),
+    )
+    .where(User.id == bindparam("user_id", type_=Integer))
+)  # built once: no cache key per request
 
 
 def _load_user(alt_id: str) -> User | None:
     user_id, _sep, token = alt_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.execute(_USER_WITH_GRANTS.where(User.id == int(user_id))).unique().scalar()
+    user = db.session.execute(_USER_WITH_GRANTS, {"user_id": int(user_id)}).unique().scalar()
     if user is None or not user.active:
         return None
     if not hmac.compare_digest(user.session_token, token):

@@ -4,12 +4,14 @@ Revision ID: 0010_list_indexes
 Revises: 0009_masked_numbers
 Create Date: 2026-11-29 07:40:00
 
-Indexes matching the admin lists' scoped sort orders (issue 12).
+Indexes matching the admin lists' scoped sort orders (issue 12). Also the dashboard's
+maintained counter of open bills per estate and due date (models/figures.py), kept by
+triggers on ``bill`` and filled from the bills already there.
 """
-
 import sqlalchemy as sa
 from alembic import op
 
+from models.figures import OPEN, OWED, PG_FUNCTION, PG_TRIGGERS, SQLITE_TRIGGERS
 
 revision = "0010_list_indexes"
 down_revision = "0009_masked_numbers"
@@ -27,6 +29,9 @@ NEW = [
     ("ix_resident_name_id", "resident", ["name", "id"]),
     ("ix_bill_period", "bill", ["period", "id"]),
     ("ix_payment_paid_at", "payment", ["paid_at", "id"]),
+    # The dashboard: occupied units (a current occupancy per unit), leases ending soon.
+    ("ix_occupancy_unit_dates", "occupancy", ["unit_id", "start_date", "end_date"]),
+    ("ix_occupancy_end_date", "occupancy", ["end_date"]),
 ]
 
 
@@ -45,11 +50,55 @@ def upgrade():
     # The payment list sorts by (paid_at, id) within an estate.
     op.drop_index("ix_payment_estate_paid_at", table_name="payment")
     op.create_index("ix_payment_estate_paid_at", "payment", ["estate_id", "paid_at", "id"])
+    _upgrade_bill_due_total()
 
 
 def downgrade():
+    _downgrade_bill_due_total()
     op.drop_index("ix_payment_estate_paid_at", table_name="payment")
     op.create_index("ix_payment_estate_paid_at", "payment", ["estate_id", "paid_at"])
     op.drop_index("ix_resident_user_id", table_name="resident")
     for name, table, _columns in reversed(NEW):
         op.drop_index(name, table_name=table)
+
+
+# -- the dashboard's counter of open bills (models/figures.py, which holds the trigger DDL:
+# the backup check compares an SQLite payload's triggers with it) ------------------------
+def _upgrade_bill_due_total():
+    op.create_table(
+        'bill_due_total',
+        sa.Column('estate_id', sa.Integer(), nullable=False),
+        sa.Column('due_date', sa.Date(), nullable=False),
+        sa.Column('open_bills', sa.Integer(), nullable=False),
+        sa.Column('owed', sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['estate_id'], ['estate.id'],
+            name=op.f('fk_bill_due_total_estate_id_estate'), ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('estate_id', 'due_date', name=op.f('pk_bill_due_total')),
+    )
+    fill = "INSERT INTO bill_due_total (estate_id, due_date, open_bills, owed)"
+    fill += f" SELECT estate_id, due_date, count(*), sum({OWED}) FROM bill"  # noqa: S608
+    op.execute(fill + f" WHERE status IN {OPEN} GROUP BY estate_id, due_date")
+    if op.get_bind().dialect.name == 'postgresql':
+        for name, (event, tables, rows) in PG_TRIGGERS.items():
+            op.execute(PG_FUNCTION.replace("bill_due_total_apply", f"bill_due_total_{name}")
+                       .replace("{rows}", rows))
+            op.execute(
+                f"CREATE TRIGGER bill_due_total_{name} AFTER {event} ON bill"
+                f" REFERENCING {tables} FOR EACH STATEMENT"
+                f" EXECUTE FUNCTION bill_due_total_{name}()"
+            )
+    else:
+        for statement in SQLITE_TRIGGERS.values():
+            op.execute(statement)
+
+
+def _downgrade_bill_due_total():
+    postgresql = op.get_bind().dialect.name == 'postgresql'
+    for name in PG_TRIGGERS:
+        on_bill = " ON bill" if postgresql else ""
+        op.execute(f"DROP TRIGGER IF EXISTS bill_due_total_{name}{on_bill}")
+        if postgresql:
+            op.execute(f"DROP FUNCTION IF EXISTS bill_due_total_{name}()")
+    op.drop_table('bill_due_total')

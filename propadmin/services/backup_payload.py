@@ -4,8 +4,8 @@ A PostgreSQL payload must be a ``pg_dump --format=custom`` archive (it starts wi
 ``PGDMP``); what it runs when loaded is vouched for by the manifest's signature only. An
 SQLite payload must be an SQLite database holding nothing but PropAdmin's tables (of this
 or an older schema: migrations only ever add tables), their indexes and SQLite's own
-tables: PropAdmin creates no triggers or views, and one in a payload would run with the
-app's rights — a second line behind the signature.
+tables, and PropAdmin's own triggers word for word (models/figures.py): no views, no other
+trigger — one would run with the app's rights — a second line behind the signature.
 """
 
 from __future__ import annotations
@@ -28,15 +28,21 @@ def check(path: Path, backend: str, payload: Path) -> None:
     try:
         source = sqlite3.connect(f"{payload.as_uri()}?mode=ro", uri=True)
         try:
-            objects = source.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall()
+            objects = source.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master"
+            ).fetchall()
         finally:
             source.close()
     except sqlite3.DatabaseError:
         raise _not_a(path, "an SQLite database") from None
+    from models.figures import SQLITE_TRIGGERS
+
     allowed = our_tables()
-    for kind, name, table in objects:
-        ours = (kind == "table" and (name in allowed or name.startswith("sqlite_"))) or (
-            kind == "index" and (table in allowed or table.startswith("sqlite_"))
+    for kind, name, table, sql in objects:
+        ours = (
+            (kind == "table" and (name in allowed or name.startswith("sqlite_")))
+            or (kind == "index" and (table in allowed or table.startswith("sqlite_")))
+            or (kind == "trigger" and table == "bill" and sql == SQLITE_TRIGGERS.get(name))
         )
         if not ours:
             raise BackupError(

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
-    OPEN_STATUSES,
-    Bill,
+    BillDueTotal,
     Building,
     Estate,
     MailStatus,
@@ -25,6 +24,7 @@ from models import (
 )
 from propadmin.permissions import scoped
 
+from .finance_figures import money_sum, overdue_totals_clause
 from .today import estate_todays
 
 
@@ -47,67 +47,48 @@ class EstateFigures:
         return round(100 * self.occupied_units / self.units) if self.units else 0
 
 
+def _count(stmt):
+    """A correlated count, as a column of the estate's row."""
+    return stmt.with_only_columns(func.count()).scalar_subquery()
+
+
 def estate_overview(session: Session, estate_ids: set[int] | None) -> list[EstateFigures]:
-    """Counts per estate: one grouped query per figure, whatever the number of estates."""
-    estates = select(Estate).order_by(Estate.name)
-    if estate_ids is not None:
-        estates = estates.where(Estate.id.in_(estate_ids))
-    figures = {e.id: EstateFigures(e) for e in session.scalars(estates)}
-    if not figures:
-        return []
-    ids = list(figures)
+    """Counts per estate, in one statement whatever the number of estates: each figure is
+    a count correlated to the estate's row, read from the estate_id (or unit_id) indexes.
+    A unit is occupied when someone lives there today; a unit with two current
+    occupants counts once (EXISTS per unit, no count(DISTINCT ...) over occupancies)."""
     today = date.today()
-
-    def fill(attr: str, stmt) -> None:
-        for estate_id, count in session.execute(stmt):
-            setattr(figures[estate_id], attr, count)
-
-    fill(
-        "buildings",
-        select(Building.estate_id, func.count())
-        .where(Building.estate_id.in_(ids))
-        .group_by(Building.estate_id),
-    )
-    fill(
-        "units",
-        select(Building.estate_id, func.count(Unit.id))
-        .join(Unit.building)
-        .where(Building.estate_id.in_(ids))
-        .group_by(Building.estate_id),
-    )
-    fill(
-        "occupied_units",
-        select(Building.estate_id, func.count(distinct(Occupancy.unit_id)))
-        .join(Occupancy.unit)
-        .join(Unit.building)
+    in_estate = select(Unit.id).join(Unit.building).where(Building.estate_id == Estate.id)
+    lives_there = (
+        select(Occupancy.id)
         .where(
-            Building.estate_id.in_(ids),
+            Occupancy.unit_id == Unit.id,
             or_(Occupancy.start_date.is_(None), Occupancy.start_date <= today),
             or_(Occupancy.end_date.is_(None), Occupancy.end_date >= today),
         )
-        .group_by(Building.estate_id),
+        .exists()
     )
-    for attr, model in (
-        ("residents", Resident),
-        ("vehicles", Vehicle),
-        ("parking_spaces", ParkingSpace),
-    ):
-        fill(
-            attr,
-            select(model.estate_id, func.count())
-            .where(model.estate_id.in_(ids))
-            .group_by(model.estate_id),
-        )
-    fill(
-        "parking_assigned",
-        select(ParkingSpace.estate_id, func.count())
-        .where(
-            ParkingSpace.estate_id.in_(ids),
-            or_(ParkingSpace.unit_id.is_not(None), ParkingSpace.resident_id.is_not(None)),
-        )
-        .group_by(ParkingSpace.estate_id),
-    )
-    return list(figures.values())
+    spaces = select(ParkingSpace.id).where(ParkingSpace.estate_id == Estate.id)
+    columns = {
+        "buildings": _count(select(Building.id).where(Building.estate_id == Estate.id)),
+        "units": _count(in_estate),
+        "occupied_units": _count(in_estate.where(lives_there)),
+        "residents": _count(select(Resident.id).where(Resident.estate_id == Estate.id)),
+        "vehicles": _count(select(Vehicle.id).where(Vehicle.estate_id == Estate.id)),
+        "parking_spaces": _count(spaces),
+        "parking_assigned": _count(
+            spaces.where(
+                or_(ParkingSpace.unit_id.is_not(None), ParkingSpace.resident_id.is_not(None))
+            )
+        ),
+    }
+    stmt = select(Estate, *columns.values()).order_by(Estate.name)
+    if estate_ids is not None:
+        stmt = stmt.where(Estate.id.in_(estate_ids))
+    return [
+        EstateFigures(estate, **dict(zip(columns, counts, strict=True)))
+        for estate, *counts in session.execute(stmt)
+    ]
 
 
 def failed_mail(session: Session, user) -> int:
@@ -143,27 +124,23 @@ def leases_ending(session: Session, user) -> int:
 
 def add_money(session: Session, figures: list[EstateFigures]) -> None:
     """What the estates' open bills still ask for, and how many are past their due date
-    in the estate's own calendar: one grouped query (the owed sum in integer fen, exact on
-    every database)."""
+    in the estate's own calendar: one grouped query over the counters kept per estate and
+    due date (models/figures.py), a few hundred rows however many bills there are."""
     if not figures:
         return
     by_id = {f.estate.id: f for f in figures}
     for f in figures:
         f.owed = Decimal("0.00")
-    todays = estate_todays(session, set(by_id))
-    overdue = or_(
-        *(and_(Bill.estate_id == e, Bill.due_date < day) for e, day in todays.items())
-    )
-    owed_fen = Bill.__table__.c
+    overdue = overdue_totals_clause(estate_todays(session, set(by_id)))
     stmt = (
         select(
-            Bill.estate_id,
-            func.sum(owed_fen.amount - owed_fen.discount + owed_fen.late_fee - owed_fen.paid),
-            func.sum(case((overdue, 1), else_=0)),
+            BillDueTotal.estate_id,
+            money_sum(BillDueTotal.owed),
+            func.coalesce(func.sum(case((overdue, BillDueTotal.open_bills), else_=0)), 0),
         )
-        .where(Bill.estate_id.in_(list(by_id)), Bill.status.in_(OPEN_STATUSES))
-        .group_by(Bill.estate_id)
+        .where(BillDueTotal.estate_id.in_(list(by_id)))
+        .group_by(BillDueTotal.estate_id)
     )
-    for estate_id, fen, late in session.execute(stmt):
-        by_id[estate_id].owed = Decimal(int(fen or 0)).scaleb(-2).quantize(Decimal("0.01"))
-        by_id[estate_id].overdue_bills = int(late or 0)
+    for estate_id, owed, late in session.execute(stmt):
+        by_id[estate_id].owed = owed
+        by_id[estate_id].overdue_bills = int(late)

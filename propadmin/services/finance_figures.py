@@ -21,7 +21,16 @@ from flask_babel import gettext as _
 from sqlalchemy import BigInteger, and_, case, cast, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from models import OPEN_STATUSES, Bill, BillLine, BillStatus, Building, Estate, FeeItem
+from models import (
+    OPEN_STATUSES,
+    Bill,
+    BillDueTotal,
+    BillLine,
+    BillStatus,
+    Building,
+    Estate,
+    FeeItem,
+)
 from models.base import ScaledDecimal
 from propadmin.permissions import scoped
 
@@ -54,19 +63,30 @@ def overdue_clause(todays: dict[int, date]):
     by_day: dict[date, list[int]] = defaultdict(list)
     for estate_id, day in todays.items():
         by_day[day].append(estate_id)
-    past_due = [
-        and_(Bill.estate_id.in_(ids), Bill.due_date < day) for day, ids in by_day.items()
-    ]
+    past_due = [and_(Bill.estate_id.in_(ids), Bill.due_date < day) for day, ids in by_day.items()]
     return and_(Bill.status.in_(OPEN_STATUSES), or_(*past_due) if past_due else false())
 
 
+def overdue_totals_clause(todays: dict[int, date]):
+    """The same, on the counters of open bills per estate and due date (models/figures.py)."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for estate_id, day in todays.items():
+        by_day[day].append(estate_id)
+    past_due = [
+        and_(BillDueTotal.estate_id.in_(ids), BillDueTotal.due_date < day)
+        for day, ids in by_day.items()
+    ]
+    return or_(*past_due) if past_due else false()
+
+
 def overdue_bills(session: Session, user) -> int:
-    """How many of the user's estates' bills are overdue (the worklist tile)."""
+    """How many of the user's estates' bills are overdue (the worklist tile): a sum over
+    the counters of open bills per estate and due date, not a count over the bills."""
     from propadmin.permissions import estate_scope
 
-    clause = overdue_clause(estate_todays(session, estate_scope(user)))
-    stmt = select(func.count(Bill.id)).where(clause)
-    return session.scalar(scoped(stmt, Bill, user)) or 0
+    clause = overdue_totals_clause(estate_todays(session, estate_scope(user)))
+    stmt = select(func.sum(BillDueTotal.open_bills)).where(clause)
+    return int(session.scalar(scoped(stmt, BillDueTotal, user)) or 0)
 
 
 # -- arrears per building ----------------------------------------------------------------------
@@ -208,9 +228,8 @@ def collection_by_fee_item(session: Session, user, period: str) -> list[Collecti
         .order_by(FeeItem.name)
     )
     rows = [Collection(*row) for row in session.execute(stmt)]
-    late = (
-        select(money_sum(BILLED - ITEMS_NET), money_sum(Bill.paid - ITEMS_PAID))
-        .where(Bill.period == period, Bill.status != BillStatus.void)
+    late = select(money_sum(BILLED - ITEMS_NET), money_sum(Bill.paid - ITEMS_PAID)).where(
+        Bill.period == period, Bill.status != BillStatus.void
     )
     billed, collected = session.execute(scoped(late, Bill, user)).one()
     if billed or collected:

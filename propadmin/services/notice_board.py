@@ -109,7 +109,7 @@ def _listing(*, unread_first: bool):
 
 
 @cache
-def _headlines():
+def _headlines(n: int):
     """The home screen's notices, pinned then newest, each with whether it is unread, and
     how many the resident sees and how many of them are unread (window totals are taken
     before LIMIT: over every notice the resident sees)."""
@@ -126,6 +126,7 @@ def _headlines():
         )
         .where(_visible())
         .order_by(_pinned_first(), Notice.published_at.desc(), Notice.id.desc())
+        .limit(n)  # built once per n: no cache key to work out on every visit
     )
 
 
@@ -175,7 +176,7 @@ def headlines_and_unread(
 ) -> tuple[list[Item], int]:
     """The newest few notices for the home screen, pinned ones first, and the unread
     count (``unread_count``), in one statement: the home screen shows both."""
-    rows = session.execute(_headlines().limit(n), _clock(resident, now)).all()
+    rows = session.execute(_headlines(n), _clock(resident, now)).all()
     items = [Item(Headline(*row[:4]), bool(row[4])) for row in rows]
     return items, int(rows[0][6] or 0) if rows else 0
 
