@@ -44,7 +44,7 @@ def test_upgrading_fills_the_masks_of_existing_residents(backend, tmp_path, capf
                         "name": f"住户{i}",
                         **{
                             key: crypto.encrypt(value) if value else None
-                            for key, value in zip(("idn", "mob", "emg"), numbers)
+                            for key, value in zip(("idn", "mob", "emg"), numbers, strict=True)
                         },
                     }
                     for i, numbers in enumerate(PEOPLE)
@@ -73,7 +73,7 @@ def test_upgrading_fills_the_masks_of_existing_residents(backend, tmp_path, capf
     finally:
         if backend != "sqlite":
             _drop_pg_database(url)
-    masks = {name: dict(zip(masked_numbers(), rest)) for name, *rest in rows}
+    masks = {name: dict(zip(masked_numbers(), rest, strict=True)) for name, *rest in rows}
     for i, numbers in enumerate(PEOPLE):
         assert masks[f"住户{i}"] == masked_numbers(*numbers)
     assert masks["坏密文"] == masked_numbers()

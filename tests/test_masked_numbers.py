@@ -46,7 +46,7 @@ def stored(db_session, resident_id: int) -> tuple[dict, dict]:
             Resident.emergency_phone_masked,
         ).where(Resident.id == resident_id)
     ).one()
-    masks = dict(zip(("id_number_masked", "mobile_masked", "emergency_phone_masked"), row[3:]))
+    masks = dict(zip(masked_numbers(), row[3:], strict=True))
     return masks, masked_numbers(*row[:3])
 
 

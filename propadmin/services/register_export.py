@@ -23,6 +23,7 @@ CONTROL_CHARACTERS = "".join(chr(c) for c in range(0x20)) + "\x7f"
 SKIPPED_BEFORE_FORMULA = CONTROL_CHARACTERS + " \u00a0\u3000"
 # A cell whose first character is none of these is safe as it is (the common case).
 RISKY_FIRST = frozenset(SKIPPED_BEFORE_FORMULA + "".join(FORMULA_START))
+BATCH = 1000  # residents read at a time
 
 
 def neutralize(value) -> str:
@@ -32,9 +33,9 @@ def neutralize(value) -> str:
     text = "" if value is None else str(value)
     if not text or text[0] not in RISKY_FIRST:
         return text
-    if text.startswith(tuple(CONTROL_CHARACTERS)) or text.lstrip(
-        SKIPPED_BEFORE_FORMULA
-    ).startswith(FORMULA_START):
+    if text.startswith(tuple(CONTROL_CHARACTERS)) or text.lstrip(SKIPPED_BEFORE_FORMULA).startswith(
+        FORMULA_START
+    ):
         return "'" + text
     return text
 
@@ -132,7 +133,7 @@ def resident_export(
     def current_units(resident_ids: list[int]) -> dict[int, list[str]]:
         today = date.today()
         units: dict[int, list[str]] = {}
-        for resident_id, building, number in session.execute(
+        for resident_id, building, number in session.connection().execute(
             select(Occupancy.resident_id, Building.name, Unit.number)
             .join(Unit, Unit.id == Occupancy.unit_id)
             .join(Building, Building.id == Unit.building_id)
@@ -147,8 +148,10 @@ def resident_export(
         return units
 
     def rows():
-        result = session.execute(query.execution_options(yield_per=1000))
-        for batch in result.partitions():
+        # Plain rows from the session's connection (no ORM row processing), streamed.
+        connection = session.connection()
+        result = connection.execution_options(yield_per=BATCH).execute(query)
+        for batch in result.partitions(BATCH):
             units = current_units([r[0] for r in batch])
             for resident_id, name, mobile, id_number, email, contact, estate in batch:
                 yield (
