@@ -50,6 +50,7 @@ from .facilities import (
 )
 from .figures import BillDueTotal
 from .mail import MailStatus, OutboxMessage
+from .masks import mask_id_number, mask_mobile, masked_numbers
 from .notices import (
     PINNED_PRIORITIES,
     MailingKind,
@@ -191,6 +192,9 @@ __all__ = [
     "check_declared",
     "field_cipher",
     "install_field_cipher",
+    "mask_id_number",
+    "mask_mobile",
+    "masked_numbers",
     "new_session_token",
     "row_estate",
     "scope_of",

@@ -16,6 +16,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .base import Base, EncryptedText, ScaledDecimal, TimestampMixin, sensitive, str_enum, utcnow
+from .masks import keep_masked, mask_mobile, masked_default
 from .property import Building, Estate, Unit
 from .scope import EstateColumn, Through
 
@@ -96,8 +97,13 @@ class RepairRequest(TimestampMixin, Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     contact_name: Mapped[str] = mapped_column(String(64), default="")
-    contact_phone: Mapped[str | None] = mapped_column(EncryptedText(), info=sensitive())
-    contact_phone_masked: Mapped[str] = mapped_column(String(16), default="")
+    # Deferred and masked beside it, as a resident's numbers (see masks.py).
+    contact_phone: Mapped[str | None] = mapped_column(
+        EncryptedText(), deferred=True, info=sensitive()
+    )
+    contact_phone_masked: Mapped[str] = mapped_column(
+        String(16), default=masked_default("contact_phone", mask_mobile)
+    )
     location: Mapped[str] = mapped_column(String(128))
     description: Mapped[str] = mapped_column(String(2000))
     category: Mapped[RepairCategory] = mapped_column(
@@ -156,6 +162,9 @@ class RepairRequest(TimestampMixin, Base):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.location}"
+
+
+keep_masked(RepairRequest, "contact_phone", "contact_phone_masked", mask_mobile)
 
 
 class RepairEvent(Base):

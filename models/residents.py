@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, EncryptedText, TimestampMixin, sensitive, str_enum
+from .masks import MASK_LENGTH, keep_masked, mask_id_number, mask_mobile, masked_default
 from .property import Estate, Unit
 from .scope import EstateColumn, Through
 
@@ -17,9 +18,27 @@ if TYPE_CHECKING:
     from .accounts import User
 
 
+def _mask_column(source: str, mask) -> Mapped[str]:
+    """The shown form of an encrypted number (see masks.py); the audit log records the
+    change of the number itself."""
+    return mapped_column(
+        String(MASK_LENGTH),
+        default=masked_default(source, mask),
+        server_default="",
+        info={"audited": False},
+    )
+
+
+def _encrypted() -> Mapped[str | None]:
+    # Deferred: loading a resident reads (and decrypts) none of its numbers; only
+    # code that reads the attribute itself (a reveal, a save) loads it.
+    return mapped_column(EncryptedText(), deferred=True, info=sensitive())
+
+
 class Resident(TimestampMixin, Base):
-    """A person on the estate register. ID-card and mobile numbers are encrypted at rest;
-    the ``*_index`` columns hold keyed HMACs for exact lookup and uniqueness."""
+    """A person on the estate register. ID-card and mobile numbers are encrypted at rest
+    and never loaded with the row; the ``*_index`` columns hold keyed HMACs for exact
+    lookup and uniqueness, the ``*_masked`` columns what the pages show."""
 
     __tablename__ = "resident"
     __estate_scope__ = EstateColumn()
@@ -50,13 +69,16 @@ class Resident(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
     name: Mapped[str] = mapped_column(String(64), index=True)
-    id_number: Mapped[str | None] = mapped_column(EncryptedText(), info=sensitive())
+    id_number: Mapped[str | None] = _encrypted()
     id_number_index: Mapped[str | None] = mapped_column(String(64), info=sensitive())
-    mobile: Mapped[str | None] = mapped_column(EncryptedText(), info=sensitive())
+    id_number_masked: Mapped[str] = _mask_column("id_number", mask_id_number)
+    mobile: Mapped[str | None] = _encrypted()
     mobile_index: Mapped[str | None] = mapped_column(String(64), index=True, info=sensitive())
+    mobile_masked: Mapped[str] = _mask_column("mobile", mask_mobile)
     email: Mapped[str] = mapped_column(String(254), default="")
     emergency_contact: Mapped[str] = mapped_column(String(64), default="")
-    emergency_phone: Mapped[str | None] = mapped_column(EncryptedText(), info=sensitive())
+    emergency_phone: Mapped[str | None] = _encrypted()
+    emergency_phone_masked: Mapped[str] = _mask_column("emergency_phone", mask_mobile)
     notes: Mapped[str] = mapped_column(String(500), default="")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True)
 
@@ -69,6 +91,11 @@ class Resident(TimestampMixin, Base):
 
     def __str__(self) -> str:
         return self.name
+
+
+keep_masked(Resident, "id_number", "id_number_masked", mask_id_number)
+keep_masked(Resident, "mobile", "mobile_masked", mask_mobile)
+keep_masked(Resident, "emergency_phone", "emergency_phone_masked", mask_mobile)
 
 
 class Relation(enum.StrEnum):

@@ -30,8 +30,13 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> S
             for values, ident in zip(_processed(dialect, table, keys, rows), ids, strict=True):
                 copy.write_row((*values, ident))
         return ids
-    sql = str(insert(table).compile(dialect=dialect, column_keys=keys))
-    conn.exec_driver_sql(sql, _processed(dialect, table, keys, rows))
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    # The statement's own order of parameters (the table's column order, plus any column
+    # default it adds), not the rows' key order.
+    order = list(compiled.positiontup)
+    if set(order) != set(keys):
+        raise ValueError(f"bulk insert into {table.name}: give every column of {order}")
+    conn.exec_driver_sql(str(compiled), _processed(dialect, table, order, rows))
     last = conn.scalar(select(func.max(table.c.id)))
     return range(last - len(rows) + 1, last + 1)
 

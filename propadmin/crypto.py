@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+# The masks live with the models, which keep them beside the ciphertext.
+from models.masks import mask_id_number, mask_mobile
+
+__all__ = ["FieldCrypto", "TamperedValue", "mask_id_number", "mask_mobile", "new_fernet_key"]
 
 
 class TamperedValue(ValueError):
@@ -49,22 +53,3 @@ class FieldCrypto:
 
 def new_fernet_key() -> str:
     return Fernet.generate_key().decode()
-
-
-def mask_id_number(value: str | None) -> str:
-    """``110105199003071234`` → ``110***********1234``."""
-    if not value:
-        return ""
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-def mask_mobile(value: str | None) -> str:
-    """``13812341234`` → ``138****1234``."""
-    if not value:
-        return ""
-    digits = re.sub(r"\D", "", value)
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

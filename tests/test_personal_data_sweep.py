@@ -100,9 +100,17 @@ def test_a_tampered_ciphertext_is_refused(app, demo, db_session, login_as):
     with pytest.raises(TamperedValue):
         db_session.scalar(select(Resident.id_number).where(Resident.id == resident_id))
     db_session.rollback()
-    page = login_as("admin").get(f"/admin/resident/details/?id={resident_id}")
-    assert page.status_code == 500 and "完整性校验" in page.text
-    assert plain not in page.text
+    # The page shows the mask kept beside the number, so it opens; revealing the number
+    # decrypts it, and the forgery is refused there.
+    admin = login_as("admin")
+    page = admin.get(f"/admin/resident/details/?id={resident_id}")
+    assert page.status_code == 200 and plain[-4:] in page.text and plain not in page.text
+    shown = admin.post(
+        f"/admin/resident/reveal/?id={resident_id}",
+        data={"field": "id_number", "csrf_token": csrf_from(page.text)},
+    )
+    assert shown.status_code == 500 and "完整性校验" in shown.text
+    assert plain not in shown.text
 
 
 def test_keys_rotate_and_everything_stays_readable(app, demo, db_session, tmp_path, runner):

@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.security import check_password_hash
 
-from propadmin.crypto import mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import requires
 from propadmin.services import ServiceError
@@ -69,8 +68,8 @@ def _render_profile(form=None, contact=None, status=200):
             email=resident.email, emergency_contact=resident.emergency_contact, formdata=None
         )
     masked = {
-        "mobile": mask_mobile(resident.mobile) if resident else "",
-        "emergency_phone": mask_mobile(resident.emergency_phone) if resident else "",
+        "mobile": resident.mobile_masked if resident else "",
+        "emergency_phone": resident.emergency_phone_masked if resident else "",
     }
     return render_template(
         "portal/profile.html",

@@ -28,7 +28,6 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from models import OPEN_REPAIR_STATUSES, RepairCategory, RepairRequest, RepairUrgency
-from propadmin.crypto import mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import requires
 from propadmin.services import repairs
@@ -185,7 +184,7 @@ def repair_new():
         "portal/repair_new.html",
         form=form,
         homes=homes,
-        masked_mobile=mask_mobile(resident.mobile),
+        masked_mobile=resident.mobile_masked,
     )
 
 

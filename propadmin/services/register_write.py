@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Building, Estate, Occupancy, Resident, Unit, UnitUse, Vehicle, utcnow
+from models.masks import masked_numbers
 
 from .. import audit
 from ..bulk import bulk_insert
@@ -133,6 +134,7 @@ class RegisterWriter:
                     "emergency_contact": d.emergency_contact,
                     "emergency_phone": d.emergency_phone,
                     "notes": d.notes,
+                    **masked_numbers(d.id_number, d.mobile, d.emergency_phone),
                     **self._stamps(),
                 }
             )

@@ -33,7 +33,6 @@ from models import (
     utcnow,
 )
 
-from ..crypto import mask_mobile
 from . import ServiceError
 from .fields import text_problem
 from .repair_labels import STATUS_LABELS
@@ -146,8 +145,7 @@ def submit(session: Session, new: NewRepair, *, by: User, now: datetime | None =
         reporter=new.reporter,
         reported_by=by,
         contact_name=new.contact_name or (new.reporter.name if new.reporter else ""),
-        contact_phone=new.contact_phone or None,
-        contact_phone_masked=mask_mobile(new.contact_phone),
+        contact_phone=new.contact_phone or None,  # its mask follows (models/masks.py)
         location=new.location,
         description=new.description,
         category=new.category,

@@ -1,9 +1,12 @@
 """Sensitive columns: one mechanism for masking and hiding personal data in the admin.
 
-A view lists its sensitive columns with ``Sensitive(mask=..., see=...)``:
+A view lists its sensitive columns with ``Sensitive(masked=..., mask=..., see=...)``:
 
-- ``mask`` — how the value is shown wherever the view shows it (list, details, export);
-  the full value then appears only through an audited reveal;
+- ``masked`` — the model's column that holds the masked value (kept beside the
+  ciphertext, see models/masks.py): shown wherever the view shows the column (list,
+  details, export), so showing it decrypts nothing; the full value appears only through
+  an audited reveal;
+- ``mask`` — for a column with no masked column beside it: how its value is masked;
 - ``see`` — the permission needed to see the column at all; without it the column is
   left out of the list, the details and the export.
 
@@ -25,15 +28,19 @@ from propadmin.permissions import can
 class Sensitive:
     mask: Callable[[str | None], str] | None = None
     see: str | None = None
+    masked: str | None = None
 
     def __post_init__(self) -> None:
-        if self.mask is None and self.see is None:
+        if self.mask is None and self.masked is None and self.see is None:
             raise TypeError("a sensitive column is masked, or needs a permission, or both")
 
     def visible(self) -> bool:
         return self.see is None or can(self.see)
 
     def formatter(self, column: str):
+        if self.masked is not None:
+            masked = self.masked
+            return lambda view, context, model, name: getattr(model, masked) or ""
         mask = self.mask
         if mask is None:
             return None

@@ -4,7 +4,6 @@ kinds, and the unit page's household (the unit view lives in property.py)."""
 from flask_babel import lazy_gettext as _l
 
 from models import ParkingKind, Relation, Unit
-from propadmin.crypto import mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import can
 from propadmin.services.households import unit_household
@@ -27,7 +26,7 @@ def unit_page_context(unit: Unit) -> dict:
     )
     return {
         "contact": contact.resident if contact else None,
-        "contact_mobile": mask_mobile(contact.resident.mobile) if contact else "",
+        "contact_mobile": contact.resident.mobile_masked if contact else "",
         "can_move": can("residents.edit"),
         "can_edit_unit": can("property.edit"),
         "current": household.current,

@@ -15,7 +15,6 @@ from wtforms import StringField
 from wtforms.validators import Optional, ValidationError
 
 from models import Occupancy, Resident
-from propadmin.crypto import mask_id_number, mask_mobile
 from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
@@ -65,8 +64,8 @@ class ResidentView(PortalAccessMixin, SecureModelView):
     details_template = "admin/resident_details.html"
     column_list = ("name", "units", "mobile", "id_number", "email", "estate")
     sensitive_columns = {
-        "mobile": Sensitive(mask=mask_mobile),
-        "id_number": Sensitive(mask=mask_id_number),
+        "mobile": Sensitive(masked="mobile_masked"),
+        "id_number": Sensitive(masked="id_number_masked"),
     }
     column_searchable_list = ("name",)  # the search box; matching is our own (below)
     column_sortable_list = ("name",)
@@ -147,9 +146,8 @@ class ResidentView(PortalAccessMixin, SecureModelView):
     # -- forms: identity numbers are typed in, never shown back ----------------------
     def prepare_form(self, form, obj=None):
         for field, input_name in SENSITIVE_INPUTS.items():
-            current = getattr(obj, field, None) if obj is not None else None
-            if current:
-                masked = mask_id_number(current) if field == "id_number" else mask_mobile(current)
+            masked = getattr(obj, f"{field}_masked", None) if obj is not None else None
+            if masked:
                 form[input_name].render_kw = {
                     "placeholder": _("%(masked)s — leave empty to keep it", masked=masked)
                 }
@@ -216,11 +214,7 @@ class ResidentView(PortalAccessMixin, SecureModelView):
             "occupancies": household.occupancies,
             "vehicles": household.vehicles,
             "spaces": household.spaces,
-            "masked": {
-                "id_number": mask_id_number(resident.id_number),
-                "mobile": mask_mobile(resident.mobile),
-                "emergency_phone": mask_mobile(resident.emergency_phone),
-            },
+            "masked": {field: getattr(resident, f"{field}_masked") for field in SENSITIVE_INPUTS},
             "can_reveal": can("residents.reveal"),
             "can_read_audit": can("audit.view"),
             "relation_labels": RELATION_LABELS,
