@@ -25,6 +25,7 @@ from .base import SecureModelView
 from .billing_menu import add_billing_views
 from .dashboard import DashboardView
 from .facilities_menu import add_facility_views
+from .menu_cache import init_menu_cache
 from .notices_menu import add_notice_views
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
@@ -88,5 +89,6 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
     )
+    init_menu_cache(app)
     app.extensions["propadmin.admin"] = admin
     return admin
