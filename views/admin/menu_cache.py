@@ -13,7 +13,8 @@ page. What they draw depends only on:
 
 Nothing else (no counts, badges or names), so the drawn HTML is kept per that key in a
 small LRU per admin. A role whose permissions change gives its holders another key on
-their next request, so the change shows at once.
+their next request, so the change shows at once; a view or link added to the menu
+empties the cache.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from flask import g, request
+from flask_admin import Admin
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
@@ -70,15 +72,35 @@ def reader_key() -> tuple:
     return key
 
 
+class CachedMenuAdmin(Admin):
+    """Flask-Admin's Admin with a menu cache that any change to the menu empties."""
+
+    def __init__(self, *args, **kwargs):
+        self.menu_cache = MenuCache()
+        super().__init__(*args, **kwargs)
+
+    def add_menu_item(self, *args, **kwargs) -> None:  # add_view and add_link end here
+        super().add_menu_item(*args, **kwargs)
+        self.menu_cache.clear()
+
+    def add_link(self, *args, **kwargs) -> None:
+        super().add_link(*args, **kwargs)
+        self.menu_cache.clear()
+
+    def add_category(self, *args, **kwargs) -> None:
+        super().add_category(*args, **kwargs)
+        self.menu_cache.clear()
+
+    def add_sub_category(self, *args, **kwargs) -> None:
+        super().add_sub_category(*args, **kwargs)
+        self.menu_cache.clear()
+
+
 def cached_menu(kind: str, admin_view, draw: Callable[[], Markup]) -> Markup:
     """``draw()`` (a layout macro) for this reader, language, page and root, or the HTML
     drawn before for the same."""
-    admin = admin_view.admin
-    cache = getattr(admin, "_propadmin_menu_cache", None)
-    if cache is None:
-        cache = admin._propadmin_menu_cache = MenuCache()
     key = (kind, reader_key(), str(get_locale()), admin_view.endpoint, request.script_root)
-    return cache.get(key, draw)
+    return admin_view.admin.menu_cache.get(key, draw)
 
 
 def init_menu_cache(app) -> None:
