@@ -1,6 +1,5 @@
 """The staff admin (Flask-Admin), built inside the app factory."""
 
-from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
@@ -25,6 +24,7 @@ from .base import SecureModelView
 from .billing_menu import add_billing_views
 from .dashboard import DashboardView
 from .facilities_menu import add_facility_views
+from .menu_cache import CachedMenuAdmin, init_menu_cache
 from .notices_menu import add_notice_views
 from .occupancy import OccupancyView
 from .parking import ParkingSpaceView
@@ -39,8 +39,8 @@ from .vehicles import VehicleView
 __all__ = ["SecureModelView", "init_admin"]
 
 
-def init_admin(app) -> Admin:
-    admin = Admin(
+def init_admin(app) -> CachedMenuAdmin:
+    admin = CachedMenuAdmin(
         app,
         name=_l("PropAdmin"),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
@@ -88,5 +88,6 @@ def init_admin(app) -> Admin:
     admin.add_view(
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
     )
+    init_menu_cache(app)
     app.extensions["propadmin.admin"] = admin
     return admin

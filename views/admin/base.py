@@ -42,7 +42,7 @@ from .fields import (
     typed_ids,
     unresolved_lookups,
 )
-from .listing import FastList
+from .listing import FastList, static_url
 from .presentation import COMMON_LABELS, Presentation
 
 __all__ = [
@@ -99,6 +99,9 @@ class PermissionView:
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(403)
+
+    def get_url(self, endpoint, **kwargs):
+        return static_url(super().get_url, endpoint, kwargs)
 
 
 class SecureModelView(Presentation, FastList, StreamedExport, ModelView):
@@ -158,8 +161,11 @@ class SecureModelView(Presentation, FastList, StreamedExport, ModelView):
                 skipped = len(set(ids)) - len(rows)
                 if skipped:
                     flash(
-                        _("%(n)d of the chosen records may not be changed by you and were left "
-                          "as they are.", n=skipped),
+                        _(
+                            "%(n)d of the chosen records may not be changed by you and were left "
+                            "as they are.",
+                            n=skipped,
+                        ),
                         "warning",
                     )
                 return handler([str(self.get_pk_value(row)) for row in rows])
@@ -340,6 +346,7 @@ class SecureModelView(Presentation, FastList, StreamedExport, ModelView):
     _list_columns = VisibleColumns()
     _details_columns = VisibleColumns()
     _export_columns = VisibleColumns()
+
 
 class ReadOnlyModelView(SecureModelView):
     create_permission = None

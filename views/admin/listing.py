@@ -31,6 +31,18 @@ ROW_ID = "__row_id__"  # placeholder in the URLs built once per page
 _STATIC_URLS: dict[tuple, str] = {}  # the admin's stylesheets and scripts: fixed per process
 
 
+def static_url(get_url, endpoint: str, kwargs: dict) -> str:
+    """A view's ``get_url``, but the twenty-odd stylesheet and script links of every admin
+    page are built once (model views here, other admin pages in base.PermissionView)."""
+    if not endpoint.endswith(".static"):
+        return get_url(endpoint, **kwargs)
+    key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
+    url = _STATIC_URLS.get(key)
+    if url is None:
+        url = _STATIC_URLS[key] = get_url(endpoint, **kwargs)
+    return url
+
+
 class CappedCount(Query):
     """A list's count query, counting at most ``cap`` + 1 rows."""
 
@@ -127,14 +139,7 @@ class FastList:
 
     # -- rows drawn cheaply --------------------------------------------------------------
     def get_url(self, endpoint, **kwargs):
-        """The twenty-odd stylesheet and script links of every admin page are built once."""
-        if not endpoint.endswith(".static"):
-            return super().get_url(endpoint, **kwargs)
-        key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
-        url = _STATIC_URLS.get(key)
-        if url is None:
-            url = _STATIC_URLS[key] = super().get_url(endpoint, **kwargs)
-        return url
+        return static_url(super().get_url, endpoint, kwargs)
 
     def row_url(self, endpoint: str, pk, **args) -> str:
         """A row's URL from a template built once per request and endpoint."""
