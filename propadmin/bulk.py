@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, text
 
+MAX_ID = 2**63 - 1  # SQLite's largest rowid
 NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
 
 
@@ -17,8 +18,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> S
     decimals), once per value, without SQLAlchemy's per-row statement handling, which
     cost more than the database. PostgreSQL: ids are drawn from the sequence, rows go
     in by COPY. SQLite: one executemany; the write lock it takes is held to the end of
-    the transaction, so the new ids are the last ``len(rows)`` (SQLite gives each new
-    row the highest id plus one)."""
+    the transaction; the rows get explicit ids after the highest."""
     dialect = conn.dialect
     keys = list(rows[0])
     if dialect.name == "postgresql":
@@ -30,15 +30,25 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> S
             for values, ident in zip(_processed(dialect, table, keys, rows), ids, strict=True):
                 copy.write_row((*values, ident))
         return ids
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    # Explicit ids after the highest: a row another writer adds meanwhile makes the insert
+    # fail on the key, never a wrong id handed back. Past SQLite's largest id (new rows
+    # then get random ids), each row is inserted alone and tells its id.
+    last = conn.scalar(select(func.max(table.c.id))) or 0
+    if last + len(rows) <= MAX_ID:
+        ids = range(last + 1, last + len(rows) + 1)
+        rows = [{**row, "id": ident} for row, ident in zip(rows, ids, strict=True)]
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
     # The statement's own order of parameters (the table's column order, plus any column
     # default it adds), not the rows' key order.
     order = list(compiled.positiontup)
-    if set(order) != set(keys):
+    if set(order) != set(rows[0]):
         raise ValueError(f"bulk insert into {table.name}: give every column of {order}")
-    conn.exec_driver_sql(str(compiled), _processed(dialect, table, order, rows))
-    last = conn.scalar(select(func.max(table.c.id)))
-    return range(last - len(rows) + 1, last + 1)
+    values = _processed(dialect, table, order, rows)
+    if "id" in order:
+        conn.exec_driver_sql(str(compiled), values)
+        return ids
+    returning = str(compiled) + " RETURNING id"
+    return [conn.exec_driver_sql(returning, row).scalar_one() for row in values]
 
 
 def _processed(dialect, table: Table, keys: list[str], rows) -> list[tuple]:
