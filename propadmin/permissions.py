@@ -123,6 +123,9 @@ def role_label(role: Role) -> str:
 def permissions_for(user: User) -> frozenset[str]:
     if getattr(user, "is_superuser", False):
         return frozenset(PERMISSIONS)
+    granted = getattr(user, "granted_permissions", None)  # the signed-in account's, read once
+    if granted is not None:
+        return granted
     return frozenset(p for role in getattr(user, "roles", ()) for p in role.permissions)
 
 

@@ -15,10 +15,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
-from sqlalchemy import Integer, bindparam, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy.orm import defer, joinedload, lazyload
 
-from models import Resident, Role, User
+from models import Resident, RolePermission, User, user_role
 
 from .extensions import db, limiter
 from .mail import queue_mail
@@ -138,14 +138,22 @@ def forget_sign_in_attempts(account: str, user: User | None = None) -> None:
 
 
 # Every request loads the signed-in account with what its permission checks and estate
-# scope read (roles, their grants, staff memberships) and, for a resident, their record
-# and estate (every portal page reads them): one statement, however many roles. The
-# resident's encrypted numbers are left out (read, and decrypted, only by the pages that
-# use them): most pages never show them.
+# scope read (the permissions its roles grant, staff memberships) and, for a resident, their
+# record and estate (every portal page reads them): one statement, however many roles. The
+# permissions come as one comma-separated column, not a joined row (and an ORM object) per
+# grant: an estate admin holds dozens, and building them on every request cost more than
+# the rest of the account. The resident's encrypted numbers are left out (read, and
+# decrypted, only by the pages that use them): most pages never show them.
+_GRANTED = (
+    select(func.aggregate_strings(RolePermission.permission, ","))
+    .join(user_role, user_role.c.role_id == RolePermission.role_id)
+    .where(user_role.c.user_id == User.id)
+    .scalar_subquery()
+)
 _USER_WITH_GRANTS = (
-    select(User)
+    select(User, _GRANTED)
     .options(
-        joinedload(User.roles).joinedload(Role.grants),
+        lazyload(User.roles),  # selectin by default: only the pages about roles read them
         joinedload(User.memberships),
         joinedload(User.resident).options(
             defer(Resident.id_number),
@@ -162,11 +170,14 @@ def _load_user(alt_id: str) -> User | None:
     user_id, _sep, token = alt_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.execute(_USER_WITH_GRANTS, {"user_id": int(user_id)}).unique().scalar()
-    if user is None or not user.active:
+    row = db.session.execute(_USER_WITH_GRANTS, {"user_id": int(user_id)}).unique().first()
+    if row is None or not row[0].active:
         return None
+    user, granted = row
     if not hmac.compare_digest(user.session_token, token):
         return None  # signed out elsewhere or the password changed
+    # What the roles granted when this request began (permissions_for reads it).
+    user.granted_permissions = frozenset(granted.split(",")) if granted else frozenset()
     return user
 
 

@@ -123,3 +123,37 @@ def test_can_answers_as_flask_principal(app, readers, make, db_session):
         assert not can("residents.view")  # anonymous
         with pytest.raises(UnknownPermission):
             can("residents.veiw")
+
+
+def test_the_signed_in_account_is_loaded_without_an_object_per_grant(app, demo, make, db_session):
+    """Every request reads the account's permissions as names in the account's own
+    statement: an estate admin holds dozens of grants, and an ORM object for each on every
+    request cost more than the page's rows. Two roles' grants still add up, and a grant
+    given takes effect on the next page."""
+    from sqlalchemy import event
+
+    from models import RolePermission
+
+    estate = db_session.get(Estate, demo)
+    office = make.role(permissions=("dashboard.view", "residents.view"), estate_id=demo)
+    wide = make.role(permissions=sorted(p for p in PERMISSIONS if p.startswith("billing.")))
+    clerk = make.user(roles=[office.name, wide.name], estates=[estate])
+    client = signed_in(app, clerk)
+    grants_built = []
+
+    def count(target, context):
+        grants_built.append(target)
+
+    event.listen(RolePermission, "load", count)
+    try:
+        links = menu_links(client.get("/admin/").text)
+        assert "/admin/resident/" in links and any(u.startswith("/admin/bill") for u in links)
+        assert grants_built == []
+        assert client.get("/admin/repairs/").status_code == 403
+        db_session.get(Role, office.id).set_permissions(
+            {"dashboard.view", "residents.view", "repairs.view"}
+        )
+        db_session.commit()
+        assert client.get("/admin/repairs/").status_code == 200
+    finally:
+        event.remove(RolePermission, "load", count)
