@@ -150,3 +150,31 @@ def test_a_unit_search_lists_only_its_residents(login_as, zhang, db_session):
     written = f"{building.name.removesuffix('栋')}栋{unit.number}室"
     names = {name for name, _estate in listed(search(login_as("admin"), written))}
     assert names == {"张伟"}
+
+
+def test_a_search_is_a_statement_sqlalchemy_can_cache(app, login_as, zhang):
+    """Every kind of term gives statements SQLAlchemy compiles once and then finds in its
+    cache by shape, the typed text going as bound values (a statement without a cache key
+    was compiled afresh on every search, which cost more than running it)."""
+    from sqlalchemy import event
+
+    from propadmin.extensions import db
+
+    occupancy = next(o for o in zhang.occupancies if o.is_current)
+    admin = login_as("admin")
+    with app.app_context():
+        engine = db.engine
+    selects = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append((context.cache_hit.name, statement))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for query in ("张", "王", occupancy.unit.label, zhang.vehicles[0].plate, "ANNA"):
+            search(admin, query)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    uncached = [s for hit, s in selects if hit == "NO_CACHE_KEY"]
+    assert selects and not uncached, uncached[:1]

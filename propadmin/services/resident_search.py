@@ -13,9 +13,10 @@ finds the union of them, never an OR over sub-selects.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, false, select, true, union_all
+from sqlalchemy import Select, String, and_, false, literal, select, true, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import NullType
 
 from models import Building, Occupancy, Resident, Unit, Vehicle
@@ -38,14 +39,31 @@ class StartsWith(ColumnElement):
     """``column`` starts with ``prefix``, written so that an index answers it: on SQLite
     the range ``prefix <= column < next`` (its BINARY order is code-point order, so the
     range is exact), on PostgreSQL ``LIKE 'prefix%'``, which the ``text_pattern_ops``
-    index answers whatever the database's collation."""
+    index answers whatever the database's collation.
+
+    The prefix goes to the database as bound values, so a search's statement is compiled
+    once and then found in SQLAlchemy's cache like any other (compiling the register's
+    statements afresh cost more than running them)."""
 
     # Untyped: a Boolean would be compared with 1 on SQLite, hiding the range from its index.
     type = NullType()
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("pattern", InternalTraversal.dp_clauseelement),
+        ("lower", InternalTraversal.dp_clauseelement),
+        ("upper", InternalTraversal.dp_clauseelement),
+        ("ranged", InternalTraversal.dp_boolean),
+    ]
 
     def __init__(self, column, prefix: str) -> None:
-        self.column, self.prefix = column, prefix
+        self.column = column
+        self.pattern = literal(_escape_like(prefix) + "%", String())
+        self.lower = literal(prefix, String())
+        # No next character after the last code point: the range falls back to LIKE.
+        self.ranged = ord(prefix[-1]) < 0x10FFFF
+        following = prefix[:-1] + chr(ord(prefix[-1]) + 1) if self.ranged else prefix
+        self.upper = literal(following, String())
 
 
 def _escape_like(text: str) -> str:
@@ -54,18 +72,16 @@ def _escape_like(text: str) -> str:
 
 @compiles(StartsWith)
 def _starts_with_like(element, compiler, **kw):
-    pattern = _escape_like(element.prefix) + "%"
-    return compiler.process(element.column.like(pattern, escape="/"), **kw)
+    return compiler.process(element.column.like(element.pattern, escape="/"), **kw)
 
 
 @compiles(StartsWith, "sqlite")
 def _starts_with_range(element, compiler, **kw):
-    prefix = element.prefix
-    if ord(prefix[-1]) >= 0x10FFFF:  # no next character: fall back to the plain form
+    if not element.ranged:
         return _starts_with_like(element, compiler, **kw)
-    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     column = element.column
-    return compiler.process(and_(column >= prefix, column < following).self_group(), **kw)
+    in_range = and_(column >= element.lower, column < element.upper)
+    return compiler.process(in_range.self_group(), **kw)
 
 
 def exact_number_clause(text: str):
