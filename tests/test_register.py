@@ -304,3 +304,42 @@ def test_the_vehicle_form_does_not_fill_in_another_estates_resident(login_as, ma
     form = login_as("admin").get(f"/admin/vehicle/new/?owner={stranger.id}").text
     owner_input = form[form.index('id="owner"') - 300 : form.index('id="owner"') + 300]
     assert f'value="{stranger.id}"' not in owner_input
+
+
+def test_the_resident_list_shows_only_where_people_live_now(
+    login_as, make, demo, db_session, count_queries
+):
+    """The units column lists each person's current units in the order they moved in,
+    leaving out a home they left and one they have not moved into yet; the page costs the
+    same statements however many homes its people have had."""
+    from datetime import date, timedelta
+
+    from models import Estate
+
+    estate = db_session.get(Estate, demo)
+    building = make.building(estate, name="9栋")
+    homes = [make.unit(building, number=n) for n in ("0101", "0102", "0103", "0104")]
+    person = make.resident(estate, unit=homes[0], name="阿搬家", relation=Relation.tenant)
+    today = date.today()
+    make._save(
+        Occupancy(unit=homes[1], resident=person, relation=Relation.owner,
+                  start_date=today - timedelta(days=30)),
+        Occupancy(unit=homes[2], resident=person, relation=Relation.owner,
+                  start_date=today - timedelta(days=400), end_date=today - timedelta(days=1)),
+        Occupancy(unit=homes[3], resident=person, relation=Relation.owner,
+                  start_date=today + timedelta(days=7)),
+    )
+    admin = login_as("admin")
+    page = admin.get("/admin/resident/", query_string={"search": "阿搬家"})
+    assert "9-0101（租户）、9-0102（业主）" in page.text
+    assert "9-0103" not in page.text and "9-0104" not in page.text
+
+    with count_queries() as few:
+        admin.get("/admin/resident/", query_string={"search": "阿搬家"})
+    for number in ("0201", "0202", "0203"):
+        make._save(Occupancy(unit=make.unit(building, number=number), resident=person,
+                             relation=Relation.family))
+    with count_queries() as many:
+        page = admin.get("/admin/resident/", query_string={"search": "阿搬家"})
+    assert "9-0203（" in page.text
+    assert len(many) == len(few)
