@@ -10,7 +10,9 @@ Mixed into the base view (base.py), so every model view's list gets it:
   counting a million rows for every page (filters and search narrow further, and a
   deeper page typed into the address still opens);
 - rows are drawn cheaply (templates/admin/model/list.html): each row's links are filled
-  into URLs built once per page, and one delete form serves the whole page.
+  into URLs built once per page, and one delete form serves the whole page; the rows of a
+  list with the usual row actions are written out here in Python (``rows_html``), the
+  same markup the template's loop gives, at a fraction of its cost per cell.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import g, request
+from flask_admin import babel
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 from sqlalchemy import UniqueConstraint, func, inspect, literal_column
 from sqlalchemy.orm import Query
 from sqlalchemy.sql import operators
@@ -63,8 +68,18 @@ def _column_of(clause):
     return clause, False
 
 
+# The row actions rows_html writes: (row URL kind, icon), or None for the delete button.
+_ROW_ACTIONS = {
+    "row_actions.view_row": ("details", "fa fa-eye glyphicon glyphicon-eye-open"),
+    "row_actions.edit_row": ("edit", "fa fa-pencil glyphicon glyphicon-pencil"),
+    "row_actions.delete_row": None,
+}
+
+
 class FastList:
     count_cap: int = COUNT_CAP
+    # False where a list template draws its rows itself (its own list_row block).
+    fast_rows: bool = True
 
     # -- one primary-key column, or None (then Flask-Admin's own paging is kept) ----------
     def _list_pk(self):
@@ -149,6 +164,56 @@ class FastList:
         if template is None:
             template = cache[key] = self.get_url(endpoint, id=ROW_ID, **args).split(ROW_ID, 1)
         return f"{template[0]}{quote(str(pk), safe='')}{template[1]}"
+
+    @pass_context
+    def rows_html(self, context, data, list_columns, list_row_actions, row_urls, actions):
+        """The table's rows as templates/admin/model/list.html's loop writes them, for a
+        list whose rows have the usual view, edit and delete actions and no cell edited in
+        place; ``None`` otherwise (and for an empty page), and the template draws them.
+        The cells are the same ``get_list_value`` calls the loop makes, escaped alike."""
+        if not self.fast_rows or not data or self.column_editable_list:
+            return None
+        if any(a.template_name not in _ROW_ACTIONS for a in list_row_actions):
+            return None
+        buttons = []
+        for action in list_row_actions:
+            title = escape(action.title)
+            known = _ROW_ACTIONS[action.template_name]
+            if known is None:
+                question = escape(babel.gettext("Are you sure you want to delete this record?"))
+                buttons.append(
+                    ('<button class="icon row-delete" form="list-delete-form" name="id" value="',
+                     f'" data-confirm="{question}" title="{title}"><span class="fa fa-trash'
+                     ' glyphicon glyphicon-trash"></span></button>', None)
+                )
+            else:
+                kind, icon = known
+                closing = f'" title="{title}"><span class="{icon}"></span></a>'
+                buttons.append(('<a class="icon" href="', closing, row_urls[kind]))
+        select_title = escape(babel.gettext("Select record"))
+        show_buttons = self.column_display_actions
+        cells = [(name, f'<td class="col-{escape(name)}">') for name, _label in list_columns]
+        value = self.get_list_value
+        out = []
+        for row in data:
+            pk = self.get_pk_value(row)
+            key = escape(pk)
+            out.append("<tr>")
+            if actions:
+                out.append(
+                    f'<td><input type="checkbox" name="rowid" class="action-checkbox"'
+                    f' value="{key}" title="{select_title}" /></td>'
+                )
+            if show_buttons:
+                out.append('<td class="list-buttons-column">')
+                for before, after, url in buttons:
+                    target = key if url is None else escape(url(pk))
+                    out.append(f"{before}{target}{after}")
+                out.append("</td>")
+            for name, opening in cells:
+                out.append(f"{opening}{escape(value(context, row, name))}</td>")
+            out.append("</tr>\n")
+        return Markup("".join(out))  # noqa: S704 - every value in it went through escape()
 
     def row_urls(self, return_url):
         """For the list template: the URL of a row's page or edit form, by row key."""
