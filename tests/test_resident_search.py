@@ -100,13 +100,14 @@ def test_a_search_page_costs_the_same_queries_however_many_match(
         make.resident(estate, name=f"欧阳{i:02d}")
     admin = login_as("admin")
     counts = {}
-    for query in ("欧阳00", "欧阳"):
+    for query in ("欧阳00", "欧阳0", "欧阳"):
         search(admin, query)  # warm up
         with count_queries() as queries:
             page = search(admin, query)
         counts[query] = len(queries)
         assert "欧阳00" in page.text
-    assert counts["欧阳00"] == counts["欧阳"]
+    # 1 or 10 found: the page is not full and tells the count; 30: a full page, counted.
+    assert counts["欧阳00"] == counts["欧阳0"] == counts["欧阳"] - 1, counts
 
 
 @pytest.mark.parametrize("kind", ["name", "unit", "plate", "mobile", "id_number", "mixed"])

@@ -49,13 +49,30 @@ def static_url(get_url, endpoint: str, kwargs: dict) -> str:
 
 
 class CappedCount(Query):
-    """A list's count query, counting at most ``cap`` + 1 rows."""
+    """A list's count query, counting at most ``cap`` + 1 rows. Flask-Admin asks for the
+    count before the page: it gets a ``PendingCount``, which FastList.get_list settles once
+    the page's keys are read (a page that is not full tells the count without a query)."""
 
     cap = COUNT_CAP
 
     def scalar(self):
+        return PendingCount(self)
+
+    def capped_count(self) -> int:
         inner = self.with_entities(literal_column("1")).limit(self.cap + 1).subquery()
         return self.session.query(func.count()).select_from(inner).scalar()
+
+
+class PendingCount:
+    def __init__(self, query: CappedCount) -> None:
+        self.query = query
+
+    def settle(self, keys: list | None, offset: int, page_size: int) -> int:
+        """The count: rows before the page plus the page's own when the page is not full
+        (the last page: most searches find a handful), else counted."""
+        if keys is not None and page_size and len(keys) < page_size and (keys or not offset):
+            return min(offset + len(keys), self.query.cap + 1)
+        return self.query.capped_count()
 
 
 def _column_of(clause):
@@ -143,9 +160,12 @@ class FastList:
         count, query = super().get_list(
             page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
         )
+        keys = getattr(query, "page_keys", None)
+        if isinstance(count, PendingCount):
+            size = self.page_size if page_size is None else page_size
+            count = count.settle(keys, (page or 0) * (size or 0), size)
         if not execute:
             return count, query
-        keys = getattr(query, "page_keys", None)
         rows = query.all()
         if keys is not None:
             position = {key: i for i, key in enumerate(keys)}
