@@ -63,7 +63,37 @@ def _translations():
     return cached[1]
 
 
+class _WtformsMessages:
+    """WTForms' own messages ("This field is required.") in the request's language.
+    Flask-WTF reads its catalogue from disk on every request that builds a form; here each
+    language's catalogue is read once per process."""
+
+    _catalogues: dict[str, object] = {}
+
+    def _catalogue(self):
+        locale = str(get_locale())
+        found = self._catalogues.get(locale)
+        if found is None:
+            from babel import support
+            from wtforms.i18n import messages_path
+
+            found = support.Translations.load(messages_path(), [locale], domain="wtforms")
+            self._catalogues[locale] = found
+        return found
+
+    def ugettext(self, string):
+        return self._catalogue().ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return self._catalogue().ungettext(singular, plural, n)
+
+
+def _wtforms_messages() -> None:
+    request.wtforms_translations = _WtformsMessages()  # where Flask-WTF looks first
+
+
 def init_app(app, babel) -> None:
+    app.before_request(_wtforms_messages)
     babel.init_app(
         app,
         locale_selector=select_locale,

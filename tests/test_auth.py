@@ -201,3 +201,23 @@ def test_owner_is_refused_the_admin(login_as):
 
 def test_staff_without_portal_permission_is_refused_the_portal(login_as):
     assert login_as("finance").get("/portal/").status_code == 403
+
+
+def test_form_messages_follow_the_readers_language_on_every_request(app, demo):
+    """WTForms' own messages (a required field left empty) come in the reader's language,
+    request after request and language after language (each catalogue is read once per
+    process and shared)."""
+    for _ in range(2):
+        for language, message, other in (
+            ("zh-CN", "该字段是必填字段。", "This field is required."),
+            ("en", "This field is required.", "该字段是必填字段。"),
+        ):
+            client = app.test_client()
+            headers = {"Accept-Language": language}
+            token = csrf_from(client.get("/login", headers=headers).text)
+            page = client.post(
+                "/login",
+                data={"username": "", "password": "", "csrf_token": token},
+                headers=headers,
+            ).text
+            assert message in page and other not in page, language
