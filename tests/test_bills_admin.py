@@ -299,7 +299,7 @@ def test_a_huge_list_is_counted_only_up_to_a_point(monkeypatch, staff, bills,
 
 
 def test_list_rows_have_a_cell_under_each_heading(app, staff, bills):
-    """The list writes its rows by hand (bill_list.html): the cells follow the headings."""
+    """The list's rows (written by FastList.rows_html): the cells follow the headings."""
     view = next(v for v in app.extensions["propadmin.admin"]._views if v.endpoint == "bill")
     text = staff("finance").get("/admin/bill/").text
     start = text.index('<td class="col-')

@@ -177,7 +177,6 @@ class BillView(ReadOnlyModelView):
     permission_module = "billing"
     export_permission = "billing.export"
     details_template = "admin/bill_details.html"
-    list_template = "admin/bill_list.html"
     page_size = 50
     # The unit opens the bill's page; no icon column beside it (and no URL built twice a row).
     column_display_actions = False
@@ -254,9 +253,6 @@ class BillView(ReadOnlyModelView):
 
     # -- the bill's page ------------------------------------------------------------------
     def render(self, template, **kwargs):
-        if template == self.list_template:
-            kwargs["bill_details_url"] = self.get_url(".details_view") + "?id="
-            kwargs["bill_status"] = lambda bill: _status(self, None, bill, "status")
         if template == self.details_template and "model" in kwargs:
             kwargs.update(self._bill_page(kwargs["model"]))
         return super().render(template, **kwargs)
