@@ -152,26 +152,53 @@ def _sqlite_triggers() -> dict[str, tuple[str, str]]:
         )
 
     for table, figure in (("resident", "residents"), ("vehicle", "vehicles")):
-        add(f"estate_count_{table}_insert", "AFTER INSERT", table,
-            d.upsert(one("NEW.estate_id", figure, "1")))
-        add(f"estate_count_{table}_delete", "AFTER DELETE", table,
-            d.upsert(one("OLD.estate_id", figure, "-1")))
-        add(f"estate_count_{table}_update", "AFTER UPDATE OF estate_id", table,
-            d.upsert(one("OLD.estate_id", figure, "-1") + " UNION ALL "
-                     + one("NEW.estate_id", figure, "1")))
+        add(
+            f"estate_count_{table}_insert",
+            "AFTER INSERT",
+            table,
+            d.upsert(one("NEW.estate_id", figure, "1")),
+        )
+        add(
+            f"estate_count_{table}_delete",
+            "AFTER DELETE",
+            table,
+            d.upsert(one("OLD.estate_id", figure, "-1")),
+        )
+        add(
+            f"estate_count_{table}_update",
+            "AFTER UPDATE OF estate_id",
+            table,
+            d.upsert(
+                one("OLD.estate_id", figure, "-1")
+                + " UNION ALL "
+                + one("NEW.estate_id", figure, "1")
+            ),
+        )
 
     def unit_in(building: str, n: str) -> str:
         return one("estate_id", "units", n, f" FROM building WHERE id = {building}")
 
-    add("estate_count_unit_insert", "AFTER INSERT", "unit",
-        d.upsert(unit_in("NEW.building_id", "1")))
-    add("estate_count_unit_delete", "AFTER DELETE", "unit",
-        d.upsert(unit_in("OLD.building_id", "-1")))
+    add(
+        "estate_count_unit_insert",
+        "AFTER INSERT",
+        "unit",
+        d.upsert(unit_in("NEW.building_id", "1")),
+    )
+    add(
+        "estate_count_unit_delete",
+        "AFTER DELETE",
+        "unit",
+        d.upsert(unit_in("OLD.building_id", "-1")),
+    )
     moved = unit_changes(d, _of_units("OLD.id"))
     add(
-        "estate_count_unit_update", "AFTER UPDATE OF building_id", "unit",
+        "estate_count_unit_update",
+        "AFTER UPDATE OF building_id",
+        "unit",
         d.upsert(
-            unit_in("OLD.building_id", "-1") + " UNION ALL " + unit_in("NEW.building_id", "1")
+            unit_in("OLD.building_id", "-1")
+            + " UNION ALL "
+            + unit_in("NEW.building_id", "1")
             + " UNION ALL SELECT b.estate_id, 'occupied_units', c.since, -c.n"
             f" FROM ({moved}) AS c JOIN building AS b ON b.id = OLD.building_id"
             " UNION ALL SELECT b.estate_id, 'occupied_units', c.since, c.n"
@@ -181,7 +208,9 @@ def _sqlite_triggers() -> dict[str, tuple[str, str]]:
     its_units = "SELECT id FROM unit WHERE building_id = OLD.id"
     moved = unit_changes(d, _of_units(its_units))
     add(
-        "estate_count_building_update", "AFTER UPDATE OF estate_id", "building",
+        "estate_count_building_update",
+        "AFTER UPDATE OF estate_id",
+        "building",
         d.upsert(
             one("OLD.estate_id", "units", "-count(*)", " FROM unit WHERE building_id = OLD.id")
             + " UNION ALL "
@@ -196,10 +225,18 @@ def _sqlite_triggers() -> dict[str, tuple[str, str]]:
         ("update", "OLD.unit_id, NEW.unit_id"),
     ):
         of = "UPDATE OF unit_id, start_date, end_date" if event == "update" else event.upper()
-        add(f"estate_count_occupancy_{event}_before", f"BEFORE {of}", "occupancy",
-            d.upsert(_occupied(d, _of_units(units), "-")))
-        add(f"estate_count_occupancy_{event}", f"AFTER {of}", "occupancy",
-            d.upsert(_occupied(d, _of_units(units))))
+        add(
+            f"estate_count_occupancy_{event}_before",
+            f"BEFORE {of}",
+            "occupancy",
+            d.upsert(_occupied(d, _of_units(units), "-")),
+        )
+        add(
+            f"estate_count_occupancy_{event}",
+            f"AFTER {of}",
+            "occupancy",
+            d.upsert(_occupied(d, _of_units(units))),
+        )
     return triggers
 
 
@@ -250,7 +287,8 @@ def _pg_functions() -> dict[tuple[str, str], tuple[str, str]]:
     out["unit", "update"] = (
         "",
         f"WITH moved AS ({moved}) "
-        + units("moved", "old_building", "-") + " UNION ALL "
+        + units("moved", "old_building", "-")
+        + " UNION ALL "
         + units("moved", "new_building", "")
         + " UNION ALL SELECT b.estate_id, 'occupied_units', c.since, -c.n FROM moved AS m"
         f" JOIN building AS b ON b.id = m.old_building JOIN ({changes}) AS c ON c.unit_id = m.id"
@@ -277,15 +315,15 @@ def _pg_functions() -> dict[tuple[str, str], tuple[str, str]]:
     out["building", "update"] = (
         "",
         f"WITH moved AS ({moved}) "
-        + building_side("old_estate", "-") + " UNION ALL " + building_side("new_estate", ""),
+        + building_side("old_estate", "-")
+        + " UNION ALL "
+        + building_side("new_estate", ""),
     )
 
     def occupancy(affected: str, old_extra: str, old_rows: str) -> tuple[str, str]:
         now = _of_units(affected)
         before = _of_units(affected, old_extra) + old_rows
-        lock = (
-            f"PERFORM 1 FROM unit WHERE id IN ({affected}) ORDER BY id FOR NO KEY UPDATE"
-        )
+        lock = f"PERFORM 1 FROM unit WHERE id IN ({affected}) ORDER BY id FOR NO KEY UPDATE"
         return lock, _occupied(d, now) + " UNION ALL " + _occupied(d, before, "-")
 
     out["occupancy", "insert"] = occupancy(
