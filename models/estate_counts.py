@@ -138,11 +138,12 @@ def _sqlite_triggers() -> dict[str, tuple[str, str]]:
     always = d.day(ALWAYS.isoformat())
     triggers: dict[str, tuple[str, str]] = {}
 
-    def add(name: str, when: str, table: str, *statements: str) -> None:
+    def add(name: str, event: str, table: str, *statements: str, when: str = "") -> None:
         body = "".join(f"\n    {s};" for s in statements)
+        condition = f"\nWHEN {when}" if when else ""
         triggers[name] = (
             table,
-            f"CREATE TRIGGER {name} {when} ON {table}\nBEGIN{body}\nEND",
+            f"CREATE TRIGGER {name} {event} ON {table}{condition}\nBEGIN{body}\nEND",
         )
 
     def one(estate: str, figure: str, n: str, source: str = "") -> str:
@@ -219,24 +220,68 @@ def _sqlite_triggers() -> dict[str, tuple[str, str]]:
             + f" UNION ALL SELECT NEW.estate_id, 'occupied_units', since, n FROM ({moved}) AS c"
         ),
     )
-    for event, units in (
-        ("insert", "NEW.unit_id"),
-        ("delete", "OLD.unit_id"),
-        ("update", "OLD.unit_id, NEW.unit_id"),
-    ):
-        of = "UPDATE OF unit_id, start_date, end_date" if event == "update" else event.upper()
+    # An occupancy that overlaps no other of its unit adds (or takes off) its own days;
+    # one within another's days changes nothing; only the rest rewrite the unit's stretches.
+    for event, row in (("insert", "NEW"), ("delete", "OLD")):
+        start = f"coalesce({row}.start_date, {always})"
+        end = f"coalesce({row}.end_date, {d.day(OPEN_END)})"
+        others = (
+            f"SELECT 1 FROM occupancy AS o WHERE o.unit_id = {row}.unit_id AND o.id IS NOT {row}.id"
+            f" AND coalesce(o.start_date, {always}) <= coalesce(o.end_date, {d.day(OPEN_END)})"
+        )
+        overlaps = (
+            f"EXISTS ({others} AND coalesce(o.start_date, {always}) <= {end}"
+            f" AND coalesce(o.end_date, {d.day(OPEN_END)}) >= {start})"
+        )
+        within = (
+            f"EXISTS ({others} AND coalesce(o.start_date, {always}) <= {start}"
+            f" AND coalesce(o.end_date, {d.day(OPEN_END)}) >= {end})"
+        )
+        rewrite = f"{start} <= {end} AND {overlaps} AND NOT {within}"
+        units = f"{row}.unit_id"
+        sign = "" if event == "insert" else "-"
         add(
             f"estate_count_occupancy_{event}_before",
-            f"BEFORE {of}",
+            f"BEFORE {event.upper()}",
             "occupancy",
             d.upsert(_occupied(d, _of_units(units), "-")),
+            when=rewrite,
         )
         add(
             f"estate_count_occupancy_{event}",
-            f"AFTER {of}",
+            f"AFTER {event.upper()}",
             "occupancy",
             d.upsert(_occupied(d, _of_units(units))),
+            when=rewrite,
         )
+        alone = (
+            f"SELECT b.estate_id, 'occupied_units' AS figure, {start} AS since, {sign}1 AS n"
+            f" FROM unit AS u JOIN building AS b ON b.id = u.building_id WHERE u.id = {units}"
+            f" UNION ALL SELECT b.estate_id, 'occupied_units', {d.plus(end, 1)}, -({sign}1)"
+            f" FROM unit AS u JOIN building AS b ON b.id = u.building_id WHERE u.id = {units}"
+            f" AND {end} < {d.day(OPEN_END)}"
+        )
+        add(
+            f"estate_count_occupancy_{event}_alone",
+            f"AFTER {event.upper()}",
+            "occupancy",
+            d.upsert(alone),
+            when=f"{start} <= {end} AND NOT {overlaps}",
+        )
+    of = "UPDATE OF unit_id, start_date, end_date"
+    units = "OLD.unit_id, NEW.unit_id"
+    add(
+        "estate_count_occupancy_update_before",
+        f"BEFORE {of}",
+        "occupancy",
+        d.upsert(_occupied(d, _of_units(units), "-")),
+    )
+    add(
+        "estate_count_occupancy_update",
+        f"AFTER {of}",
+        "occupancy",
+        d.upsert(_occupied(d, _of_units(units))),
+    )
     return triggers
 
 
