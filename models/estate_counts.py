@@ -371,8 +371,33 @@ def _pg_functions() -> dict[tuple[str, str], tuple[str, str]]:
         lock = f"PERFORM 1 FROM unit WHERE id IN ({affected}) ORDER BY id FOR NO KEY UPDATE"
         return lock, _occupied(d, now) + " UNION ALL " + _occupied(d, before, "-")
 
-    out["occupancy", "insert"] = occupancy(
-        "SELECT unit_id FROM new_rows", " AND id NOT IN (SELECT id FROM new_rows)", ""
+    # Inserts (an import): a new occupancy that overlaps no other of its unit adds its own
+    # days; only the units where new rows overlap others rewrite their stretches.
+    open_end = d.day(OPEN_END)
+    fresh = (
+        f"SELECT r.unit_id, coalesce(r.start_date, {always}) AS s,"
+        f" coalesce(r.end_date, {open_end}) AS e, EXISTS (SELECT 1 FROM occupancy AS o"
+        " WHERE o.unit_id = r.unit_id AND o.id <> r.id"
+        f" AND coalesce(o.start_date, {always}) <= coalesce(o.end_date, {open_end})"
+        f" AND coalesce(o.start_date, {always}) <= coalesce(r.end_date, {open_end})"
+        f" AND coalesce(o.end_date, {open_end}) >= coalesce(r.start_date, {always})) AS overlapping"
+        " FROM new_rows AS r"
+    )
+    alone = (
+        " FROM fresh AS f JOIN unit AS u ON u.id = f.unit_id"
+        " JOIN building AS b ON b.id = u.building_id WHERE NOT f.overlapping AND f.s <= f.e"
+        " AND f.unit_id NOT IN (SELECT unit_id FROM crowded)"
+    )
+    lock, rewrite = occupancy(
+        "SELECT unit_id FROM crowded", " AND id NOT IN (SELECT id FROM new_rows)", ""
+    )
+    out["occupancy", "insert"] = (
+        "PERFORM 1 FROM unit WHERE id IN (SELECT unit_id FROM new_rows) ORDER BY id"
+        " FOR NO KEY UPDATE",
+        f"WITH fresh AS ({fresh}), crowded AS (SELECT unit_id FROM fresh WHERE overlapping) "
+        f"SELECT b.estate_id, 'occupied_units' AS figure, f.s AS since, 1 AS n{alone}"
+        f" UNION ALL SELECT b.estate_id, 'occupied_units', {d.plus('f.e', 1)}, -1{alone}"
+        f" AND f.e < {open_end} UNION ALL {rewrite}",
     )
     out["occupancy", "delete"] = occupancy(
         "SELECT unit_id FROM old_rows",

@@ -160,13 +160,23 @@ def test_occupied_units_count_a_unit_once_while_someone_lives_there(make, db_ses
     )
     assert_counts(db_session, east, west, occupied_units=[1, 1])
 
-    # Many occupancies of one unit in one statement, then deletes.
-    db_session.execute(
-        insert(Occupancy),
-        [
-            {"unit_id": empty.id, "resident_id": r.id, "relation": Relation.tenant, "end_date": d}
-            for r, d in ((tenant, YESTERDAY), (next_tenant, SOON), (owner, None))
-        ],
+    # Many occupancies in one statement, overlapping and alone, in two estates; deletes.
+    spare = make.unit(elsewhere.building)
+    db_session.execute(  # one INSERT with many VALUES: one statement
+        insert(Occupancy).values(
+            [
+                {"unit_id": unit.id, "resident_id": r.id, "relation": Relation.tenant}
+                | {"start_date": start, "end_date": end}
+                for unit, r, start, end in (
+                    (empty, tenant, None, YESTERDAY),
+                    (empty, next_tenant, None, SOON),
+                    (empty, owner, None, None),
+                    (spare, family, SOON, LATER),  # these two overlap; the third is alone
+                    (spare, tenant, LATER, None),
+                    (spare, next_tenant, None, YESTERDAY),
+                )
+            ]
+        )
     )
     assert_counts(db_session, east, west, occupied_units=[2, 1])
     db_session.execute(delete(Occupancy).where(Occupancy.unit_id == empty.id))
