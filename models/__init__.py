@@ -38,6 +38,7 @@ from .billing import (
     RateTier,
     UnitCharge,
 )
+from .estate_counts import EstateCount
 from .facilities import (
     Facility,
     FacilityCategory,
@@ -105,6 +106,7 @@ from .scope import (
 
 __all__ = [
     "BillDueTotal",
+    "EstateCount",
     "PINNED_PRIORITIES",
     "MailingKind",
     "Notice",

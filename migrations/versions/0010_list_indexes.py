@@ -11,7 +11,6 @@ triggers on ``bill`` and filled from the bills already there.
 import sqlalchemy as sa
 from alembic import op
 
-from models.figures import OPEN, OWED, PG_FUNCTION, PG_TRIGGERS, SQLITE_TRIGGERS
 
 revision = "0010_list_indexes"
 down_revision = "0009_masked_numbers"
@@ -62,8 +61,78 @@ def downgrade():
         op.drop_index(name, table_name=table)
 
 
-# -- the dashboard's counter of open bills (models/figures.py, which holds the trigger DDL:
-# the backup check compares an SQLite payload's triggers with it) ------------------------
+# -- the dashboard's counter of open bills (models/figures.py) --------------------------
+# The counter's SQL, copied from models/figures.py as it was when this migration was
+# written (the backup check compares an SQLite payload's triggers with the model's).
+OPEN = "('unpaid', 'partial')"
+OWED = 'amount - discount + late_fee - paid'
+
+SQLITE_TRIGGERS = {
+    'bill_due_total_insert': """CREATE TRIGGER bill_due_total_insert AFTER INSERT ON bill
+    WHEN NEW.status IN ('unpaid', 'partial')
+    BEGIN
+        INSERT INTO bill_due_total (estate_id, due_date, open_bills, owed)
+        VALUES (NEW.estate_id, NEW.due_date, 1,
+                NEW.amount - NEW.discount + NEW.late_fee - NEW.paid)
+        ON CONFLICT (estate_id, due_date) DO UPDATE SET
+            open_bills = open_bills + 1, owed = owed + excluded.owed;
+    END""",
+    'bill_due_total_delete': """CREATE TRIGGER bill_due_total_delete AFTER DELETE ON bill
+    WHEN OLD.status IN ('unpaid', 'partial')
+    BEGIN
+        UPDATE bill_due_total SET open_bills = open_bills - 1,
+            owed = owed - (OLD.amount - OLD.discount + OLD.late_fee - OLD.paid)
+        WHERE estate_id = OLD.estate_id AND due_date = OLD.due_date;
+    END""",
+    'bill_due_total_update': """CREATE TRIGGER bill_due_total_update
+    AFTER UPDATE OF estate_id, due_date, status, amount, discount, late_fee, paid ON bill
+    BEGIN
+        UPDATE bill_due_total SET open_bills = open_bills - 1,
+            owed = owed - (OLD.amount - OLD.discount + OLD.late_fee - OLD.paid)
+        WHERE OLD.status IN ('unpaid', 'partial')
+            AND estate_id = OLD.estate_id AND due_date = OLD.due_date;
+        INSERT INTO bill_due_total (estate_id, due_date, open_bills, owed)
+        SELECT NEW.estate_id, NEW.due_date, 1,
+               NEW.amount - NEW.discount + NEW.late_fee - NEW.paid
+        WHERE NEW.status IN ('unpaid', 'partial')
+        ON CONFLICT (estate_id, due_date) DO UPDATE SET
+            open_bills = open_bills + 1, owed = owed + excluded.owed;
+    END""",
+}
+
+PG_FUNCTION = """CREATE FUNCTION bill_due_total_apply() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO bill_due_total AS t (estate_id, due_date, open_bills, owed)
+    SELECT estate_id, due_date, sum(n), sum(owed) FROM (
+        {rows}
+    ) AS delta GROUP BY estate_id, due_date
+    HAVING sum(n) <> 0 OR sum(owed) <> 0
+    ORDER BY estate_id, due_date
+    ON CONFLICT (estate_id, due_date) DO UPDATE SET
+        open_bills = t.open_bills + EXCLUDED.open_bills, owed = t.owed + EXCLUDED.owed;
+    RETURN NULL;
+END $$"""
+
+PG_TRIGGERS = {
+    'insert': (
+        'INSERT',
+        'NEW TABLE AS new_rows',
+        "SELECT estate_id, due_date, count(*) AS n, sum(amount - discount + late_fee - paid) AS owed FROM new_rows WHERE status IN ('unpaid', 'partial') GROUP BY estate_id, due_date",
+    ),
+    'delete': (
+        'DELETE',
+        'OLD TABLE AS old_rows',
+        "SELECT estate_id, due_date, -count(*) AS n, -sum(amount - discount + late_fee - paid) AS owed FROM old_rows WHERE status IN ('unpaid', 'partial') GROUP BY estate_id, due_date",
+    ),
+    'update': (
+        'UPDATE',
+        'OLD TABLE AS old_rows NEW TABLE AS new_rows',
+        "SELECT estate_id, due_date, -count(*) AS n, -sum(amount - discount + late_fee - paid) AS owed FROM old_rows WHERE status IN ('unpaid', 'partial') GROUP BY estate_id, due_date UNION ALL SELECT estate_id, due_date, count(*) AS n, sum(amount - discount + late_fee - paid) AS owed FROM new_rows WHERE status IN ('unpaid', 'partial') GROUP BY estate_id, due_date",
+    ),
+}
+
+
 def _upgrade_bill_due_total():
     op.create_table(
         'bill_due_total',

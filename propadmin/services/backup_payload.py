@@ -4,7 +4,8 @@ A PostgreSQL payload must be a ``pg_dump --format=custom`` archive (it starts wi
 ``PGDMP``); what it runs when loaded is vouched for by the manifest's signature only. An
 SQLite payload must be an SQLite database holding nothing but PropAdmin's tables (of this
 or an older schema: migrations only ever add tables), their indexes and SQLite's own
-tables, and PropAdmin's own triggers word for word (models/figures.py): no views, no other
+tables, and PropAdmin's own triggers word for word, each on its own table
+(models/figures.py, models/estate_counts.py): no views, no other
 trigger — one would run with the app's rights — a second line behind the signature.
 """
 
@@ -35,14 +36,13 @@ def check(path: Path, backend: str, payload: Path) -> None:
             source.close()
     except sqlite3.DatabaseError:
         raise _not_a(path, "an SQLite database") from None
-    from models.figures import SQLITE_TRIGGERS
-
     allowed = our_tables()
+    triggers = known_triggers()
     for kind, name, table, sql in objects:
         ours = (
             (kind == "table" and (name in allowed or name.startswith("sqlite_")))
             or (kind == "index" and (table in allowed or table.startswith("sqlite_")))
-            or (kind == "trigger" and table == "bill" and sql == SQLITE_TRIGGERS.get(name))
+            or (kind == "trigger" and triggers.get(name) == (table, sql))
         )
         if not ours:
             raise BackupError(
@@ -56,6 +56,16 @@ def our_tables() -> set[str]:
     from models import Base
 
     return set(Base.metadata.tables) | {"alembic_version"}
+
+
+def known_triggers() -> dict[str, tuple[str, str]]:
+    """PropAdmin's SQLite triggers: name → (table, SQL as the migrations wrote it)."""
+    from models import estate_counts, figures
+
+    return {
+        **{name: ("bill", sql) for name, sql in figures.SQLITE_TRIGGERS.items()},
+        **estate_counts.SQLITE_TRIGGERS,
+    }
 
 
 def _not_a(path: Path, kind: str) -> BackupError:

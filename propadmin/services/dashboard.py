@@ -13,14 +13,12 @@ from models import (
     BillDueTotal,
     Building,
     Estate,
+    EstateCount,
     MailStatus,
     Occupancy,
     OutboxMessage,
     ParkingSpace,
     Relation,
-    Resident,
-    Unit,
-    Vehicle,
 )
 from propadmin.permissions import scoped
 
@@ -52,29 +50,33 @@ def _count(stmt):
     return stmt.with_only_columns(func.count()).scalar_subquery()
 
 
-def estate_overview(session: Session, estate_ids: set[int] | None) -> list[EstateFigures]:
-    """Counts per estate, in one statement whatever the number of estates: each figure is
-    a count correlated to the estate's row, read from the estate_id (or unit_id) indexes.
-    A unit is occupied when someone lives there today; a unit with two current
-    occupants counts once (EXISTS per unit, no count(DISTINCT ...) over occupancies)."""
-    today = date.today()
-    in_estate = select(Unit.id).join(Unit.building).where(Building.estate_id == Estate.id)
-    lives_there = (
-        select(Occupancy.id)
+def _kept(figure: str, today: date):
+    """A count the database keeps (models/estate_counts.py), as a column of the estate's
+    row: the sum of the figure's changes up to today, a few rows whatever the estate's size."""
+    return (
+        select(func.coalesce(func.sum(EstateCount.n), 0))
         .where(
-            Occupancy.unit_id == Unit.id,
-            or_(Occupancy.start_date.is_(None), Occupancy.start_date <= today),
-            or_(Occupancy.end_date.is_(None), Occupancy.end_date >= today),
+            EstateCount.estate_id == Estate.id,
+            EstateCount.figure == figure,
+            EstateCount.since <= today,
         )
-        .exists()
+        .scalar_subquery()
     )
+
+
+def estate_overview(session: Session, estate_ids: set[int] | None) -> list[EstateFigures]:
+    """Counts per estate, in one statement whatever the number of estates. Residents,
+    units, vehicles and occupied units (a unit with two occupants counts once; ended and
+    future occupancies do not count) are read from the counts the database keeps; the
+    rest are correlated counts over small tables, read from their estate_id indexes."""
+    today = date.today()
     spaces = select(ParkingSpace.id).where(ParkingSpace.estate_id == Estate.id)
     columns = {
         "buildings": _count(select(Building.id).where(Building.estate_id == Estate.id)),
-        "units": _count(in_estate),
-        "occupied_units": _count(in_estate.where(lives_there)),
-        "residents": _count(select(Resident.id).where(Resident.estate_id == Estate.id)),
-        "vehicles": _count(select(Vehicle.id).where(Vehicle.estate_id == Estate.id)),
+        "units": _kept("units", today),
+        "occupied_units": _kept("occupied_units", today),
+        "residents": _kept("residents", today),
+        "vehicles": _kept("vehicles", today),
         "parking_spaces": _count(spaces),
         "parking_assigned": _count(
             spaces.where(
