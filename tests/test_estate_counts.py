@@ -216,11 +216,10 @@ def test_the_cards_show_the_counts_of_the_users_estates(make, db_session):
 
 
 @pytest.mark.committed
-def test_a_backup_payload_may_hold_the_counts_triggers_word_for_word(app, backend, tmp_path):
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite payloads
+def test_a_backup_payload_may_hold_the_counts_triggers_word_for_word(app, tmp_path):
     """The backup check accepts an SQLite payload with the counts' triggers as the
     migration wrote them, and refuses one where a trigger of that name was altered."""
-    if backend != "sqlite":
-        pytest.skip("SQLite payloads only")
     source = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
     payload = tmp_path / "payload.db"
     live, copy = sqlite3.connect(source), sqlite3.connect(payload)
