@@ -52,13 +52,15 @@ def peak_mib(fn) -> float:
     return peak / 2**20
 
 
-def make_app(url: str):
+def make_app(url: str, *, pooled: bool = False):
+    """The app on ``url``; ``pooled`` keeps connections between requests as a served app
+    does (propadmin/gunicorn_conf.py), else each session opens its own (NullPool)."""
     from propadmin import create_app
 
     return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": sa.pool.NullPool},
+            "SQLALCHEMY_ENGINE_OPTIONS": {} if pooled else {"poolclass": sa.pool.NullPool},
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "MAIL_DISPATCH": "off",
             "SECRET_KEY": "bench",
