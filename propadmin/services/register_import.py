@@ -23,6 +23,7 @@ from models import Building, Estate, Resident, Unit, Vehicle
 
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
+from .fields import CONTROL_CHARACTERS_RE
 from .identifiers import blind_index
 from .register_rows import Problem, SheetRow, read_row
 from .register_sheet import MAX_REPORTED, RowError, SheetReport
@@ -217,8 +218,14 @@ class _Checker:
         )
 
     def _units(self, rows: list[SheetRow]) -> set[tuple[str, str]]:
-        """The batch's units that the estate has."""
-        keys = {r.unit_key for r in rows}
+        """The batch's units that the estate has. A building or unit holding a control
+        character is no stored unit (its row reports it), and is not sent: PostgreSQL
+        refuses NUL even in a query's parameters."""
+        keys = {
+            r.unit_key for r in rows if not CONTROL_CHARACTERS_RE.search(r.building + r.unit)
+        }
+        if not keys:
+            return set()
         found = self.session.execute(
             select(Building.name, Unit.number)
             .join(Building, Building.id == Unit.building_id)
