@@ -24,8 +24,8 @@ from models import Building, Estate, Resident, Unit, Vehicle
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
 from .fields import CONTROL_CHARACTERS_RE
-from .identifiers import blind_index
-from .register_rows import Problem, SheetRow, read_row
+from .identifiers import blind_indexer
+from .register_rows import Problem, RowReader, SheetRow
 from .register_sheet import MAX_REPORTED, RowError, SheetReport
 from .register_template import is_template_example
 from .register_write import RegisterWriter
@@ -166,16 +166,17 @@ class _Checker:
             session.scalars(select(Building.name).where(Building.estate_id == estate.id))
         )
         self.seen = _SheetSoFar()
+        self.reader = RowReader(session, estate.id, self.buildings)
 
     def check(self, batch: list[tuple[int, dict]]) -> list[SheetRow]:
         plates = self._registered_plates(batch)
-        rows = [
-            read_row(self.session, self.estate_id, n, rec, self.buildings, plates)
-            for n, rec in batch
-        ]
+        self.reader.new_batch()
+        read = self.reader.read
+        rows = [read(n, rec, plates) for n, rec in batch]
+        index = blind_indexer("id_number")
         for row in rows:
             if row.details is not None and row.details.id_number:
-                row.id_index = blind_index("id_number", row.details.id_number)
+                row.id_index = index(row.details.id_number)
         ids = self._registered_ids(rows)
         units = self._units(rows)
         for row, (_n, rec) in zip(rows, batch, strict=True):
@@ -188,8 +189,10 @@ class _Checker:
         """The batch's plates that the estate had before this import."""
         plates = set()
         for _n, rec in batch:
+            if not rec.get("plate"):
+                continue
             try:
-                plates.add(clean_plate(rec.get("plate")))
+                plates.add(clean_plate(rec["plate"]))
             except ServiceError:
                 continue
         plates -= self.seen.plates.keys()
