@@ -344,7 +344,6 @@ def test_control_characters_in_text_are_refused(login_as, db_session, demo):
     assert count(db_session, Resident) == before
 
 
-
 def test_a_nul_in_a_building_or_unit_is_reported_not_sent_to_the_database(
     login_as, db_session, demo
 ):
@@ -365,6 +364,7 @@ def test_a_nul_in_a_building_or_unit_is_reported_not_sent_to_the_database(
     assert "<td>4</td><td>房号</td>" in response.text
     assert "含有控制字符" in response.text
     assert count(db_session, Resident) == before
+
 
 SHARED_STRINGS_TYPE = (
     b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
