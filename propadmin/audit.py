@@ -169,7 +169,7 @@ def record_inserts(
         for row in rows
     ]
     if entries:
-        bulk_insert(session.connection(), AuditLog.__table__, entries)
+        bulk_insert(session.connection(), AuditLog.__table__, entries, ids=False)
 
 
 def _creator(model: type[Base]):

@@ -14,8 +14,12 @@ LOAD_CACHE_KIB = 64 * 1024  # SQLite's page cache during a load (its default: 2 
 NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
 
 
-def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> Sequence[int]:
-    """Insert rows through the driver in one go and return their ids, in order.
+def bulk_insert(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], ids: bool = True
+) -> Sequence[int] | None:
+    """Insert rows through the driver in one go and return their ids, in order (None
+    with ``ids=False``: the database numbers them as it would one row at a time, and
+    no one needs to know them, as for audit entries).
 
     Values go through each column's own bind processing (encryption, UTC times, scaled
     decimals), once per value, without SQLAlchemy's per-row statement handling, which
@@ -24,6 +28,9 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> S
     the transaction; the rows get explicit ids after the highest."""
     dialect = conn.dialect
     keys = list(rows[0])
+    if not ids:
+        _insert_unnumbered(conn, table, keys, rows)
+        return None
     if dialect.name == "postgresql":
         ids = conn.scalars(NEXT_IDS, {"table": table.name, "n": len(rows)}).all()
         quote = dialect.identifier_preparer.quote
@@ -57,6 +64,24 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> S
         conn.exec_driver_sql(returning, values).scalar_one()
         for values in zip(*(columns[k] for k in order), strict=True)
     ]
+
+
+def _insert_unnumbered(conn: Connection, table: Table, keys: list[str], rows) -> None:
+    dialect = conn.dialect
+    columns = _processed(dialect, table, keys, rows)
+    if dialect.name == "postgresql":
+        quote = dialect.identifier_preparer.quote
+        copy_sql = f"COPY {quote(table.name)} ({', '.join(map(quote, keys))}) FROM STDIN"
+        with conn.connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            write = copy.write_row
+            for values in zip(*columns.values(), strict=True):
+                write(values)
+        return
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    order = list(compiled.positiontup)
+    if set(order) != set(keys):
+        raise ValueError(f"bulk insert into {table.name}: give every column of {order}")
+    conn.exec_driver_sql(str(compiled), list(zip(*(columns[k] for k in order), strict=True)))
 
 
 def _processed(dialect, table: Table, keys: list[str], rows) -> dict[str, Sequence]:
