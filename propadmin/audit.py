@@ -152,36 +152,51 @@ def record_inserts(
     Each row holds its values by column, ``id`` included."""
     actor_id, actor_name, ip = _actor(session)
     now = utcnow()
-    columns = [(k, s) for k, s in _column_attrs(model) if k not in ("created_at", "updated_at")]
+    entity = model.__name__
+    created = _creator(model)
     entries = [
         {
             "at": now,
             "actor_id": actor_id,
             "actor_name": actor_name,
             "action": "create",
-            "entity": model.__name__,
+            "entity": entity,
             "entity_id": str(row["id"]),
             "estate_id": estate_id,
-            "changes": _created(row, columns),
+            "changes": created(row),
             "ip": ip,
         }
         for row in rows
     ]
     if entries:
-        bulk_insert(session.connection(), AuditLog.__table__, entries)
+        bulk_insert(session.connection(), AuditLog.__table__, entries, ids=False)
 
 
-def _created(row: dict[str, Any], columns) -> dict[str, Any]:
-    out = {}
-    for key, is_sensitive in columns:
-        value = row.get(key)
-        if value is None:
-            continue
-        out[key] = REDACTED if is_sensitive else value if type(value) in _AS_IS else _plain(value)
-    return out
+def _creator(model: type[Base]):
+    """The snapshot of a created row given by its values (``_snapshot``'s, for a dict):
+    values set, sensitive ones redacted, the timestamps left out."""
+    columns = [(k, s) for k, s in _column_attrs(model) if k not in ("created_at", "updated_at")]
+    plain = _PLAIN_BY_TYPE
+
+    def created(row: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for key, is_sensitive in columns:
+            value = row.get(key)
+            if value is None:
+                continue
+            if is_sensitive:
+                out[key] = REDACTED
+            else:
+                kind = type(value)
+                out[key] = value if kind in _AS_IS else plain.get(kind, _plain)(value)
+        return out
+
+    return created
 
 
 _AS_IS = {str, int, float, bool}
+# _plain for the types a row's values mostly have, looked up by type
+_PLAIN_BY_TYPE = {Decimal: str, date: date.isoformat, datetime: datetime.isoformat}
 
 
 def record(

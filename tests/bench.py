@@ -3,6 +3,8 @@ measured in the same run, so that they read as ratios on any machine.
 
     python -m tests.bench [--backend sqlite|postgresql|both] [--only PART]
 
+``--only import`` runs the register's import alone (after the same fill as ``register``).
+
 The ``serving`` part (tests/bench_serving.py) runs gunicorn on a demo estate of its own.
 """
 
@@ -296,6 +298,10 @@ def run_backend(
         fill_bills(app, bills)
         _print(bench_pages(app, url))
         return
+    if only == "import":  # the register's import alone, on the same filled estate
+        people = fill_register(app, residents)
+        _print(bench_import(app, import_rows, people))
+        return
     if only != "billing":
         start = time.perf_counter()
         people = fill_register(app, residents)
@@ -340,7 +346,16 @@ def main() -> None:
     parser.add_argument("--serving-seconds", type=float, default=8, help="per page, per backend")
     parser.add_argument(
         "--only",
-        choices=["register", "billing", "dashboard", "pages", "repairs", "notices", "serving"],
+        choices=[
+            "register",
+            "import",
+            "billing",
+            "dashboard",
+            "pages",
+            "repairs",
+            "notices",
+            "serving",
+        ],
         help="one part's figures",
     )
     args = parser.parse_args()

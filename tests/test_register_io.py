@@ -344,6 +344,28 @@ def test_control_characters_in_text_are_refused(login_as, db_session, demo):
     assert count(db_session, Resident) == before
 
 
+def test_a_nul_in_a_building_or_unit_is_reported_not_sent_to_the_database(
+    login_as, db_session, demo
+):
+    # PostgreSQL refuses NUL in any text it is sent, a query's parameters included: the
+    # check must not look such a unit up.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    rows = good_rows()
+    rows[1]["楼栋"] = "1\x00"
+    rows[2]["房号"] = "10\x001"
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in HEADER])
+    before = count(db_session, Resident)
+    response = upload(login_as("admin"), buffer.getvalue().encode(), filename="x.csv", estate=demo)
+    assert response.status_code == 200
+    assert "<td>3</td><td>楼栋</td>" in response.text
+    assert "<td>4</td><td>房号</td>" in response.text
+    assert "含有控制字符" in response.text
+    assert count(db_session, Resident) == before
+
+
 SHARED_STRINGS_TYPE = (
     b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
     b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from flask import current_app
@@ -50,6 +51,16 @@ def blind_index(kind: str, normalized: str | None) -> str | None:
     if not normalized:
         return None
     return current_app.extensions["propadmin.crypto"].blind_index(kind, normalized)
+
+
+def blind_indexer(kind: str) -> Callable[[str | None], str | None]:
+    """``blind_index`` for one kind of value, for many values (the app's keys read once)."""
+    index = current_app.extensions["propadmin.crypto"].blind_index
+
+    def indexed(normalized: str | None) -> str | None:
+        return index(kind, normalized) if normalized else None
+
+    return indexed
 
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"

@@ -154,10 +154,11 @@ def read_sheet(
                     n=max_row_number,
                 )
             )
-        record = {}
-        for key, value in zip(keys, values, strict=False):
-            if key:
-                record[key] = _text(value)
+        record = {
+            key: value.strip() if type(value) is str else _text(value)
+            for key, value in zip(keys, values, strict=False)
+            if key
+        }
         if any(record.values()):
             count += 1
             if count > max_rows:
@@ -171,6 +172,8 @@ def read_sheet(
 
 
 def _text(value) -> str:
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, datetime):

@@ -15,7 +15,7 @@ from models.masks import masked_numbers
 
 from .. import audit
 from ..bulk import bulk_insert
-from .identifiers import blind_index
+from .identifiers import blind_indexer
 from .register_rows import SheetRow
 
 
@@ -35,6 +35,7 @@ class RegisterWriter:
             )
         }
         self.residents: dict[str, int] = {}
+        self.mobile_index = blind_indexer("mobile")
 
     def write(self, rows: Sequence[SheetRow]) -> None:
         self._add_buildings(rows)
@@ -116,6 +117,7 @@ class RegisterWriter:
         new: list[dict[str, Any]] = []
         owners: list[int] = []  # a resident id, or -(1 + its place in `new`)
         pending: dict[str, int] = {}
+        mobile_index = self.mobile_index
         for row in rows:
             key = row.id_index
             if key and (key in self.residents or key in pending):
@@ -129,7 +131,7 @@ class RegisterWriter:
                     "id_number": d.id_number,
                     "id_number_index": key,
                     "mobile": d.mobile,
-                    "mobile_index": blind_index("mobile", d.mobile),
+                    "mobile_index": mobile_index(d.mobile),
                     "email": d.email,
                     "emergency_contact": d.emergency_contact,
                     "emergency_phone": d.emergency_phone,
