@@ -147,6 +147,23 @@ def _render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | 
     return False
 
 
+# Whether the connection's transaction sent anything but a SELECT (see views/errors.py:
+# a request that only read ends its transaction with COMMIT, which keeps the statements
+# psycopg prepared; a ROLLBACK makes it discard them all).
+WROTE = "propadmin.wrote"
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_begins(conn) -> None:
+    conn.info[WROTE] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+    if not statement.lstrip()[:6].upper() == "SELECT" or executemany:
+        conn.info[WROTE] = True
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
     """Every SQLite connection checks foreign keys, and a database file keeps its changes

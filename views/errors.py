@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from propadmin import WROTE
 from propadmin.crypto import TamperedValue
 from propadmin.extensions import db
 
@@ -107,11 +108,26 @@ def _tampered(error):
     return render_template("errors/error.html", code=500, error=error, tampered=True), 500
 
 
+def _only_read(session) -> bool:
+    """Whether the session's open transaction sent nothing but SELECTs and holds no
+    change waiting to be flushed."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    return session.connection().info.get(WROTE) is False
+
+
 def _end_session(exc) -> None:
     """Close the request's database session ahead of Flask-SQLAlchemy's teardown, which
     would let an error out of the WSGI call (the server's bare 500, after the page was
-    made) when the connection was lost under the request: its rollback then fails."""
+    made) when the connection was lost under the request: its rollback then fails.
+
+    A request that only read ends its transaction with COMMIT rather than ROLLBACK (the
+    same for a transaction that wrote nothing): psycopg discards every statement it
+    prepared on a connection at each ROLLBACK, so PostgreSQL planned each page's
+    statements afresh on every request. Anything that wrote, or failed, is rolled back."""
     try:
+        if exc is None and _only_read(db.session()):
+            db.session.commit()
         db.session.remove()
     except SQLAlchemyError:
         current_app.logger.warning("closing the session failed: the connection was lost")
