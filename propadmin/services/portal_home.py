@@ -142,7 +142,6 @@ def _statement():
         .subquery()
     )
     owed = Bill.amount - Bill.discount + Bill.late_fee - Bill.paid
-    is_owed = (visible_clause(_SEEN_BY, _SEEN_ON), Bill.status.in_(OPEN_STATUSES))
     order = (Bill.due_date, Bill.period, Bill.id)
     bills = (
         select(
@@ -150,6 +149,7 @@ def _statement():
             Bill.period.label("period"),
             Bill.status.label("status"),
             owed.label("owed"),
+            func.sum(owed).over().label("total"),  # of every bill owed: taken before LIMIT
             Bill.due_date.label("due"),
             Building.name.label("building"),
             Unit.number.label("number"),
@@ -157,7 +157,7 @@ def _statement():
         )
         .join(Unit, Bill.unit_id == Unit.id)
         .join(Building, Unit.building_id == Building.id)
-        .where(*is_owed)
+        .where(visible_clause(_SEEN_BY, _SEEN_ON), Bill.status.in_(OPEN_STATUSES))
         .order_by(*order)
         .limit(BILLS_SHOWN)
         .subquery()
@@ -166,7 +166,6 @@ def _statement():
     return select(
         select(json_rows(*homes.c)).scalar_subquery(),
         select(json_rows(*bills.c)).scalar_subquery(),
-        select(func.sum(owed, type_=_MONEY)).where(*is_owed).scalar_subquery(),
         select(json_rows(*headlines.c)).scalar_subquery(),
         select(func.count(RepairRequest.id))
         .where(
@@ -196,9 +195,9 @@ def home_screen(session: Session, resident: Resident | None) -> HomeScreen:
     if resident is None:
         return EMPTY
     clock = notice_board.reader_clock(resident)
-    homes, bills, total, headlines, repairs = session.execute(_statement(), clock).one()
+    homes, bills, headlines, repairs = session.execute(_statement(), clock).one()
     server_today = date.today()
-    headlines = _in_order(headlines)
+    bills, headlines = _in_order(bills), _in_order(headlines)
     return HomeScreen(
         homes=[
             Home(
@@ -221,9 +220,9 @@ def home_screen(session: Session, resident: Resident | None) -> HomeScreen:
                 due_date=_day(row["due"]),
                 unit=UnitName(unit_label(row["building"], row["number"])),
             )
-            for row in _in_order(bills)
+            for row in bills
         ],
-        owed_total=ZERO if total is None else total,
+        owed_total=_MONEY.process_result_value(bills[0]["total"], None) if bills else ZERO,
         headlines=[
             notice_board.Item(
                 notice_board.Headline(
