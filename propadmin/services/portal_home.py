@@ -195,7 +195,9 @@ def home_screen(session: Session, resident: Resident | None) -> HomeScreen:
     if resident is None:
         return EMPTY
     clock = notice_board.reader_clock(resident)
-    homes, bills, headlines, repairs = session.execute(_statement(), clock).one()
+    # A plain Core statement: run on the session's connection, past the ORM's handling of
+    # entities it does not return.
+    homes, bills, headlines, repairs = session.connection().execute(_statement(), clock).one()
     server_today = date.today()
     bills, headlines = _in_order(bills), _in_order(headlines)
     return HomeScreen(
