@@ -108,28 +108,6 @@ def _listing(*, unread_first: bool):
     )
 
 
-@cache
-def _headlines(n: int):
-    """The home screen's notices, pinned then newest, each with whether it is unread, and
-    how many the resident sees and how many of them are unread (window totals are taken
-    before LIMIT: over every notice the resident sees)."""
-    is_unread = _is_unread()
-    return (
-        select(
-            Notice.id,
-            Notice.title,
-            Notice.priority,
-            Notice.category,
-            is_unread,
-            func.count().over(),
-            func.sum(is_unread).over(),
-        )
-        .where(_visible())
-        .order_by(_pinned_first(), Notice.published_at.desc(), Notice.id.desc())
-        .limit(n)  # built once per n: no cache key to work out on every visit
-    )
-
-
 def headline_rows(n: int):
     """The home screen's ``n`` notices as plain columns: id, title, priority, category,
     is_unread, ``unread`` (of every notice the resident sees, taken before LIMIT) and
@@ -191,16 +169,6 @@ def board(
             offset=(number - 1) * PAGE_SIZE,
         )
     return Page(items, number, pages, total, unread_total)
-
-
-def headlines_and_unread(
-    session: Session, resident: Resident, n: int = 3, *, now: datetime | None = None
-) -> tuple[list[Item], int]:
-    """The newest few notices for the home screen, pinned ones first, and the unread
-    count (``unread_count``), in one statement: the home screen shows both."""
-    rows = session.execute(_headlines(n), reader_clock(resident, now)).all()
-    items = [Item(Headline(*row[:4]), bool(row[4])) for row in rows]
-    return items, int(rows[0][6] or 0) if rows else 0
 
 
 def _counts(session: Session, clock: dict) -> tuple[int, int]:
