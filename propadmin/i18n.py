@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import format_datetime, get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from .extensions import db
 
@@ -92,6 +94,18 @@ def _wtforms_messages() -> None:
     request.wtforms_translations = _WtformsMessages()  # where Flask-WTF looks first
 
 
+@pass_context
+def _gettext(context, string: str, **variables) -> str:
+    """``_()`` and ``gettext()`` in templates: Jinja's new-style gettext (the result is
+    always a format string; under autoescape the variables are escaped), with the
+    translations looked up directly. Jinja's own alias resolves ``gettext`` and calls
+    through two more layers for every string, and a page translates dozens."""
+    rv = _translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)  # noqa: S704 - the catalogue's own text; the variables are escaped by %
+    return rv % variables
+
+
 def init_app(app, babel) -> None:
     app.before_request(_wtforms_messages)
     babel.init_app(
@@ -108,6 +122,7 @@ def init_app(app, babel) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals.update(_=_gettext, gettext=_gettext)
     from .services.bill_explain import explain, yuan
 
     app.jinja_env.filters["yuan"] = yuan

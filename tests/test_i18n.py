@@ -48,3 +48,18 @@ def test_every_message_of_the_chinese_catalog_is_translated():
     from propadmin.translations.tools.untranslated import untranslated
 
     assert untranslated() == []
+
+
+def test_templates_translate_and_escape_the_values_put_into_a_message(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    source = '{{ _("Hello, %(name)s", name=who) }} {{ gettext("Sign out") }} {{ _("100%% sure") }}'
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            english = render_template_string(source, who="<b>Ann</b>")
+        with force_locale("zh_Hans_CN"):
+            chinese = render_template_string(source, who="<b>Ann</b>")
+    assert english == "Hello, &lt;b&gt;Ann&lt;/b&gt; Sign out 100% sure"
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in chinese and "Hello" not in chinese
+    assert "退出" in chinese

@@ -1,6 +1,6 @@
 """The owner and tenant portal: a light, phone-first self-service site."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,8 +10,9 @@ from propadmin.extensions import db
 from propadmin.permissions import requires
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
-from propadmin.services.bill_access import STATUS_LABELS, amount_owed, open_bills
+from propadmin.services.bill_access import STATUS_LABELS
 from propadmin.services.households import current_homes, parking_spaces, resident_vehicles
+from propadmin.services.portal_home import home_screen
 from propadmin.services.residents import RegisterError, update_contact
 from propadmin.services.today import estate_today
 from propadmin.sessions import count_sign_in_attempt, forget_sign_in_attempts, start_session
@@ -21,13 +22,12 @@ from .forms import ChangePasswordForm, ContactForm
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 
-def _household(*, everyone: bool = True):
-    """The signed-in resident and where they live now (with who else lives there, unless
-    ``everyone`` is False)."""
+def _household():
+    """The signed-in resident and where they live now, with who else lives there."""
     resident = current_user.resident
     if resident is None:
         return None, []
-    return resident, current_homes(db.session, resident, household=everyone)
+    return resident, current_homes(db.session, resident)
 
 
 # What a resident can do from the home screen: (endpoint, label, icon). Each module adds
@@ -42,15 +42,14 @@ def add_entry(endpoint: str, label, icon: str) -> None:
 @bp.route("/")
 @requires("portal.use")
 def home():
-    resident, occupancies = _household(everyone=False)
-    owed = open_bills(db.session, resident)
+    resident = current_user.resident
+    screen = home_screen(db.session, resident)
+    g.unread_notices = screen.unread_notices  # the tab's badge: read with the rest
     return render_template(
         "portal/home.html",
         resident=resident,
-        occupancies=occupancies,
+        screen=screen,
         entries=ENTRIES,
-        owed=owed,
-        owed_total=amount_owed(owed),
         status_labels=STATUS_LABELS,
         today=estate_today(resident.estate if resident is not None else None),
     )

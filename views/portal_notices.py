@@ -35,19 +35,10 @@ def unread_notices() -> int:
     return g.unread_notices
 
 
-def notice_headlines(n: int = 3) -> list[notice_board.Item]:
-    resident = getattr(current_user, "resident", None)
-    if resident is None:
-        return []
-    items, g.unread_notices = notice_board.headlines_and_unread(db.session, resident, n)
-    return items
-
-
 @bp.app_context_processor
 def _notice_helpers():
     return {
         "unread_notices": unread_notices,
-        "notice_headlines": notice_headlines,
     }
 
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Integer, bindparam, case, func, select
+from sqlalchemy import case, select
 from wtforms import (
     HiddenField,
     MultipleFileField,
@@ -98,31 +98,12 @@ def _resident_or_404():
     return resident
 
 
-# Built once (the home screen asks on every visit); the reporter is a bind parameter.
-_OPEN_REPAIRS = select(func.count(RepairRequest.id)).where(
-    RepairRequest.reporter_id == bindparam("reporter_id", type_=Integer),
-    RepairRequest.status.in_(OPEN_REPAIR_STATUSES),
-)
-
-
-def open_repair_count(resident) -> int:
-    """How many of the resident's own requests are still being worked on."""
-    if resident is None:
-        return 0
-    return db.session.scalar(_OPEN_REPAIRS, {"reporter_id": resident.id}) or 0
-
-
 @bp.url_value_preprocessor
 def _room_for_photos(endpoint, _values):
     """The report form carries photos: it may weigh more than the app's usual limit. This
     runs before the CSRF check reads the form (url value preprocessors come first)."""
     if endpoint == "portal.repair_new":
         request.max_content_length = MAX_REQUEST_BYTES
-
-
-@bp.app_context_processor
-def _repair_count():
-    return {"open_repair_count": open_repair_count}
 
 
 @bp.route("/repairs", endpoint="repairs")

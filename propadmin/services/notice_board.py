@@ -57,7 +57,7 @@ class Page:
     unread: int  # of all the resident sees, not only this page
 
 
-def _clock(resident: Resident, now: datetime | None) -> dict:
+def reader_clock(resident: Resident, now: datetime | None = None) -> dict:
     """The bind parameters of the statements below: who reads, today in the resident's
     estate (whose homes are current) and the moment (what is live)."""
     return {
@@ -68,7 +68,7 @@ def _clock(resident: Resident, now: datetime | None) -> dict:
 
 
 # Every portal page asks for notices, so the statements are built once, with bind
-# parameters for the resident and the clock (``_clock``): building them per request cost
+# parameters for the resident and the clock (``reader_clock``): building them per request cost
 # more than running them.
 _SEEN_BY = bindparam("seen_by", type_=Integer)
 _SEEN_ON = bindparam("seen_on", type_=Date)
@@ -108,25 +108,25 @@ def _listing(*, unread_first: bool):
     )
 
 
-@cache
-def _headlines(n: int):
-    """The home screen's notices, pinned then newest, each with whether it is unread, and
-    how many the resident sees and how many of them are unread (window totals are taken
-    before LIMIT: over every notice the resident sees)."""
+def headline_rows(n: int):
+    """The home screen's ``n`` notices as plain columns: id, title, priority, category,
+    is_unread, ``unread`` (of every notice the resident sees, taken before LIMIT) and
+    ``pos`` (1 for the first), for ``portal_home`` to read with the rest of the page."""
     is_unread = _is_unread()
+    order = (_pinned_first(), Notice.published_at.desc(), Notice.id.desc())
     return (
         select(
-            Notice.id,
-            Notice.title,
-            Notice.priority,
-            Notice.category,
+            Notice.id.label("id"),
+            Notice.title.label("title"),
+            Notice.priority.label("priority"),
+            Notice.category.label("category"),
             is_unread,
-            func.count().over(),
-            func.sum(is_unread).over(),
+            func.sum(is_unread).over().label("unread"),
+            func.row_number().over(order_by=order).label("pos"),
         )
         .where(_visible())
-        .order_by(_pinned_first(), Notice.published_at.desc(), Notice.id.desc())
-        .limit(n)  # built once per n: no cache key to work out on every visit
+        .order_by(*order)
+        .limit(n)
     )
 
 
@@ -155,7 +155,7 @@ def board(
 ) -> Page:
     """One page of the notices ``resident`` sees: pinned, then unread, then newest. A page
     number out of range (or nonsense) gives the nearest page there is."""
-    clock = _clock(resident, now)
+    clock = reader_clock(resident, now)
     total, unread_total = _counts(session, clock)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     number = min(max(page, 1), pages)
@@ -171,16 +171,6 @@ def board(
     return Page(items, number, pages, total, unread_total)
 
 
-def headlines_and_unread(
-    session: Session, resident: Resident, n: int = 3, *, now: datetime | None = None
-) -> tuple[list[Item], int]:
-    """The newest few notices for the home screen, pinned ones first, and the unread
-    count (``unread_count``), in one statement: the home screen shows both."""
-    rows = session.execute(_headlines(n), _clock(resident, now)).all()
-    items = [Item(Headline(*row[:4]), bool(row[4])) for row in rows]
-    return items, int(rows[0][6] or 0) if rows else 0
-
-
 def _counts(session: Session, clock: dict) -> tuple[int, int]:
     total, unread_total = session.execute(_counting(), clock).one()
     return total or 0, unread_total or 0
@@ -189,7 +179,7 @@ def _counts(session: Session, clock: dict) -> tuple[int, int]:
 def unread_count(session: Session, resident: Resident, *, now: datetime | None = None) -> int:
     """How many of the notices ``resident`` sees they have not opened: the figure on the
     home screen and on the notices tab."""
-    return _counts(session, _clock(resident, now))[1]
+    return _counts(session, reader_clock(resident, now))[1]
 
 
 def find(
@@ -199,4 +189,4 @@ def find(
     withdrawn, expired, for other homes or another estate is as absent as no notice."""
     if not 0 < notice_id <= MAX_ID:
         return None
-    return session.scalar(_one(), {**_clock(resident, now), "notice_id": notice_id})
+    return session.scalar(_one(), {**reader_clock(resident, now), "notice_id": notice_id})
