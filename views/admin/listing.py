@@ -85,6 +85,7 @@ def _column_of(clause):
     return clause, False
 
 
+_UNSEEN = object()
 # The row actions rows_html writes: (row URL kind, icon), or None for the delete button.
 _ROW_ACTIONS = {
     "row_actions.view_row": ("details", "fa fa-eye glyphicon glyphicon-eye-open"),
@@ -212,8 +213,13 @@ class FastList:
                 buttons.append(('<a class="icon" href="', closing, row_urls[kind]))
         select_title = escape(babel.gettext("Select record"))
         show_buttons = self.column_display_actions
-        cells = [(name, f'<td class="col-{escape(name)}">') for name, _label in list_columns]
-        value = self.get_list_value
+        cells = [
+            (f'<td class="col-{escape(name)}">', name, self.column_formatters.get(name),
+             self._column_choices_map.get(name))
+            for name, _label in list_columns
+        ]
+        type_formatters = self.column_type_formatters
+        by_type: dict[type, object] = {}  # the type formatter of each value type met
         out = []
         for row in data:
             pk = self.get_pk_value(row)
@@ -230,8 +236,25 @@ class FastList:
                     target = key if url is None else escape(url(pk))
                     out.append(f"{before}{target}{after}")
                 out.append("</td>")
-            for name, opening in cells:
-                out.append(f"{opening}{escape(value(context, row, name))}</td>")
+            for opening, name, formatter, choices in cells:
+                # Flask-Admin's _get_list_value, with each value type's formatter looked
+                # up once per page instead of tried in turn for every cell.
+                if formatter is not None:
+                    cell = formatter(self, context, row, name)
+                else:
+                    cell = self._get_field_value(row, name)
+                if choices:
+                    cell = choices.get(cell) or cell
+                else:
+                    kind = type(cell)
+                    type_formatter = by_type.get(kind, _UNSEEN)
+                    if type_formatter is _UNSEEN:
+                        type_formatter = by_type[kind] = next(
+                            (f for t, f in type_formatters.items() if isinstance(cell, t)), None
+                        )
+                    if type_formatter is not None:
+                        cell = type_formatter(self, cell, name)
+                out.append(f"{opening}{escape(cell)}</td>")
             out.append("</tr>\n")
         return Markup("".join(out))  # noqa: S704 - every value in it went through escape()
 
