@@ -126,8 +126,10 @@ def _end_session(exc) -> None:
     prepared on a connection at each ROLLBACK, so PostgreSQL planned each page's
     statements afresh on every request. Anything that wrote, or failed, is rolled back."""
     try:
-        if exc is None and _only_read(db.session()):
-            db.session.commit()
+        session = db.session()
+        if exc is None and _only_read(session):
+            session.expire_on_commit = False  # it is closed next: nothing to expire
+            session.commit()
         db.session.remove()
     except SQLAlchemyError:
         current_app.logger.warning("closing the session failed: the connection was lost")

@@ -9,7 +9,7 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from wtforms.validators import ValidationError
@@ -101,7 +101,8 @@ class Presentation:
                     context, model, column, {}, view.column_type_formatters
                 )
             url = view.row_url(".details_view", view.get_pk_value(model))
-            return Markup('<a class="row-link" href="{}">{}</a>').format(url, value)
+            # Both escaped here (Markup.format's formatter cost more than the rest of a cell).
+            return Markup(f'<a class="row-link" href="{escape(url)}">{escape(value)}</a>')  # noqa: S704
 
         formatters[name] = linked
         self.column_formatters = formatters
