@@ -13,7 +13,7 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import exists, false, not_, select
 from sqlalchemy.orm import joinedload
 
@@ -165,12 +165,25 @@ def _plain(attr):
     return lambda v, c, m, n: f"{getattr(m, attr)}"
 
 
+def _status_cells() -> dict:
+    """Each status's cell in the reader's language, overdue or not: worked out once per
+    request, not translated again on each of the page's rows."""
+    if "bill_status_cells" not in g:
+        overdue = escape(_("Overdue"))
+        g.bill_status_cells = {
+            (status, False): str(label) for status, label in STATUS_LABELS.items()
+        } | {
+            (status, True): Markup(  # noqa: S704 - both parts escaped
+                f'{escape(label)} <span class="badge badge-danger">{overdue}</span>'
+            )
+            for status, label in STATUS_LABELS.items()
+        }
+    return g.bill_status_cells
+
+
 def _status(view, context, bill, name):
-    if is_overdue(bill):
-        return Markup('{} <span class="badge badge-danger">{}</span>').format(
-            STATUS_LABELS[bill.status], _("Overdue")
-        )
-    return STATUS_LABELS.get(bill.status, bill.status)
+    cell = _status_cells().get((bill.status, is_overdue(bill)))
+    return bill.status if cell is None else cell
 
 
 class BillView(ReadOnlyModelView):
