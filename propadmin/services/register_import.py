@@ -11,10 +11,8 @@ the sheet what the checks across rows need (its ID-card blind index, plate, new 
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -23,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import Building, Estate, Resident, Unit, Vehicle
 
-from ..bulk import bulk_load
+from ..bulk import bulk_load, without_cycle_collection
 from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
 from .fields import CONTROL_CHARACTERS_RE
@@ -78,7 +76,7 @@ def plan_import(session: Session, estate: Estate, rows: Iterable[tuple[int, dict
     Problems are counted in full but listed only up to MAX_REPORTED. The template's
     example row, left as it was, is skipped (listed in ``examples``).
     """
-    with _without_cycle_collection():
+    with without_cycle_collection():
         return _check_all(session, estate, rows, None, None)
 
 
@@ -93,7 +91,7 @@ def import_sheet(
     ``progress(n)`` is told of each batch of n rows read."""
     savepoint = session.begin_nested()
     try:
-        with bulk_load(session.connection()), _without_cycle_collection():
+        with bulk_load(session.connection()), without_cycle_collection():
             plan = _check_all(session, estate, rows, RegisterWriter(session, estate), progress)
     except BaseException:
         savepoint.rollback()
@@ -105,23 +103,6 @@ def import_sheet(
     plan.imported = True
     log.info("imported %d residents into %s", plan.residents, estate.name)
     return plan
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector off while the rows are read, checked and written, as for
-    bill generation (bill_generation.py). An import allocates millions of short-lived
-    objects, and each full collection walks every long-lived object of the app besides:
-    about 10 % of a 100,000-row import. The rows hold no reference cycles, so reference
-    counting frees each batch as before; the collector's state is restored afterwards,
-    even after an error."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check_all(session, estate, rows, writer: RegisterWriter | None, progress) -> ImportPlan:
