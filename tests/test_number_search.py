@@ -111,3 +111,14 @@ def test_export_treats_a_full_number_search_the_same_way(login_as, clerk, zhang,
     assert "张伟" in exported(login_as("admin"))
     [entry] = number_searches(db_session)
     assert entry.changes["field"] == "mobile"
+
+
+def test_an_audited_search_reads_the_signed_in_account_once(login_as, zhang, count_queries):
+    """Committing the search's audit entry leaves what the request loaded as it was read:
+    the signed-in account is not read a second time to draw the page."""
+    admin = login_as("admin")
+    with count_queries() as queries:
+        page = search(admin, zhang.mobile)
+    assert "张伟" in page.text
+    account_reads = [q for q in queries if q.lstrip().startswith("SELECT user.id")]
+    assert len(account_reads) == 1, account_reads

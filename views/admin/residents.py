@@ -166,7 +166,14 @@ class ResidentView(PortalAccessMixin, SecureModelView):
         if result.refusal:
             flash(result.refusal, "warning")
         elif result.audited:
-            db.session.commit()
+            # The audit entries are the transaction's only writes: what the request loaded
+            # (the signed-in account) stays as read, not expired and read again.
+            session = db.session()
+            expiring, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = expiring
         return result
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
