@@ -55,7 +55,7 @@ def downgrade():
     op.drop_table('estate_count')
 
 
-# Trigger name -> (table, SQL): word for word what models/estate_counts.py holds
+# Trigger name -> (table, SQL): word for word what models/estate_count_sql.py holds
 # when this migration was written (the backup check compares SQLite's copies).
 SQLITE_TRIGGERS = {
     'estate_count_resident_insert': ('resident', """CREATE TRIGGER estate_count_resident_insert AFTER INSERT ON resident

@@ -5,7 +5,7 @@ A PostgreSQL payload must be a ``pg_dump --format=custom`` archive (it starts wi
 SQLite payload must be an SQLite database holding nothing but PropAdmin's tables (of this
 or an older schema: migrations only ever add tables), their indexes and SQLite's own
 tables, and PropAdmin's own triggers word for word, each on its own table
-(models/figures.py, models/estate_counts.py): no views, no other
+(models/figures.py, models/estate_count_sql.py): no views, no other
 trigger — one would run with the app's rights — a second line behind the signature.
 """
 
@@ -60,11 +60,11 @@ def our_tables() -> set[str]:
 
 def known_triggers() -> dict[str, tuple[str, str]]:
     """PropAdmin's SQLite triggers: name → (table, SQL as the migrations wrote it)."""
-    from models import estate_counts, figures
+    from models import estate_count_sql, figures
 
     return {
         **{name: ("bill", sql) for name, sql in figures.SQLITE_TRIGGERS.items()},
-        **estate_counts.SQLITE_TRIGGERS,
+        **estate_count_sql.SQLITE_TRIGGERS,
     }
 
 
