@@ -11,7 +11,8 @@ from sqlalchemy import select
 from models import Building, Estate, Resident, Vehicle
 from propadmin.services import register_import
 from propadmin.services.register_import import import_sheet
-from propadmin.services.register_rows import RowReader, read_row
+from propadmin.services.register_row_reader import RowReader
+from propadmin.services.register_rows import read_row
 
 from .helpers import id_number, id_number_with_x, wrong_check_digit
 

@@ -26,7 +26,8 @@ from ..crypto import mask_id_number, mask_mobile
 from . import ServiceError
 from .fields import CONTROL_CHARACTERS_RE
 from .identifiers import blind_indexer
-from .register_rows import Problem, RowReader, SheetRow
+from .register_row_reader import RowReader
+from .register_rows import Problem, SheetRow
 from .register_sheet import MAX_REPORTED, RowError, SheetReport
 from .register_template import is_template_example
 from .register_write import RegisterWriter
