@@ -274,8 +274,12 @@ def _pg_plain(table: str, figure: str) -> dict[str, str]:
     }
 
 
-def _pg_functions() -> dict[tuple[str, str], tuple[str, str]]:
-    """(table, event) → (locking statement or "", rows to add)."""
+CROWDED = "crowded_units"  # the occupancy insert's variable: units whose stretches change
+
+
+def _pg_functions() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """(table, event) → (locking statement or "", rows to add[, rows to add when any
+    unit is CROWDED])."""
     d = _Dialect(True)
     always = d.day(ALWAYS.isoformat())
     out: dict[tuple[str, str], tuple[str, str]] = {}
@@ -340,32 +344,43 @@ def _pg_functions() -> dict[tuple[str, str], tuple[str, str]]:
         return lock, _occupied(d, now) + " UNION ALL " + _occupied(d, before, "-")
 
     # Inserts (an import): a new occupancy that overlaps no other of its unit adds its own
-    # days; only the units where new rows overlap others rewrite their stretches.
+    # days; only the units where new rows overlap others rewrite their stretches. Those
+    # units are found first, into CROWDED, and the rewrite runs only if there are any
+    # (planned in the same statement, it hashed the whole unit table on every insert).
+    # The rewrite is planned afresh each time (EXECUTE) for the units it is given: a plan
+    # kept from a session's first inserts read the whole, by then larger, occupancy table
+    # on every later one.
+    # The overlap test stays a per-row subquery (OFFSET 0 keeps it from being flattened):
+    # as a join, with the new rows' statistics unknown, it read the whole occupancy table.
     open_end = d.day(OPEN_END)
-    fresh = (
-        f"SELECT r.unit_id, coalesce(r.start_date, {always}) AS s,"
-        f" coalesce(r.end_date, {open_end}) AS e, EXISTS (SELECT 1 FROM occupancy AS o"
-        " WHERE o.unit_id = r.unit_id AND o.id <> r.id"
+    overlapping = (
+        "EXISTS (SELECT 1 FROM occupancy AS o WHERE o.unit_id = r.unit_id AND o.id <> r.id"
         f" AND coalesce(o.start_date, {always}) <= coalesce(o.end_date, {open_end})"
         f" AND coalesce(o.start_date, {always}) <= coalesce(r.end_date, {open_end})"
-        f" AND coalesce(o.end_date, {open_end}) >= coalesce(r.start_date, {always})) AS overlapping"
-        " FROM new_rows AS r"
+        f" AND coalesce(o.end_date, {open_end}) >= coalesce(r.start_date, {always}))"
+    )
+    fresh = (
+        f"SELECT r.unit_id, coalesce(r.start_date, {always}) AS s,"
+        f" coalesce(r.end_date, {open_end}) AS e FROM new_rows AS r"
+        f" WHERE NOT (r.unit_id = ANY ({CROWDED}))"
     )
     alone = (
         " FROM fresh AS f JOIN unit AS u ON u.id = f.unit_id"
-        " JOIN building AS b ON b.id = u.building_id WHERE NOT f.overlapping AND f.s <= f.e"
-        " AND f.unit_id NOT IN (SELECT unit_id FROM crowded)"
+        " JOIN building AS b ON b.id = u.building_id WHERE f.s <= f.e"
     )
-    lock, rewrite = occupancy(
-        "SELECT unit_id FROM crowded", " AND id NOT IN (SELECT id FROM new_rows)", ""
+    _lock, rewrite = occupancy(
+        "SELECT unnest($1::integer[])", " AND id NOT IN (SELECT id FROM new_rows)", ""
     )
     out["occupancy", "insert"] = (
         "PERFORM 1 FROM unit WHERE id IN (SELECT unit_id FROM new_rows) ORDER BY id"
-        " FOR NO KEY UPDATE",
-        f"WITH fresh AS ({fresh}), crowded AS (SELECT unit_id FROM fresh WHERE overlapping) "
+        " FOR NO KEY UPDATE;\n"
+        f"    {CROWDED} := ARRAY(SELECT unit_id FROM (SELECT r.unit_id,"
+        f" {overlapping} AS overlapping FROM new_rows AS r OFFSET 0) AS f WHERE overlapping)",
+        f"WITH fresh AS ({fresh}) "
         f"SELECT b.estate_id, 'occupied_units' AS figure, f.s AS since, 1 AS n{alone}"
         f" UNION ALL SELECT b.estate_id, 'occupied_units', {d.plus('f.e', 1)}, -1{alone}"
-        f" AND f.e < {open_end} UNION ALL {rewrite}",
+        f" AND f.e < {open_end}",
+        rewrite,
     )
     out["occupancy", "delete"] = occupancy(
         "SELECT unit_id FROM old_rows",
@@ -397,11 +412,16 @@ def _pg_statements() -> dict[str, tuple[str, str, str]]:
     """Trigger name → (table, CREATE FUNCTION, CREATE TRIGGER)."""
     d = _Dialect(True)
     out = {}
-    for (table, event), (lock, rows) in _pg_functions().items():
+    for (table, event), (lock, rows, *crowded) in _pg_functions().items():
         name = f"estate_count_{table}_{event}"
         body = (f"    {lock};\n" if lock else "") + f"    {d.upsert(rows)};\n"
+        declare = ""
+        if crowded:
+            declare = f"DECLARE {CROWDED} integer[];\n"
+            rewrite = f"EXECUTE $rewrite${d.upsert(crowded[0])}$rewrite$ USING {CROWDED}"
+            body += f"    IF cardinality({CROWDED}) > 0 THEN\n        {rewrite};\n    END IF;\n"
         function = (
-            f"CREATE FUNCTION {name}() RETURNS trigger\nLANGUAGE plpgsql AS $$\nBEGIN\n"
+            f"CREATE FUNCTION {name}() RETURNS trigger\nLANGUAGE plpgsql AS $$\n{declare}BEGIN\n"
             f"{body}    RETURN NULL;\nEND $$"
         )
         trigger = (

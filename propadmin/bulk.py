@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -34,14 +34,7 @@ def bulk_insert(
         return None
     if dialect.name == "postgresql":
         ids = conn.scalars(NEXT_IDS, {"table": table.name, "n": len(rows)}).all()
-        quote = dialect.identifier_preparer.quote
-        names = ", ".join(quote(k) for k in [*keys, "id"])
-        copy_sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
-        columns = _processed(dialect, table, keys, rows)
-        with conn.connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            write = copy.write_row
-            for values in zip(*columns.values(), ids, strict=True):
-                write(values)
+        _copy(conn, table, keys, rows, ids)
         return ids
     # Explicit ids after the highest: a row another writer adds meanwhile makes the insert
     # fail on the key, never a wrong id handed back. Past SQLite's largest id (new rows
@@ -69,15 +62,10 @@ def bulk_insert(
 
 def _insert_unnumbered(conn: Connection, table: Table, keys: list[str], rows) -> None:
     dialect = conn.dialect
-    columns = _processed(dialect, table, keys, rows)
     if dialect.name == "postgresql":
-        quote = dialect.identifier_preparer.quote
-        copy_sql = f"COPY {quote(table.name)} ({', '.join(map(quote, keys))}) FROM STDIN"
-        with conn.connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            write = copy.write_row
-            for values in zip(*columns.values(), strict=True):
-                write(values)
+        _copy(conn, table, keys, rows)
         return
+    columns = _processed(dialect, table, keys, rows)
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup)
     if set(order) != set(keys):
@@ -85,10 +73,27 @@ def _insert_unnumbered(conn: Connection, table: Table, keys: list[str], rows) ->
     conn.exec_driver_sql(str(compiled), list(zip(*(columns[k] for k in order), strict=True)))
 
 
-def _processed(dialect, table: Table, keys: list[str], rows) -> dict[str, Sequence]:
+def _copy(conn: Connection, table: Table, keys: list[str], rows, ids=None) -> None:
+    """COPY ``rows`` (and their ``ids``, if given) into ``table``, each value processed
+    (encrypted, formatted) as its row is sent, so the server stores the first rows while
+    Python still works on the later ones. Processed all before the COPY, the two took
+    turns (measured: the resident inserts of a 100,000-row import, 5.2 s → 4.2 s)."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(k) for k in (keys if ids is None else [*keys, "id"]))
+    copy_sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+    columns = list(_processed(conn.dialect, table, keys, rows, lazy=True).values())
+    if ids is not None:
+        columns.append(ids)
+    with conn.connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        write = copy.write_row
+        for values in zip(*columns, strict=True):
+            write(values)
+
+
+def _processed(dialect, table: Table, keys: list[str], rows, lazy=False) -> dict[str, Iterable]:
     """Each column's values (by key, in the order of ``keys``) as the column types bind
-    them, processed column by column; a column holding one object in every row (an
-    import's timestamp) is processed once."""
+    them, processed column by column (``lazy``: as they are read); a column holding one
+    object in every row (an import's timestamp) is processed once."""
     columns = {}
     for key in keys:
         proc = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
@@ -98,7 +103,7 @@ def _processed(dialect, table: Table, keys: list[str], rows) -> dict[str, Sequen
             if all(v is first for v in values):
                 values = [proc(first)] * len(values)
             else:
-                values = list(map(proc, values))
+                values = map(proc, values) if lazy else list(map(proc, values))
         columns[key] = values
     return columns
 

@@ -74,7 +74,16 @@ def make_app(url: str, *, pooled: bool = False):
 
 def fill_register(app, residents: int):
     """A large estate, written with plain multi-row inserts (not what is measured)."""
-    from models import Building, Estate, Resident, Unit, masked_numbers
+    from models import (
+        Building,
+        Estate,
+        Occupancy,
+        Relation,
+        Resident,
+        Unit,
+        masked_numbers,
+        utcnow,
+    )
     from propadmin.extensions import db
     from propadmin.services.demo import FakePeople
     from propadmin.services.identifiers import blind_index
@@ -136,14 +145,16 @@ def fill_register(app, residents: int):
                 batch.clear()
         resident_ids = db.session.scalars(sa.select(Resident.id)).all()
         rng = random.Random(3)
-        db.session.execute(
-            text(
-                "INSERT INTO occupancy (unit_id, resident_id, relation, is_payer, created_at, "
-                "updated_at) VALUES (:u, :r, 'owner', false, CURRENT_TIMESTAMP, "
-                "CURRENT_TIMESTAMP)"
-            ),
-            [{"u": rng.choice(unit_ids), "r": r} for r in resident_ids],
-        )
+        now = utcnow()
+        occupancies = [
+            {"unit_id": rng.choice(unit_ids), "resident_id": r, "relation": Relation.owner}
+            | {"is_payer": False, "created_at": now, "updated_at": now}
+            for r in resident_ids
+        ]
+        for start in range(0, len(occupancies), 2000):  # one statement per 2,000 rows
+            db.session.execute(
+                sa.insert(Occupancy.__table__).values(occupancies[start : start + 2000])
+            )
         db.session.execute(
             text(
                 "INSERT INTO vehicle (estate_id, plate, brand, colour, owner_id, created_at, "

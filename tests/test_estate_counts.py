@@ -262,3 +262,13 @@ def test_the_migrations_create_the_triggers_the_models_know(db_session, backend)
         )
         bills = {f"bill_due_total_{event}" for event in figures.PG_TRIGGERS}
         assert made == bills | set(estate_count_sql.PG_TRIGGERS)
+        # and each function does what the model says (a later migration replaced one)
+        bodies = dict(
+            db_session.execute(
+                sa.text("SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'estate_count_%'")
+            ).all()
+        )
+        assert bodies == {
+            name: function.split("$$")[1]
+            for name, (_table, function, _trigger) in estate_count_sql.PG_TRIGGERS.items()
+        }
