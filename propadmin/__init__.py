@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import Base, check_declared, install_field_cipher
 
-from . import audit, permissions, security_headers
+from . import audit, permissions, security_headers, sqlite_writers
 from .config import DefaultConfig
 from .crypto import FieldCrypto
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, principal
@@ -50,6 +50,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # noticed before a request uses it, so the app recovers without a restart of its own.
     engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     engine_options.setdefault("pool_pre_ping", True)
+    # SQLite: the app's writers wait for each other on a file lock (sqlite_writers.py).
+    queued = sqlite_writers.connect_args(make_url(app.config["SQLALCHEMY_DATABASE_URI"]))
+    if queued:
+        engine_options["connect_args"] = {**queued, **engine_options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     if "SESSION_COOKIE_SECURE" not in (config or {}) and not os.environ.get(
         "PROPADMIN_SESSION_COOKIE_SECURE"

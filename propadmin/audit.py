@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, inspect
+from sqlalchemy import Row, Select, String, cast, event, inspect, literal
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
@@ -222,6 +222,37 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_reads(session: Session, entity: str, found: Select, **details: Any) -> list[Row]:
+    """``record`` a "read" of each row ``found`` (a select of the entity id and its
+    estate id), in the same statement that finds them (INSERT … SELECT … RETURNING, not
+    a query and then the session's unit of work); the rows found are returned. Finding
+    none records one entry without an id, so that the attempt is still on the log. The
+    caller commits."""
+    actor_id, actor_name, ip = _actor(session)
+    changes = {k: _plain(v) for k, v in details.items()}
+    table = AuditLog.__table__
+    fixed = {
+        "at": utcnow(),
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "action": "read",
+        "entity": entity,
+        "changes": changes,
+        "ip": ip,
+    }
+    entity_id, estate_id = found.selected_columns
+    columns = [*fixed, "entity_id", "estate_id"]
+    values = [literal(v, table.c[k].type) for k, v in fixed.items()]
+    rows = session.execute(
+        table.insert()
+        .from_select(columns, found.with_only_columns(*values, cast(entity_id, String), estate_id))
+        .returning(table.c.entity_id, table.c.estate_id)
+    ).all()
+    if not rows:
+        session.execute(table.insert(), {**fixed, "entity_id": "", "estate_id": None})
+    return rows
 
 
 def init_app(app) -> None:

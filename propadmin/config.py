@@ -23,6 +23,9 @@ class DefaultConfig:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # The cookie is written when the session changes (sessions.py moves the idle stamp at
+    # most every 30 s), not signed and compressed again for every page.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 — a hash method name
     PASSWORD_MIN_LENGTH = 10

@@ -163,6 +163,23 @@ def test_idle_session_times_out(app, demo):
     assert client.get("/admin/").location.startswith("/login")
 
 
+def test_pages_do_not_rewrite_the_session_cookie_until_the_idle_stamp_moves(app, demo):
+    """A page seen within 30 s of the last keeps the cookie as it is (no Set-Cookie: no
+    signing and compressing the session on every page); later, the cookie is rewritten
+    with the new stamp, so an active session never reaches the idle timeout."""
+    client = app.test_client()
+    login(client, "admin")
+    client.get("/admin/")
+    again = client.get("/admin/")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers
+    with client.session_transaction() as session:
+        session["_seen_at"] = time.time() - 31
+    later = client.get("/admin/")
+    assert app.config["SESSION_COOKIE_NAME"] in later.headers["Set-Cookie"]
+    with client.session_transaction() as session:
+        assert time.time() - session["_seen_at"] < 5
+
+
 def test_absolute_session_lifetime_ends_even_an_active_session(app, demo):
     client = app.test_client()
     login(client, "admin")

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditLog, Resident
+from propadmin.services.residents import ResidentDetails, save_resident
 
 NEEDS_PERMISSION = "按完整手机号或身份证号查找需要"
 TOO_OFTEN = "按完整号码查找的次数过多"
@@ -124,3 +125,25 @@ def test_an_audited_search_reads_the_signed_in_account_once(login_as, zhang, cou
     assert "张伟" in page.text
     account_reads = [q for q in queries if re.match(r'\s*SELECT "?user"?\.id', q)]
     assert len(account_reads) == 1, account_reads
+
+
+def test_a_number_search_draws_its_page_from_the_residents_it_found(
+    app, login_as, zhang, db_session, count_queries
+):
+    """The residents found (and audited) are the page: they are loaded once, in the list's
+    order, without first reading the page's keys."""
+    with app.test_request_context():
+        twin = save_resident(
+            db_session,
+            Resident(estate_id=zhang.estate_id),
+            ResidentDetails(name="张伟明", mobile=zhang.mobile),
+        )
+        db_session.commit()
+    admin, mobile = login_as("admin"), zhang.mobile
+    with count_queries() as queries:
+        page = search(admin, mobile)
+    names = re.findall(r"row-link[^>]*>(张伟明|张伟)<", page.text)
+    assert names == ["张伟", "张伟明"]  # sorted by name, as the list is
+    reads = [q for q in queries if re.search(r"FROM resident\b", q) and "INSERT" not in q]
+    assert len(reads) == 1, reads
+    assert {e.entity_id for e in number_searches(db_session)} == {str(zhang.id), str(twin.id)}

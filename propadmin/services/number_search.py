@@ -32,6 +32,7 @@ class RegisterSearch:
     clause: ColumnElement  # a condition on Resident: the residents found
     refusal: str | None = None  # why a number search found nothing, for the page
     audited: bool = False  # an audit entry waits for the caller's commit
+    found: list[int] | None = None  # a number search: the ids of the residents found
 
     @property
     def ids(self) -> Select:
@@ -67,7 +68,7 @@ def register_search(
 
     A full-number query without the reveal permission, or over the account's limit,
     finds nothing and says why. One that is allowed is audited per resident found
-    (flushed; the caller commits).
+    (written; the caller commits).
     """
     field = exact_number_field(query)
     if field is None:
@@ -86,17 +87,17 @@ def register_search(
             nothing,
             refusal=_("You have searched by full number too often. Please try again later."),
         )
-    found = session.execute(
+    found = audit.record_reads(
+        session,
+        "Resident",
         select(Resident.id, Resident.estate_id).where(
             search_clause(query, estate_ids, exact_numbers=True)
-        )
-    ).all()
-    for resident_id, estate_id in found or [("", None)]:
-        audit.record(
-            session, "read", "Resident", resident_id, estate_id=estate_id, field=field, search=True
-        )
-    session.flush()
-    return RegisterSearch(Resident.id.in_([r for r, _e in found]), audited=True)
+        ),
+        field=field,
+        search=True,
+    )
+    ids = [int(r.entity_id) for r in found]
+    return RegisterSearch(Resident.id.in_(ids), audited=True, found=ids)
 
 
 def check_typed_id_number(

@@ -146,12 +146,17 @@ class FastList:
         """The page's keys are read from the model's table alone (one index scan, however
         deep the page); then only those rows are loaded, with their eager relationships,
         by key and unsorted (a database given the sort would rather walk the sort's index
-        over every row in scope): get_list puts them back in the keys' order."""
+        over every row in scope): get_list puts them back in the keys' order. A search
+        that names the rows it found (``rows_among``) is its own first page."""
         page_size = self.page_size if page_size is None else page_size
         pk = self._list_pk()
+        among = g.pop("_list_rows_among", None)
         if not page_size or pk is None:
             return super()._apply_pagination(query, page, page_size)
         offset = (page or 0) * page_size
+        if among is not None and not offset and len(among) <= page_size:
+            query.whole_page = True  # the rows found are the page: read them sorted
+            return query
         keys = [key for (key,) in query.with_entities(pk).offset(offset).limit(page_size)]
         rows = query.filter(pk.in_(keys)).order_by(None)
         rows.page_keys = keys
@@ -162,6 +167,9 @@ class FastList:
             page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
         )
         keys = getattr(query, "page_keys", None)
+        if getattr(query, "whole_page", False) and execute:
+            rows = query.all()
+            return (len(rows) if isinstance(count, PendingCount) else count), rows
         if isinstance(count, PendingCount):
             size = self.page_size if page_size is None else page_size
             count = count.settle(keys, (page or 0) * (size or 0), size)
@@ -172,6 +180,12 @@ class FastList:
             position = {key: i for i, key in enumerate(keys)}
             rows.sort(key=lambda row: position[inspect(row).identity[0]])
         return count, rows
+
+    def rows_among(self, ids: list) -> None:
+        """The search this request applies finds exactly the rows of these keys (a number
+        search, which had to find them to audit them): when they fit on the first page,
+        that page is those rows, read once in the list's order, with no keys query."""
+        g._list_rows_among = ids
 
     # -- rows drawn cheaply --------------------------------------------------------------
     def get_url(self, endpoint, **kwargs):

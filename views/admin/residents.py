@@ -177,7 +177,10 @@ class ResidentView(PortalAccessMixin, SecureModelView):
         return result
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        clause = self._search(search).clause  # flat and indexed: services/resident_search.py
+        result = self._search(search)
+        clause = result.clause  # flat and indexed: services/resident_search.py
+        if result.found is not None:
+            self.rows_among(result.found)
         query = query.filter(clause)
         if count_query is not None:
             count_query = count_query.filter(clause)
