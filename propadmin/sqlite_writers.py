@@ -78,19 +78,26 @@ class QueuedWritersConnection(sqlite3.Connection):
             self._holding = False
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def commit(self) -> None:
+    def _ending(self, end) -> None:
+        """Commit or roll back, then let the next writer go (once no transaction is left)."""
         try:
-            super().commit()
+            end()
+        finally:
+            if not self.in_transaction:
+                self.give_writers_lock()
+
+    def commit(self) -> None:
+        self._ending(super().commit)
+
+    def executescript(self, script, /):
+        try:
+            return super().executescript(script)  # commits what was pending first
         finally:
             if not self.in_transaction:
                 self.give_writers_lock()
 
     def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            if not self.in_transaction:
-                self.give_writers_lock()
+        self._ending(super().rollback)
 
     def close(self) -> None:
         try:
