@@ -64,6 +64,17 @@ def _kept(figure: str, today: date):
     )
 
 
+def kept_total(figure: str, estate_ids: set[int] | None):
+    """A figure the database keeps, summed over ``estate_ids`` (``None``: every estate),
+    as of today: a select of one number (an unfiltered list's count)."""
+    stmt = select(func.coalesce(func.sum(EstateCount.n), 0)).where(
+        EstateCount.figure == figure, EstateCount.since <= date.today()
+    )
+    if estate_ids is not None:
+        stmt = stmt.where(EstateCount.estate_id.in_(estate_ids))
+    return stmt
+
+
 def estate_overview(session: Session, estate_ids: set[int] | None) -> list[EstateFigures]:
     """Counts per estate, in one statement whatever the number of estates. Residents,
     units, vehicles and occupied units (a unit with two occupants counts once; ended and

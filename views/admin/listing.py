@@ -66,12 +66,16 @@ class CappedCount(Query):
 class PendingCount:
     def __init__(self, query: CappedCount) -> None:
         self.query = query
+        self.kept = None  # a function giving the count the database keeps, or None
 
     def settle(self, keys: list | None, offset: int, page_size: int) -> int:
         """The count: rows before the page plus the page's own when the page is not full
-        (the last page: most searches find a handful), else counted."""
+        (the last page: most searches find a handful), else the count the database
+        keeps (an unfiltered list whose view has one), else counted."""
         if keys is not None and page_size and len(keys) < page_size and (keys or not offset):
             return min(offset + len(keys), self.query.cap + 1)
+        if self.kept is not None:
+            return min(self.kept(), self.query.cap + 1)
         return self.query.capped_count()
 
 
@@ -167,6 +171,8 @@ class FastList:
             page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
         )
         keys = getattr(query, "page_keys", None)
+        if isinstance(count, PendingCount) and not search and not filters:
+            count.kept = self.kept_count
         if getattr(query, "whole_page", False) and execute:
             rows = query.all()
             return (len(rows) if isinstance(count, PendingCount) else count), rows
@@ -180,6 +186,8 @@ class FastList:
             position = {key: i for i, key in enumerate(keys)}
             rows.sort(key=lambda row: position[inspect(row).identity[0]])
         return count, rows
+
+    kept_count = None  # a view whose database keeps its rows' count: a method giving it
 
     def rows_among(self, ids: list) -> None:
         """The search this request applies finds exactly the rows of these keys (a number

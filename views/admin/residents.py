@@ -21,6 +21,7 @@ from models.property import unit_label
 from propadmin.extensions import db
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
+from propadmin.services.dashboard import kept_total
 from propadmin.services.households import resident_household
 from propadmin.services.number_search import (
     RegisterSearch,
@@ -146,6 +147,11 @@ class ResidentView(PortalAccessMixin, SecureModelView):
 
     def search_placeholder(self):
         return _("Name, unit (3-1201), plate or full mobile number")
+
+    def kept_count(self) -> int:
+        """The residents of the reader's estates, as ``estate_count`` keeps them (the
+        unfiltered list's count: a few rows read, not the register counted)."""
+        return db.session.scalar(kept_total("residents", estate_scope(current_user)))
 
     def get_list(self, *args, **kwargs):
         count, rows = super().get_list(*args, **kwargs)
