@@ -9,7 +9,8 @@ day of every stretch of days someone lives there and −1 on the day after it en
 unit with two occupants counts once. Triggers on ``resident``, ``vehicle``, ``unit``,
 ``building`` and ``occupancy`` rewrite a unit's stretches whenever its occupancies, its
 building or its building's estate change, in the same transaction, whoever writes. The
-triggers' SQL, and the backfill migration 0012 ran, are built in estate_count_sql.py.
+triggers' SQL, and the backfill migration 0012 ran, are built in estate_count_sql.py
+(shared, SQLite) and estate_count_pg.py (PostgreSQL).
 """
 
 from __future__ import annotations

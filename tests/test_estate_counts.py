@@ -244,7 +244,7 @@ def test_a_backup_payload_may_hold_the_counts_triggers_word_for_word(app, tmp_pa
 def test_the_migrations_create_the_triggers_the_models_know(db_session, backend):
     """Migrations copy their trigger SQL (so an old one never changes): what they made
     is what models/ describe, which the backup check relies on."""
-    from models import estate_count_sql, figures
+    from models import estate_count_pg, figures
     from propadmin.services.backup_payload import known_triggers
 
     if backend == "sqlite":
@@ -261,7 +261,7 @@ def test_the_migrations_create_the_triggers_the_models_know(db_session, backend)
             db_session.scalars(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
         )
         bills = {f"bill_due_total_{event}" for event in figures.PG_TRIGGERS}
-        assert made == bills | set(estate_count_sql.PG_TRIGGERS)
+        assert made == bills | set(estate_count_pg.PG_TRIGGERS)
         # and each function does what the model says (a later migration replaced one)
         bodies = dict(
             db_session.execute(
@@ -270,5 +270,5 @@ def test_the_migrations_create_the_triggers_the_models_know(db_session, backend)
         )
         assert bodies == {
             name: function.split("$$")[1]
-            for name, (_table, function, _trigger) in estate_count_sql.PG_TRIGGERS.items()
+            for name, (_table, function, _trigger) in estate_count_pg.PG_TRIGGERS.items()
         }

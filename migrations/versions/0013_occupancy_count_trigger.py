@@ -5,7 +5,7 @@ Revises: 0012_estate_counters
 Create Date: 2026-11-29 15:00:00
 
 PostgreSQL only: the statement trigger that counts occupied units after occupancies are
-inserted (models/estate_count_sql.py) now finds the units whose new rows overlap others
+inserted (models/estate_count_pg.py) now finds the units whose new rows overlap others
 first, with one subquery per new row, and rewrites those units' stretches only when
 there are any. As 0012 wrote it, it planned that rewrite whatever the rows were, hashing
 the whole unit table, and the planner could turn the overlap test into a join that read
@@ -31,7 +31,7 @@ def downgrade():
         op.execute(FUNCTION_0012)
 
 
-# Word for word what models/estate_count_sql.py holds when this migration was written.
+# Word for word what models/estate_count_pg.py holds when this migration was written.
 FUNCTION = """CREATE OR REPLACE FUNCTION estate_count_occupancy_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE crowded_units integer[];
