@@ -64,6 +64,9 @@ def test_a_second_writer_waits_for_the_first_then_writes(path):
     writer = threading.Thread(target=write)
     writer.start()
     assert not done.wait(0.3)  # queued behind the first writer, not failed
+    # It waits on the file lock, before its statement: SQLite's busy handler would have
+    # it waiting inside its statement, its transaction already begun.
+    assert not second.in_transaction
     first.commit()
     writer.join(5)
     assert done.is_set()
