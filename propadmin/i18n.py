@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import format_datetime, get_locale, get_translations
+from flask_babel import Domain, format_datetime, get_locale, get_translations
 from flask_login import current_user
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from .extensions import db
@@ -58,11 +59,51 @@ def _translations():
     the locale changes, as under ``force_locale`` for a mail."""
     if not has_app_context():
         return get_translations()
-    locale = get_locale()
+    # Read where Flask-Babel keeps it: get_locale() looks ``g`` up three times.
+    locale = _request_locale() or get_locale()
     cached = g.get("_i18n_translations")
     if cached is None or cached[0] is not locale:
         cached = g._i18n_translations = (locale, get_translations())
     return cached[1]
+
+
+def _request_locale():
+    """The locale Flask-Babel has settled on for this request (or ``force_locale``'s), or
+    None before its first get_locale() or if it keeps the locale elsewhere."""
+    try:
+        return g._flask_babel.babel_locale
+    except AttributeError:
+        return None
+
+
+def _remembered_per_request(get_translations):
+    """``Domain.get_translations``, remembered for the rest of the request per domain and
+    locale. Flask-Babel looks the catalogue up again for every string: the request's
+    context, its locale and the locale's name, each time. A list page shows dozens of
+    labels (Flask-Admin's own, the columns', each row's status), and every one of them
+    is a lazy string translated when it is drawn."""
+
+    @functools.wraps(get_translations)
+    def remembered(domain):
+        if not has_app_context():
+            return get_translations(domain)
+        locale = _request_locale()
+        if locale is None:
+            return get_translations(domain)  # Flask-Babel settles the locale first
+        store = g._get_current_object()
+        known = store.__dict__.setdefault("_i18n_catalogues", {})
+        found = known.get(id(domain))
+        if found is None or found[0] is not locale:
+            found = known[id(domain)] = (locale, get_translations(domain))
+        return found[1]
+
+    remembered.remembers = True
+    return remembered
+
+
+if not getattr(Domain.get_translations, "remembers", False):
+    # Every domain: the app's, Flask-Admin's and WTForms'.
+    Domain.get_translations = _remembered_per_request(Domain.get_translations)
 
 
 class _WtformsMessages:
@@ -94,14 +135,16 @@ def _wtforms_messages() -> None:
     request.wtforms_translations = _WtformsMessages()  # where Flask-WTF looks first
 
 
-@pass_context
-def _gettext(context, string: str, **variables) -> str:
+@pass_eval_context
+def _gettext(eval_ctx, string: str, **variables) -> str:
     """``_()`` and ``gettext()`` in templates: Jinja's new-style gettext (the result is
     always a format string; under autoescape the variables are escaped), with the
     translations looked up directly. Jinja's own alias resolves ``gettext`` and calls
-    through two more layers for every string, and a page translates dozens."""
+    through two more layers for every string, and a page translates dozens. It takes the
+    evaluation context, not the template context: Jinja derives a new template context
+    for each call of a context function made where a block or loop has set a variable."""
     rv = _translations().ugettext(string)
-    if context.eval_ctx.autoescape:
+    if eval_ctx.autoescape:
         rv = Markup(rv)  # noqa: S704 - the catalogue's own text; the variables are escaped by %
     return rv % variables
 

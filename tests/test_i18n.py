@@ -63,3 +63,23 @@ def test_templates_translate_and_escape_the_values_put_into_a_message(app):
     assert english == "Hello, &lt;b&gt;Ann&lt;/b&gt; Sign out 100% sure"
     assert "&lt;b&gt;Ann&lt;/b&gt;" in chinese and "Hello" not in chinese
     assert "退出" in chinese
+
+
+def test_a_page_after_a_mail_in_another_language_is_in_the_pages_language(app):
+    """A request in English that renders a Chinese mail (``force_locale``) goes on in English."""
+    from flask import render_template_string
+    from flask_admin.babel import gettext as admin_gettext
+    from flask_babel import force_locale, lazy_gettext
+
+    label = lazy_gettext("Sign out")  # a label translated when it is drawn
+
+    def words():
+        return render_template_string('{{ _("Sign out") }}'), str(label), admin_gettext("Delete")
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        before = words()
+        with force_locale("zh_Hans_CN"):
+            mail = words()
+        after = words()
+    assert before == after == ("Sign out", "Sign out", "Delete")
+    assert mail == ("退出登录", "退出登录", "删除")

@@ -82,9 +82,11 @@ def page_units(residents) -> dict[int, str]:
     labels: dict[int, list[str]] = {r.id: [] for r in residents}
     if labels:
         found = db.session.execute(_PAGE_UNITS, {"ids": list(labels), "today": date.today()})
+        relations: dict = {}  # each relation's name, translated once for the page
         for resident_id, building, number, relation in found:
-            label = f"{unit_label(building, number)}（{RELATION_LABELS[relation]}）"
-            labels[resident_id].append(label)
+            if relation not in relations:
+                relations[relation] = str(RELATION_LABELS[relation])
+            labels[resident_id].append(f"{unit_label(building, number)}（{relations[relation]}）")
     return {key: "、".join(units) for key, units in labels.items()}
 
 
