@@ -18,14 +18,19 @@ from .config import DefaultConfig
 from .crypto import FieldCrypto
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, principal
 from .instance_secrets import load_or_create
+from .templating import TemplateEnvironment
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class PropAdminFlask(Flask):
+    jinja_environment = TemplateEnvironment
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then ``PROPADMIN_*``
     environment variables, then ``config`` (tests)."""
-    app = Flask(
+    app = PropAdminFlask(
         __name__,
         instance_path=os.environ.get("PROPADMIN_INSTANCE_PATH") or str(ROOT / "instance"),
         instance_relative_config=True,

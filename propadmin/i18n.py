@@ -54,26 +54,23 @@ def set_language(code: str) -> bool:
 
 
 def _translations():
-    """The current locale's translations, looked up once per request (Flask-Babel looks
-    them up on every call; a page translates dozens of strings). Looked up again when
-    the locale changes, as under ``force_locale`` for a mail."""
+    """The current locale's translations for ``_()`` in templates, looked up once per
+    request, and again when the locale changes (``force_locale`` for a mail)."""
     if not has_app_context():
         return get_translations()
-    # Read where Flask-Babel keeps it: get_locale() looks ``g`` up three times.
-    locale = _request_locale() or get_locale()
-    cached = g.get("_i18n_translations")
-    if cached is None or cached[0] is not locale:
-        cached = g._i18n_translations = (locale, get_translations())
-    return cached[1]
+    store = g._get_current_object()  # ``g`` itself: one lookup, not one per attribute
+    locale = _request_locale(store)
+    found = store.__dict__.get("_i18n_translations")
+    if found is None or locale is None or found[0] is not locale:
+        translations = get_translations()
+        found = store._i18n_translations = (_request_locale(store), translations)
+    return found[1]
 
 
-def _request_locale():
-    """The locale Flask-Babel has settled on for this request (or ``force_locale``'s), or
-    None before its first get_locale() or if it keeps the locale elsewhere."""
-    try:
-        return g._flask_babel.babel_locale
-    except AttributeError:
-        return None
+def _request_locale(store):
+    """The locale Flask-Babel has settled on for this request (or ``force_locale``'s), kept
+    on ``g``; None before its first get_locale(), or if it keeps the locale elsewhere."""
+    return getattr(store.__dict__.get("_flask_babel"), "babel_locale", None)
 
 
 def _remembered_per_request(get_translations):
@@ -87,10 +84,10 @@ def _remembered_per_request(get_translations):
     def remembered(domain):
         if not has_app_context():
             return get_translations(domain)
-        locale = _request_locale()
+        store = g._get_current_object()  # ``g`` itself: one lookup, not one per attribute
+        locale = _request_locale(store)
         if locale is None:
             return get_translations(domain)  # Flask-Babel settles the locale first
-        store = g._get_current_object()
         known = store.__dict__.setdefault("_i18n_catalogues", {})
         found = known.get(id(domain))
         if found is None or found[0] is not locale:
