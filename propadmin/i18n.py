@@ -143,7 +143,8 @@ def _gettext(eval_ctx, string: str, **variables) -> str:
     rv = _translations().ugettext(string)
     if eval_ctx.autoescape:
         rv = Markup(rv)  # noqa: S704 - the catalogue's own text; the variables are escaped by %
-    return rv % variables
+    # Formatting also turns "%%" into "%"; a text with no "%" at all comes out unchanged.
+    return rv % variables if variables or "%" in rv else rv
 
 
 def init_app(app, babel) -> None:
