@@ -11,7 +11,12 @@ from propadmin.permissions import requires
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
 from propadmin.services.bill_access import STATUS_LABELS
-from propadmin.services.households import current_homes, parking_spaces, resident_vehicles
+from propadmin.services.households import (
+    RELATION_LABELS,
+    current_homes,
+    parking_spaces,
+    resident_vehicles,
+)
 from propadmin.services.portal_home import home_screen
 from propadmin.services.residents import RegisterError, update_contact
 from propadmin.services.today import estate_today
@@ -51,6 +56,7 @@ def home():
         screen=screen,
         entries=ENTRIES,
         status_labels=STATUS_LABELS,
+        relation_labels=RELATION_LABELS,
         today=estate_today(resident.estate if resident is not None else None),
     )
 
@@ -73,6 +79,7 @@ def _render_profile(form=None, contact=None, status=200):
     return render_template(
         "portal/profile.html",
         resident=resident,
+        relation_labels=RELATION_LABELS,
         occupancies=occupancies,
         vehicles=vehicles,
         spaces=spaces,

@@ -7,10 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from models import Occupancy, ParkingSpace, Resident, Unit, Vehicle
+from models import Occupancy, ParkingSpace, Relation, Resident, Unit, Vehicle
+
+# How a resident lives in a unit, as every page names it (staff and portal).
+RELATION_LABELS = {
+    Relation.owner: _l("Owner"),
+    Relation.tenant: _l("Tenant"),
+    Relation.family: _l("Family member"),
+}
 
 
 @dataclass

@@ -6,13 +6,8 @@ from flask_babel import lazy_gettext as _l
 from models import ParkingKind, Relation, Unit
 from propadmin.extensions import db
 from propadmin.permissions import can
-from propadmin.services.households import unit_household
+from propadmin.services.households import RELATION_LABELS, unit_household
 
-RELATION_LABELS = {
-    Relation.owner: _l("Owner"),
-    Relation.tenant: _l("Tenant"),
-    Relation.family: _l("Family member"),
-}
 PARKING_LABELS = {ParkingKind.owned: _l("Owned"), ParkingKind.rented: _l("Rented")}
 
 
