@@ -53,46 +53,44 @@ def set_language(code: str) -> bool:
     return True
 
 
-def _translations():
-    """The current locale's translations for ``_()`` in templates, looked up once per
-    request, and again when the locale changes (``force_locale`` for a mail)."""
-    if not has_app_context():
-        return get_translations()
-    store = g._get_current_object()  # ``g`` itself: one lookup, not one per attribute
-    locale = _request_locale(store)
-    found = store.__dict__.get("_i18n_translations")
-    if found is None or locale is None or found[0] is not locale:
-        translations = get_translations()
-        found = store._i18n_translations = (_request_locale(store), translations)
-    return found[1]
-
-
 def _request_locale(store):
     """The locale Flask-Babel has settled on for this request (or ``force_locale``'s), kept
     on ``g``; None before its first get_locale(), or if it keeps the locale elsewhere."""
     return getattr(store.__dict__.get("_flask_babel"), "babel_locale", None)
 
 
+def _for_the_request(key, load):
+    """``load()``, remembered on ``g`` for the rest of the request while the locale stays
+    the same; looked up again when it changes, as under ``force_locale`` for a mail."""
+    if not has_app_context():
+        return load()
+    store = g._get_current_object()  # ``g`` itself: one lookup, not one per attribute
+    locale = _request_locale(store)
+    if locale is None:
+        return load()  # Flask-Babel settles the locale first
+    known = store.__dict__.setdefault("_i18n_catalogues", {})
+    found = known.get(key)
+    if found is None or found[0] is not locale:
+        found = known[key] = (locale, load())
+    return found[1]
+
+
+def _translations():
+    """The translations ``_()`` uses in templates (asking Flask-Babel which domain is in
+    effect costs more than the lookup itself)."""
+    return _for_the_request("templates", get_translations)
+
+
 def _remembered_per_request(get_translations):
-    """``Domain.get_translations``, remembered for the rest of the request per domain and
-    locale. Flask-Babel looks the catalogue up again for every string: the request's
-    context, its locale and the locale's name, each time. A list page shows dozens of
-    labels (Flask-Admin's own, the columns', each row's status), and every one of them
-    is a lazy string translated when it is drawn."""
+    """``Domain.get_translations``, remembered for the request per domain and locale.
+    Flask-Babel looks the catalogue up again for every string: the request's context, its
+    locale and the locale's name, each time. A list page shows dozens of labels
+    (Flask-Admin's own, the columns', each row's status), and every one of them is a lazy
+    string translated when it is drawn."""
 
     @functools.wraps(get_translations)
     def remembered(domain):
-        if not has_app_context():
-            return get_translations(domain)
-        store = g._get_current_object()  # ``g`` itself: one lookup, not one per attribute
-        locale = _request_locale(store)
-        if locale is None:
-            return get_translations(domain)  # Flask-Babel settles the locale first
-        known = store.__dict__.setdefault("_i18n_catalogues", {})
-        found = known.get(id(domain))
-        if found is None or found[0] is not locale:
-            found = known[id(domain)] = (locale, get_translations(domain))
-        return found[1]
+        return _for_the_request(id(domain), lambda: get_translations(domain))
 
     remembered.remembers = True
     return remembered

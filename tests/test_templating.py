@@ -47,3 +47,8 @@ def test_a_template_global_set_on_one_template_stays_its_own(database_url):
     assert page.render(name="Cy") == "[Hello, Cy]"  # the macro's template keeps its own
     assert env.from_string("{{ greeting }}").render() == "Hello"
     assert page.globals.keys() >= {"greeting", "range", "dict"}
+
+
+def test_the_app_draws_its_pages_with_it(app):
+    assert isinstance(app.jinja_env, TemplateEnvironment)
+    assert isinstance(app.jinja_env.get_template("portal/home.html").globals.keys(), set)
