@@ -50,26 +50,23 @@ def _count(stmt):
     return stmt.with_only_columns(func.count()).scalar_subquery()
 
 
-def _kept(figure: str, today: date):
-    """A count the database keeps (models/estate_counts.py), as a column of the estate's
-    row: the sum of the figure's changes up to today, a few rows whatever the estate's size."""
-    return (
-        select(func.coalesce(func.sum(EstateCount.n), 0))
-        .where(
-            EstateCount.estate_id == Estate.id,
-            EstateCount.figure == figure,
-            EstateCount.since <= today,
-        )
-        .scalar_subquery()
+def _kept_sum(figure: str, today: date):
+    """A count the database keeps (models/estate_counts.py): the sum of the figure's
+    changes up to today, a few rows per estate whatever the estate's size."""
+    return select(func.coalesce(func.sum(EstateCount.n), 0)).where(
+        EstateCount.figure == figure, EstateCount.since <= today
     )
+
+
+def _kept(figure: str, today: date):
+    """A kept count as a column of the estate's row."""
+    return _kept_sum(figure, today).where(EstateCount.estate_id == Estate.id).scalar_subquery()
 
 
 def kept_total(figure: str, estate_ids: set[int] | None):
-    """A figure the database keeps, summed over ``estate_ids`` (``None``: every estate),
-    as of today: a select of one number (an unfiltered list's count)."""
-    stmt = select(func.coalesce(func.sum(EstateCount.n), 0)).where(
-        EstateCount.figure == figure, EstateCount.since <= date.today()
-    )
+    """A kept count summed over ``estate_ids`` (``None``: every estate), as of today: a
+    select of one number (an unfiltered list's count)."""
+    stmt = _kept_sum(figure, date.today())
     if estate_ids is not None:
         stmt = stmt.where(EstateCount.estate_id.in_(estate_ids))
     return stmt

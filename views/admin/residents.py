@@ -82,11 +82,9 @@ def page_units(residents) -> dict[int, str]:
     labels: dict[int, list[str]] = {r.id: [] for r in residents}
     if labels:
         found = db.session.execute(_PAGE_UNITS, {"ids": list(labels), "today": date.today()})
-        relations: dict = {}  # each relation's name, translated once for the page
+        names = {relation: str(label) for relation, label in RELATION_LABELS.items()}  # once
         for resident_id, building, number, relation in found:
-            if relation not in relations:
-                relations[relation] = str(RELATION_LABELS[relation])
-            labels[resident_id].append(f"{unit_label(building, number)}（{relations[relation]}）")
+            labels[resident_id].append(f"{unit_label(building, number)}（{names[relation]}）")
     return {key: "、".join(units) for key, units in labels.items()}
 
 
