@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import JSON, Integer, bindparam, func, select
+from sqlalchemy import JSON, Integer, bindparam, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import GenericFunction
@@ -117,6 +117,13 @@ ZERO = Decimal("0.00")
 EMPTY = HomeScreen([], [], ZERO, [], 0, 0)
 
 
+def _each(column, values):
+    """``values`` as one bound parameter each, for ``column.in_()``: a list of plain values
+    is one "expanding" parameter, which SQLAlchemy writes into the statement's text again
+    on every execution."""
+    return [literal(value, column.type) for value in values]
+
+
 def _position(*order):
     return func.row_number().over(order_by=order).label("pos")
 
@@ -157,7 +164,10 @@ def _statement():
         )
         .join(Unit, Bill.unit_id == Unit.id)
         .join(Building, Unit.building_id == Building.id)
-        .where(visible_clause(_SEEN_BY, _SEEN_ON), Bill.status.in_(OPEN_STATUSES))
+        .where(
+            visible_clause(_SEEN_BY, _SEEN_ON),
+            Bill.status.in_(_each(Bill.status, OPEN_STATUSES)),
+        )
         .order_by(*order)
         .limit(BILLS_SHOWN)
         .subquery()
@@ -170,7 +180,7 @@ def _statement():
         select(func.count(RepairRequest.id))
         .where(
             RepairRequest.reporter_id == bindparam("seen_by", type_=Integer),
-            RepairRequest.status.in_(OPEN_REPAIR_STATUSES),
+            RepairRequest.status.in_(_each(RepairRequest.status, OPEN_REPAIR_STATUSES)),
         )
         .scalar_subquery(),
     )
