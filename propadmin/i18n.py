@@ -7,12 +7,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context, request, session
+from flask_admin import babel as admin_babel
 from flask_babel import Domain, format_datetime, get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from .extensions import db
+from .templating import FixedTexts
 
 # What Accept-Language offers → our locale names (Flask-Admin ships zh_Hans_CN).
 ACCEPTED = {"zh": "zh_Hans_CN", "en": "en"}
@@ -29,6 +32,26 @@ def select_locale() -> str:
         return chosen
     best = request.accept_languages.best_match(list(ACCEPTED))
     return ACCEPTED.get(best, default) if best else default
+
+
+def html_lang() -> str:
+    """The request's language as an HTML ``lang`` value (BCP 47): ``zh-CN`` or ``en``."""
+    return _bcp47(str(get_locale()))
+
+
+def other_languages() -> list[tuple[str, str, str]]:
+    """The languages the switch offers: every one but the request's, as (code, label,
+    HTML ``lang`` of the label)."""
+    current = str(get_locale())
+    return [
+        (code, label, _bcp47(code))
+        for code, label in current_app.config["LANGUAGES"].items()
+        if code != current
+    ]
+
+
+def _bcp47(code: str) -> str:
+    return "zh-CN" if code.startswith("zh") else code
 
 
 def select_timezone() -> str:
@@ -79,6 +102,65 @@ def _translations():
     """The translations ``_()`` uses in templates (asking Flask-Babel which domain is in
     effect costs more than the lookup itself)."""
     return _for_the_request("templates", get_translations)
+
+
+def _template_language() -> str | None:
+    """The language templates are drawn in now (propadmin/templating.py compiles each
+    template once per language); None outside an app context."""
+    if not has_app_context():
+        return None
+    store = g._get_current_object()
+    locale = _request_locale(store)
+    if locale is None:
+        get_locale()  # settles it for the request
+        locale = _request_locale(store)
+    return None if locale is None else str(locale)
+
+
+_DRAWN: dict[tuple[int, str], tuple[object, object]] = {}
+
+
+def in_language(table):
+    """A fixed table of labels (a dict whose values are lazy texts, or rows holding them)
+    with every lazy text drawn as text in the request's language. Worked out once per
+    language for the life of the process, as the labels of a fixed table never change:
+    each lazy text costs a catalogue lookup every time it is drawn, twice when escaped."""
+    language = _template_language()
+    if language is None:
+        return _drawn(table)
+    key = (id(table), language)
+    found = _DRAWN.get(key)
+    if found is None or found[0] is not table:  # the table is kept: its id stays its own
+        found = _DRAWN[key] = (table, _drawn(table))
+    return found[1]
+
+
+def _drawn(table):
+    if isinstance(table, dict):
+        return {key: _text(value) for key, value in table.items()}
+    return tuple(tuple(_text(value) for value in row) for row in table)
+
+
+def _text(value):
+    return str(value) if isinstance(value, LazyString) else value
+
+
+def _app_catalogue():
+    """``_()``'s translation of a fixed text, for templates loaded now: a text with a "%"
+    is left to ``_()``, which formats it when drawn."""
+    translations = _translations()
+
+    def translate(text: str) -> str | None:
+        found = translations.ugettext(text)
+        return None if "%" in found else found
+
+    return translate
+
+
+def _admin_catalogue():
+    """Flask-Admin's ``_gettext()`` of a fixed text (its catalogue depends on the view only
+    through ``Admin(translations_path=...)``, which this app does not set)."""
+    return admin_babel.domain.get_translations().ugettext
 
 
 def _remembered_per_request(get_translations):
@@ -162,11 +244,21 @@ def init_app(app, babel) -> None:
         newstyle=True,
     )
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext)
+    # Flask-Admin passes its _gettext to each of its pages; as a global, the fixed texts
+    # of its templates are translated when they load, as ours are.
+    app.jinja_env.globals["_gettext"] = admin_babel.gettext
+    app.jinja_env.template_language = _template_language
+    app.jinja_env.fixed_texts = (
+        FixedTexts(("_", "gettext"), _gettext, _app_catalogue, markup=True),
+        FixedTexts(("_gettext",), admin_babel.gettext, _admin_catalogue, markup=False),
+    )
     from .services.bill_explain import explain, yuan
 
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["explain_line"] = explain
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(
+        get_locale=get_locale, html_lang=html_lang, other_languages=other_languages
+    )
     from .services.repair_labels import JINJA_GLOBALS
 
     app.jinja_env.globals.update(JINJA_GLOBALS)

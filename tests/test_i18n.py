@@ -83,3 +83,53 @@ def test_a_page_after_a_mail_in_another_language_is_in_the_pages_language(app):
         after = words()
     assert before == after == ("Sign out", "Sign out", "Delete")
     assert mail == ("退出登录", "退出登录", "删除")
+
+
+def test_pages_and_mails_in_both_languages_one_after_the_other_in_one_process(app):
+    """Templates are compiled once per language with their fixed texts translated
+    (propadmin/templating.py): each page and mail is in its own language, whichever was
+    drawn before it, and a mail drawn in Chinese inside an English request is Chinese."""
+    from flask import render_template
+    from flask_babel import force_locale
+
+    client = app.test_client()
+    for language, heading in [("en", "Sign in"), ("zh-CN", "登录"), ("en", "Sign in")]:
+        page = client.get("/login", headers={"Accept-Language": language})
+        assert f"<h1>{heading}</h1>" in page.text
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        english = render_template("email/_base.html")
+        with force_locale("zh_Hans_CN"):
+            chinese = render_template("email/_base.html")
+        again = render_template("email/_base.html")
+    assert "Please do not reply to it." in english and english == again
+    assert "请勿回复" in chinese and "Please do not reply" not in chinese
+    assert 'lang="zh-CN"' in chinese and 'lang="en"' in english
+
+
+def test_flask_admins_own_words_in_both_languages_one_after_the_other(login_as):
+    """Flask-Admin's templates too are compiled once per language, with its own catalogue."""
+    client = login_as("admin")
+    for language, (listed, create) in [
+        ("en", ("List (", ">Create<")),
+        ("zh-CN", ("列表 (", ">创建<")),
+        ("en", ("List (", ">Create<")),
+    ]:
+        page = client.get("/admin/unit/", headers={"Accept-Language": language})
+        assert listed in page.text and create in page.text, language
+
+
+def test_the_portals_fixed_labels_in_both_languages_one_after_the_other(app, demo):
+    """The tab bar, the home screen's entries and the relation badges are fixed tables of
+    labels, drawn as text once per language (i18n.in_language): each language keeps its own."""
+    client = app.test_client()
+    login(client, "owner")
+    english = ('class="badge">Owner<', ">My household", ">Pay bills")
+    chinese = ('class="badge">业主<', ">我的住户信息", ">缴费")
+    for language, words, others in [
+        ("en", english, chinese),
+        ("zh-CN", chinese, english),
+        ("en", english, chinese),
+    ]:
+        page = client.get("/portal/", headers={"Accept-Language": language}).text
+        assert all(word in page for word in words), language
+        assert not any(word in page for word in others), language

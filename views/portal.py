@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.security import check_password_hash
 
 from propadmin.extensions import db
+from propadmin.i18n import in_language
 from propadmin.permissions import requires
 from propadmin.services import ServiceError
 from propadmin.services.accounts import set_password
@@ -44,6 +45,24 @@ def add_entry(endpoint: str, label, icon: str) -> None:
     ENTRIES.append((endpoint, label, icon))
 
 
+# The tab bar under every portal page (portal/_layout.html): endpoint, label, icon, and the
+# endpoints whose pages belong to the tab (a form with errors is shown again at its own
+# address).
+TABS = (
+    ("portal.home", _l("Home"), "⌂", ()),
+    ("portal.bills", _l("Bills"), "¥", ("portal.bill", "portal.receipt")),
+    (
+        "portal.repairs",
+        _l("My repairs"),
+        "⚒",
+        ("portal.repair", "portal.repair_new", "portal.repair_move"),
+    ),
+    ("portal.notices", _l("Notices"), "✉", ("portal.notice",)),
+    ("portal.profile", _l("My household"), "☺", ("portal.update_contact_details",)),
+)
+bp.add_app_template_global(lambda: in_language(TABS), "portal_tabs")
+
+
 @bp.route("/")
 @requires("portal.use")
 def home():
@@ -54,9 +73,9 @@ def home():
         "portal/home.html",
         resident=resident,
         screen=screen,
-        entries=ENTRIES,
-        status_labels=STATUS_LABELS,
-        relation_labels=RELATION_LABELS,
+        entries=in_language(ENTRIES),
+        status_labels=in_language(STATUS_LABELS),
+        relation_labels=in_language(RELATION_LABELS),
         today=estate_today(resident.estate if resident is not None else None),
     )
 

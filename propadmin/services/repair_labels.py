@@ -17,6 +17,8 @@ from models import (
     RepairUrgency,
 )
 
+from ..i18n import in_language
+
 STATUS_LABELS = {
     RepairStatus.submitted: _l("Submitted"),
     RepairStatus.assigned: _l("Assigned"),
@@ -100,7 +102,12 @@ INTERVAL_UNIT_LABELS = {
 
 def _lookup(labels):
     by_value = {member.value: label for member, label in labels.items()}
-    return lambda value: str(by_value.get(getattr(value, "value", value), value or ""))
+
+    def label(value) -> str:
+        found = in_language(by_value).get(getattr(value, "value", value), value or "")
+        return str(found)
+
+    return label
 
 
 # Template helpers: ``{{ repair_status(repair.status) }}`` and so on, in every template.
