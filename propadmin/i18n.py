@@ -114,7 +114,12 @@ def _template_language() -> str | None:
     if locale is None:
         get_locale()  # settles it for the request
         locale = _request_locale(store)
-    return None if locale is None else str(locale)
+        if locale is None:
+            return None
+    named = store.__dict__.get("_i18n_language")
+    if named is None or named[0] is not locale:  # Babel builds the name anew each time
+        named = store.__dict__["_i18n_language"] = (locale, str(locale))
+    return named[1]
 
 
 _DRAWN: dict[tuple[int, str], tuple[object, object]] = {}
