@@ -216,3 +216,25 @@ def test_a_cell_with_markup_characters_is_escaped_in_python_written_rows(office,
     page = office.get("/admin/resident/")
     assert "&lt;b&gt;&#34;洛&#34;&amp;amp;&lt;/b&gt;" in page.text
     assert '<b>"洛"' not in page.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_hidden_fields_are_written_as_their_widgets_write_them(app, database_url):
+    """The list page's hidden fields come from hidden_input, not WTForms' widget: the same
+    markup, the value escaped, the CSRF token the form would carry."""
+    from wtforms import HiddenField
+
+    from views.admin.fields import AdminForm
+    from views.admin.listing import hidden_input
+
+    class PageForm(AdminForm):  # as the list's delete and mass-action forms are built
+        url = HiddenField()
+        action = HiddenField()
+
+    awkward = '/admin/resident/?search="<b>&x=1\''
+    with app.test_request_context("/admin/resident/"):
+        form = PageForm(formdata=None)
+        assert hidden_input(form.url, awkward) == form.url(value=awkward)
+        assert hidden_input(form.action) == form.action()
+        assert hidden_input(form.csrf_token) == form.csrf_token()
+        assert "&lt;b&gt;&amp;x=1&#39;" in hidden_input(form.url, awkward)

@@ -24,6 +24,7 @@ from .base import SecureModelView
 from .billing_menu import add_billing_views
 from .dashboard import DashboardView
 from .facilities_menu import add_facility_views
+from .listing import admin_static_url, hidden_input
 from .menu_cache import CachedMenuAdmin, init_menu_cache
 from .notices_menu import add_notice_views
 from .occupancy import OccupancyView
@@ -89,5 +90,6 @@ def init_admin(app) -> CachedMenuAdmin:
         OutboxView(OutboxMessage, db, name=_l("Mail outbox"), category=system, endpoint="outbox")
     )
     init_menu_cache(app)
+    app.jinja_env.globals.update(hidden_input=hidden_input, admin_static_url=admin_static_url)
     app.extensions["propadmin.admin"] = admin
     return admin
