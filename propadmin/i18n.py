@@ -6,6 +6,7 @@ import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_admin import babel as admin_babel
 from flask_babel import Domain, format_datetime, get_locale, get_translations
@@ -13,6 +14,8 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from .extensions import db
 from .templating import FixedTexts
@@ -21,17 +24,32 @@ from .templating import FixedTexts
 ACCEPTED = {"zh": "zh_Hans_CN", "en": "en"}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The request's locale. Given as Babel's ``Locale``, one per name for the process:
+    Flask-Babel parses a name afresh on every request (a look on disk for the locale's
+    data among it), and reading Accept-Language is remembered per header value."""
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
-        return default
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
+        return _locale(default)
+    user = current_user._get_current_object()  # one look through the proxy, not three
+    if user is not None and user.is_authenticated and user.locale:
+        return _locale(user.locale)
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
-        return chosen
-    best = request.accept_languages.best_match(list(ACCEPTED))
-    return ACCEPTED.get(best, default) if best else default
+        return _locale(chosen)
+    return _locale(_accepted(request.headers.get("Accept-Language", "")) or default)
+
+
+@functools.lru_cache(maxsize=32)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _accepted(header: str) -> str | None:
+    """Our locale name for an Accept-Language header, None if it asks for neither."""
+    best = parse_accept_header(header, LanguageAccept).best_match(list(ACCEPTED))
+    return ACCEPTED.get(best) if best else None
 
 
 def html_lang() -> str:

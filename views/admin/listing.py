@@ -63,7 +63,7 @@ def hidden_input(field, value=None) -> Markup:
     """A hidden WTForms field as its widget writes it (``<input id= name= type="hidden"
     value=>``, the value escaped). Every list page has four (the mass-action form's and
     the page's delete form's address and CSRF token), and WTForms' widget machinery drew
-    each in about a hundred Python calls."""
+    each in some four hundred Python calls."""
     if value is None:
         value = field._value()
     return Markup('<input id="{}" name="{}" type="hidden" value="{}">').format(
