@@ -17,8 +17,8 @@ template is compiled once per language, with each such text already translated. 
 output of one fixed text and nothing else is translated this way (``{{ _("Hello,
 %(name)s", name=...) }}`` and ``_()`` inside an expression are still looked up when drawn),
 and only in a template that does not give the name ``_`` a meaning of its own (a loop
-variable, a ``set``, a macro argument, an import).
-Outside a request there is no language to compile for, and templates load as usual.
+variable, a ``set``, a macro argument, an import). Outside an app context there is no
+language to compile for, and templates load as Jinja loads them.
 """
 
 from __future__ import annotations
@@ -122,8 +122,10 @@ class TemplateEnvironment(Environment):
         own = _names_given_a_meaning(tree)
         by_name = {}
         for texts in self.fixed_texts:
-            bound = [n for n in texts.names if self.globals.get(n) is texts.function]
-            if bound := [n for n in bound if n not in own]:
+            bound = [
+                n for n in texts.names if n not in own and self.globals.get(n) is texts.function
+            ]
+            if bound:
                 translate = texts.catalogue()
                 by_name.update((n, (translate, texts.markup)) for n in bound)
         if by_name:
