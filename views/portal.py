@@ -98,7 +98,7 @@ def _render_profile(form=None, contact=None, status=200):
     return render_template(
         "portal/profile.html",
         resident=resident,
-        relation_labels=RELATION_LABELS,
+        relation_labels=in_language(RELATION_LABELS),
         occupancies=occupancies,
         vehicles=vehicles,
         spaces=spaces,

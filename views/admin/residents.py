@@ -19,6 +19,7 @@ from wtforms.validators import Optional, ValidationError
 from models import Building, Occupancy, Resident, Unit
 from models.property import unit_label
 from propadmin.extensions import db
+from propadmin.i18n import in_language
 from propadmin.permissions import can, estate_scope
 from propadmin.services import ServiceError
 from propadmin.services.dashboard import kept_total
@@ -82,7 +83,7 @@ def page_units(residents) -> dict[int, str]:
     labels: dict[int, list[str]] = {r.id: [] for r in residents}
     if labels:
         found = db.session.execute(_PAGE_UNITS, {"ids": list(labels), "today": date.today()})
-        names = {relation: str(label) for relation, label in RELATION_LABELS.items()}  # once
+        names = in_language(RELATION_LABELS)
         for resident_id, building, number, relation in found:
             labels[resident_id].append(f"{unit_label(building, number)}（{names[relation]}）")
     return {key: "、".join(units) for key, units in labels.items()}
