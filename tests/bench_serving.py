@@ -43,7 +43,7 @@ from sqlalchemy import text
 from .bench import FERNET_KEY, PG_SERVER, make_app
 from .helpers import DEMO_PASSWORD
 from .load_kit import Client
-from .served import REDIS_URL, deployment_env, serving
+from .served import deployment_env, limit_storage, serving
 
 CLIENTS = 8
 ROUNDS = 4
@@ -146,22 +146,12 @@ def hammer(base: str, path: str, cookies: dict, clients: int, seconds: float) ->
     return Figures(len(latencies), took, latencies, errors[0])
 
 
-def _redis_or_memory() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except redis.RedisError:
-        return "memory://"
-    return REDIS_URL
-
-
 def served_env(url: str, tmp: Path) -> dict[str, str]:
     """The hosts' environment for a database made by ``demo_database``."""
     return deployment_env(
         url,
         tmp / "instance",
-        PROPADMIN_RATELIMIT_STORAGE_URI=_redis_or_memory(),
+        PROPADMIN_RATELIMIT_STORAGE_URI=limit_storage(),
         # The keys the demo estate was seeded with (tests/bench.py's make_app).
         PROPADMIN_FIELD_ENCRYPTION_KEYS=json.dumps([FERNET_KEY]),
         PROPADMIN_BLIND_INDEX_KEY="bench",

@@ -50,6 +50,20 @@ def redis_available() -> None:
         unavailable(f"Redis at {REDIS_URL} is not reachable: {exc}")
 
 
+def limit_storage() -> str:
+    """Where a benchmark's served app keeps its rate-limit counters: the Redis a deployment
+    has (README, "Redis is not optional here"), or memory when this machine has none.
+    In memory, each gunicorn worker counts alone, and every counted hit starts a timer
+    thread (limits' MemoryStorage): a cost a deployment does not have."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except redis.RedisError:
+        return "memory://"
+    return REDIS_URL
+
+
 def deployment_env(database_url: str, instance: Path, **extra: str) -> dict[str, str]:
     """What an operator sets on every host: one database, one Redis, the same keys.
 
