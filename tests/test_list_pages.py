@@ -225,7 +225,7 @@ def test_hidden_fields_are_written_as_their_widgets_write_them(app, database_url
     from wtforms import HiddenField
 
     from views.admin.fields import AdminForm
-    from views.admin.listing import hidden_input
+    from views.admin.page_forms import hidden_input
 
     class PageForm(AdminForm):  # as the list's delete and mass-action forms are built
         url = HiddenField()
@@ -277,7 +277,7 @@ def test_page_forms_draw_their_fields_as_wtforms_does(app, csrf):
     """PageForm's fields give the markup of the WTForms fields they stand for, called with a
     value or without and drawn as they are, and the form has a CSRF field exactly when the
     WTForms form would (the templates test ``csrf_token is defined``)."""
-    from views.admin.listing import PageForm
+    from views.admin.page_forms import PageForm
     from views.admin.residents import ResidentView
 
     view = next(v for v in app.extensions["admin"][0]._views if isinstance(v, ResidentView))

@@ -24,10 +24,11 @@ from .base import SecureModelView
 from .billing_menu import add_billing_views
 from .dashboard import DashboardView
 from .facilities_menu import add_facility_views
-from .listing import admin_static_url, hidden_input
+from .listing import admin_static_url
 from .menu_cache import CachedMenuAdmin, init_menu_cache
 from .notices_menu import add_notice_views
 from .occupancy import OccupancyView
+from .page_forms import hidden_input
 from .parking import ParkingSpaceView
 from .property import BuildingView, EstateView, UnitView
 from .register_import import RegisterImportView
