@@ -15,8 +15,6 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from wtforms import HiddenField
 
-_UNSEEN = object()
-
 
 def hidden_input(field, value=None) -> Markup:
     """A hidden WTForms field as its widget writes it (``<input id= name= type="hidden"
@@ -66,9 +64,9 @@ class PageForm:
     def of(cls, form_class) -> PageForm | None:
         """The page form for ``form_class``; None for a form this cannot stand for (a
         field that is not a plain hidden field, or a CSRF token not Flask-WTF's)."""
-        drawn = cls._drawn.get(form_class, _UNSEEN)
-        if drawn is _UNSEEN:
-            drawn = cls._drawn[form_class] = _hidden_fields(form_class)
+        if form_class not in cls._drawn:
+            cls._drawn[form_class] = _hidden_fields(form_class)
+        drawn = cls._drawn[form_class]
         if drawn is None:
             return None
         names, meta_class = drawn
