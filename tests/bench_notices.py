@@ -34,7 +34,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, render_template_string
+from flask import Flask, render_template
 from sqlalchemy import case, func, select, text
 
 from .bench_bill_list import add_buildings, counting, pooled_app
@@ -297,12 +297,13 @@ def list_figures(url: str, estate_id: int, resident_id: int) -> list[tuple[str, 
         engine = db.engine
     ref_engine = sa.create_engine(url)
     ref_app = Flask(__name__)
+    ref_page_template = ref_app.jinja_env.from_string(REFERENCE_PAGE)  # compiled once
 
     @ref_app.get("/notices")
     def ref_page():
         with ref_engine.connect() as conn:
             rows = conn.execute(REFERENCE_SQL, {"estate": estate_id}).all()
-        return render_template_string(REFERENCE_PAGE, rows=rows)
+        return render_template(ref_page_template, rows=rows)
 
     ref_client = ref_app.test_client()
     client = app.test_client()

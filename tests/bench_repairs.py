@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, render_template_string, request
+from flask import Flask, render_template, request
 from sqlalchemy import text
 
 from .bench import median_ms
@@ -204,6 +204,7 @@ def reference_app(url: str, estate_id: int) -> Flask:
     app = Flask(__name__)
     engine = sa.create_engine(url)
     app.extensions["bench.engine"] = engine
+    template = app.jinja_env.from_string(REFERENCE_PAGE)  # compiled once, as a file would be
 
     @app.get("/repairs")
     def repairs():
@@ -213,7 +214,7 @@ def reference_app(url: str, estate_id: int) -> Flask:
                 REFERENCE_SQL,
                 {"estate": estate_id, "size": PAGE_SIZE, "skip": (page - 1) * PAGE_SIZE},
             ).all()
-        return render_template_string(REFERENCE_PAGE, rows=rows)
+        return render_template(template, rows=rows)
 
     return app
 
