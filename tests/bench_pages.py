@@ -19,7 +19,9 @@ The app's rate-limit counters are kept where a deployment keeps them, in Redis
 which), as the serving bench does: the full-number search counts one hit per request.
 In memory each gunicorn worker would count alone, and each hit starts a timer thread.
 (On 2026-11-29 that search read 0.30-0.34× with the counters in memory and 0.30-0.35×
-in Redis, six and seven runs: no difference this machine's noise lets one see.)
+in Redis, six and seven runs: no difference this machine's noise lets one see. Those
+ratios were against a reference that compiled its template on every request; see
+``reference_app``.)
 """
 
 from __future__ import annotations
