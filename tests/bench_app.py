@@ -6,10 +6,8 @@ the bench can set the owner portal beside the least a request costs in this app.
 production entry point (app.py) has no such page.
 """
 
-from propadmin import create_app
+from app import app  # the production entry point, as make serve loads it (gc.freeze() too)
 from propadmin.permissions import public
-
-app = create_app()
 
 
 @app.get("/bench/minimal")
