@@ -11,8 +11,11 @@ turns with the reference), then requests per second with ``CLIENTS`` client thre
 of each side's rounds. (With one 3-second window each, a slow spell of this shared
 machine in one of them moved a ratio by 0.05 and more between runs.) The reference
 (``reference_app``) is a plain Flask page: no sign-in, no admin, one or two hand-written
-queries reading the same rows (same scope, order, page and columns) into a plain table.
-Targets: at least 1/3 of the reference's requests per second, and a median under 100 ms.
+queries reading the same rows (same scope, order, page and columns) into a plain table,
+drawn by a template compiled once. Targets: at least 1/3 of the reference's requests per
+second, and a median under 100 ms. Before the pages, the app's own signed-in minimal page
+(``_floor``, served by the same gunicorn: tests/bench_app.py) is measured the same way,
+for comparison only.
 
 The app's rate-limit counters are kept where a deployment keeps them, in Redis
 (``served.limit_storage``; memory only when this machine has no Redis, and the output says
