@@ -1,16 +1,40 @@
-"""The app as ``make serve`` runs it, plus one trivial page for the serving bench.
+"""The app as ``make serve`` runs it, plus pages the benches set beside the real ones.
 
-``gunicorn -c python:propadmin.gunicorn_conf tests.bench_app:app``: ``/bench/minimal``
-answers ``ok`` through the same middleware, request hooks and logging as every page, so
-the bench can set the owner portal beside the least a request costs in this app. The
-production entry point (app.py) has no such page.
+``gunicorn -c python:propadmin.gunicorn_conf tests.bench_app:app``. The production entry
+point (app.py) has none of these pages:
+
+- ``/bench/minimal`` answers ``ok`` through the same middleware, request hooks and logging
+  as every page: the least a signed-in request costs in this app (the serving bench sets
+  the owner portal beside it, the pages bench prints it first);
+- ``/bench/hand/residents`` and ``/bench/hand/bills`` are the pages bench's hand-written
+  pages (tests/bench_pages.py ``reference_views``: the same statements and template),
+  served here behind the same sign-in and hooks, through the app's database engine. They
+  show how much of the gap between an admin list and the hand-written page the sign-in
+  alone accounts for. They read the bench's rows as the hand-written page does, without
+  the admin's estate scope: a bench page, never served by the app.
 """
 
 from app import app  # the production entry point, as make serve loads it (gc.freeze() too)
-from propadmin.permissions import public
+from propadmin.extensions import db
+from propadmin.permissions import public, requires
 
 
 @app.get("/bench/minimal")
 @public
 def minimal():
     return "ok"
+
+
+def _hand_written_pages() -> None:
+    from .bench_pages import reference_views
+
+    with app.app_context():
+        engine = db.engine
+    residents, bills = reference_views(app, engine)
+    app.add_url_rule(
+        "/bench/hand/residents", "bench_hand_residents", requires("residents.view")(residents)
+    )
+    app.add_url_rule("/bench/hand/bills", "bench_hand_bills", requires("billing.view")(bills))
+
+
+_hand_written_pages()
