@@ -10,7 +10,9 @@ Mixed into the base view (base.py), so every model view's list gets it:
   counting a million rows for every page (filters and search narrow further, and a
   deeper page typed into the address still opens);
 - rows are drawn cheaply (templates/admin/model/list.html): each row's links are filled
-  into URLs built once per page, and one delete form serves the whole page; the rows of a
+  into URLs built once per page (so are the pager's pages and the sort headers: the list's
+  own address is built once per shape, the page and sort filled in), and one delete form
+  serves the whole page; the rows of a
   list with the usual row actions are written out here in Python (``rows_html``), the
   same markup the template's loop gives, at a fraction of its cost per cell;
 - the page's delete and mass-action forms are only drawn there, never read: ``PageForm``
@@ -38,6 +40,9 @@ from .page_forms import PageForm
 # Beyond this many rows a list says "10,000+" rather than count them for every page.
 COUNT_CAP = 10_000
 ROW_ID = "__row_id__"  # placeholder in the URLs built once per page
+# The list address's numbered arguments, and their placeholders (FastList._list_url).
+_NUMBERED = {"page": "__page__", "sort": "__sort__"}
+_FILLED = object()  # in a shape's key: a number filled in afterwards
 _STATIC_URLS: dict[tuple, str] = {}  # the admin's stylesheets and scripts: fixed per process
 
 
@@ -227,17 +232,63 @@ class FastList:
         g._list_rows_among = ids
 
     # -- rows drawn cheaply --------------------------------------------------------------
+    # Whether the list's own addresses are filled into one built per request (_list_url).
+    list_url_shapes: bool = True
+
     def get_url(self, endpoint, **kwargs):
+        if endpoint == ".index_view" and kwargs and self.list_url_shapes:
+            return self._list_url(kwargs)
         return static_url(super().get_url, endpoint, kwargs)
+
+    def _list_url(self, kwargs: dict) -> str:
+        """The list's address with these arguments. A list page asks for a dozen (the
+        pager's pages, the sort headers, the page sizes) that differ only in the page
+        number or the sort column: each shape of address is built once per request,
+        with placeholders, and the numbers are filled in. Flask-Admin puts ``page`` and
+        ``sort`` first among the arguments, so each placeholder's first occurrence is
+        its own, whatever the search holds."""
+        numbers = {k: kwargs[k] for k in _NUMBERED if type(kwargs.get(k)) is int}
+        shape = (
+            type(self).__name__,
+            *((k, _FILLED if k in numbers else v) for k, v in kwargs.items()),
+        )
+        try:
+            cache = g.setdefault("_list_url_shapes", {})
+            template = cache.get(shape)
+        except TypeError:  # a value that cannot be a key (none of ours): built as it is
+            return static_url(super().get_url, ".index_view", kwargs)
+        if template is None:
+            template = cache[shape] = super().get_url(
+                ".index_view", **(kwargs | {k: _NUMBERED[k] for k in numbers})
+            )
+        for name, number in numbers.items():
+            template = template.replace(_NUMBERED[name], str(number), 1)
+        return template
 
     def row_url(self, endpoint: str, pk, **args) -> str:
         """A row's URL from a template built once per request and endpoint."""
+        return _fill(self._row_url_template(endpoint, args), pk)
+
+    def _row_url_template(self, endpoint: str, args: dict) -> list[str]:
         cache = g.setdefault("_row_url_templates", {})
-        key = (type(self).__name__, endpoint, tuple(sorted(args.items())))
+        key = (type(self).__name__, endpoint, *sorted(args.items()))
         template = cache.get(key)
         if template is None:
             template = cache[key] = self.get_url(endpoint, id=ROW_ID, **args).split(ROW_ID, 1)
-        return f"{template[0]}{quote(str(pk), safe='')}{template[1]}"
+        return template
+
+    def _row_link(self, endpoint: str, **args):
+        """A function giving the rows' URLs of ``endpoint`` by key: its template is looked
+        up on the first row, not on each."""
+        template = None
+
+        def url(pk) -> str:
+            nonlocal template
+            if template is None:
+                template = self._row_url_template(endpoint, args)
+            return _fill(template, pk)
+
+        return url
 
     @pass_context
     def rows_html(self, context, data, list_columns, list_row_actions, row_urls, actions):
@@ -314,10 +365,14 @@ class FastList:
     def row_urls(self, return_url):
         """For the list template: the URL of a row's page or edit form, by row key."""
         return {
-            "details": lambda pk: self.row_url(".details_view", pk, url=return_url),
-            "edit": lambda pk: self.row_url(".edit_view", pk, url=return_url),
-            "details_modal": lambda pk: self.row_url(
-                ".details_view", pk, url=return_url, modal=True
-            ),
-            "edit_modal": lambda pk: self.row_url(".edit_view", pk, url=return_url, modal=True),
+            "details": self._row_link(".details_view", url=return_url),
+            "edit": self._row_link(".edit_view", url=return_url),
+            "details_modal": self._row_link(".details_view", url=return_url, modal=True),
+            "edit_modal": self._row_link(".edit_view", url=return_url, modal=True),
         }
+
+
+def _fill(template: list[str], pk) -> str:
+    """A row's URL: its key put into the template's one placeholder."""
+    key = str(pk) if type(pk) is int else quote(str(pk), safe="")
+    return f"{template[0]}{key}{template[1]}"
