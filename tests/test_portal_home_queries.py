@@ -116,3 +116,23 @@ def test_the_home_screen_reads_the_residents_bills_by_index(app, make, estate, o
     )
     assert "SCAN bill" not in plan, plan
     assert "ix_bill_payer_id" in plan, plan
+
+
+def test_the_home_statement_binds_only_who_reads_and_when(app, make, estate, owner):
+    """Its constants (statuses, relations, priorities, limits) are written into its SQL:
+    each bound value costs the driver and the database on every request, and only the
+    resident, their estate's day and the moment change from one request to the next.
+    The page still shows what the constants select."""
+    from propadmin.services.portal_home import _statement
+
+    with app.app_context():
+        compiled = _statement().compile(dialect=db.engine.dialect)
+    assert set(compiled.params) == {"seen_by", "seen_on", "seen_at"}
+    assert "'void'" in compiled.string and "'published'" in compiled.string
+
+    make.bill(owner.unit, period="2025-01", payer=owner.resident)
+    make.notice(estate, publish=True, title="停水通知")
+    make.repair(owner.unit, reporter=owner.resident)
+    page = owner.client.get("/portal/").text
+    assert page.count('class="bill-row"') == 1 and "停水通知" in page
+    assert "处理中的报修：1 项" in page and "未读公告：1 条" in page
