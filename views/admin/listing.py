@@ -4,8 +4,9 @@ Mixed into the base view (base.py), so every model view's list gets it:
 
 - the order is total: the primary key follows the view's sort, unless the sort already
   covers a unique key, so pages never overlap and an index ``(scope, sort…, id)`` serves it;
-- the page's rows are picked by primary key first, from the model's table alone (an index
-  scan, however deep the page), and only those rows are loaded with their relationships;
+- the first page's rows are read at once, a LIMIT over the sort's index; a later page's are
+  picked by primary key first, from the model's table alone (an index scan, however deep
+  the page), and only those rows are loaded with their relationships;
 - the count stops at ``count_cap`` rows: past it the list says "10,000+" instead of
   counting a million rows for every page (filters and search narrow further, and a
   deeper page typed into the address still opens);
@@ -121,6 +122,8 @@ _ROW_ACTIONS = {
 
 class FastList:
     count_cap: int = COUNT_CAP
+    # The first page read in one statement, without reading its keys first.
+    first_page_at_once: bool = True
     # False where a list template draws its rows itself (its own list_row block).
     fast_rows: bool = True
 
@@ -182,6 +185,12 @@ class FastList:
         if among is not None and not offset and len(among) <= page_size:
             query.whole_page = True  # the rows found are the page: read them sorted
             return query
+        if not offset and self.first_page_at_once:
+            # The first page, the one opened most: a LIMIT over the sort's index reads its
+            # rows in order, as the keys would be read, with no keys statement before them.
+            rows = query.limit(page_size)
+            rows.first_page = True
+            return rows
         keys = [key for (key,) in query.with_entities(pk).offset(offset).limit(page_size)]
         rows = query.filter(pk.in_(keys)).order_by(None)
         rows.page_keys = keys
@@ -197,6 +206,12 @@ class FastList:
         if getattr(query, "whole_page", False) and execute:
             rows = query.all()
             return (len(rows) if isinstance(count, PendingCount) else count), rows
+        if getattr(query, "first_page", False) and execute:
+            rows = query.all()
+            if isinstance(count, PendingCount):
+                size = self.page_size if page_size is None else page_size
+                count = count.settle([inspect(row).identity[0] for row in rows], 0, size)
+            return count, rows
         if isinstance(count, PendingCount):
             size = self.page_size if page_size is None else page_size
             count = count.settle(keys, (page or 0) * (size or 0), size)
