@@ -259,9 +259,8 @@ class FastList:
         """The list's address with these arguments. A list page asks for a dozen (the
         pager's pages, the sort headers, the page sizes) that differ only in the page
         number or the sort column: each shape of address is built once per request,
-        with placeholders, and the numbers are filled in. Flask-Admin puts ``page`` and
-        ``sort`` first among the arguments, so each placeholder's first occurrence is
-        its own, whatever the search holds."""
+        with placeholders, and the numbers are filled in. A shape whose arguments hold a
+        placeholder themselves is built as it is."""
         numbers = {k: kwargs[k] for k in _NUMBERED if type(kwargs.get(k)) is int}
         shape = (
             type(self).__name__,
@@ -273,9 +272,13 @@ class FastList:
         except TypeError:  # a value that cannot be a key (none of ours): built as it is
             return static_url(super().get_url, ".index_view", kwargs)
         if template is None:
-            template = cache[shape] = super().get_url(
-                ".index_view", **(kwargs | {k: _NUMBERED[k] for k in numbers})
-            )
+            built = super().get_url(".index_view", **(kwargs | {k: _NUMBERED[k] for k in numbers}))
+            # A placeholder found twice is in the arguments too (a search for "__page__"):
+            # that shape is built as it is, every time.
+            once = all(built.count(_NUMBERED[k]) == 1 for k in numbers)
+            template = cache[shape] = built if once else ""
+        if not template:
+            return static_url(super().get_url, ".index_view", kwargs)
         for name, number in numbers.items():
             template = template.replace(_NUMBERED[name], str(number), 1)
         return template
