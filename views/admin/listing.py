@@ -13,9 +13,9 @@ Mixed into the base view (base.py), so every model view's list gets it:
 - rows are drawn cheaply (templates/admin/model/list.html): each row's links are filled
   into URLs built once per page (so are the pager's pages and the sort headers: the list's
   own address is built once per shape, the page and sort filled in), and one delete form
-  serves the whole page; the rows of a
-  list with the usual row actions are written out here in Python (``rows_html``), the
-  same markup the template's loop gives, at a fraction of its cost per cell;
+  serves the whole page; the rows of a list with the usual row actions are written out
+  here in Python (``rows_html``), the same markup the template's loop gives, at a
+  fraction of its cost per cell;
 - the page's delete and mass-action forms are only drawn there, never read: ``PageForm``
   (page_forms.py) writes their hidden fields from the form classes without building
   WTForms forms. The POSTs they send are checked by the real forms, as before.
