@@ -325,13 +325,27 @@ def test_list_links_filled_into_one_address_are_flask_admins(
     """The pager's pages, the sort headers and the page sizes are filled into one address
     built per request (FastList.get_url): they are the addresses Flask-Admin builds one by
     one, also when the search itself holds the placeholders the page and sort go into."""
+    from flask_admin.base import BaseView
+
     from views.admin.listing import FastList
 
     add_households(make, estate, 45, name="__page__ __sort__ 住户")
+    builds = []
+    build = BaseView.get_url
+
+    def counted(view, endpoint, **kwargs):
+        if endpoint == ".index_view":
+            builds.append(kwargs)
+        return build(view, endpoint, **kwargs)
+
+    monkeypatch.setattr(BaseView, "get_url", counted)
     filled = _list_links(office.get(path))
+    filled_builds = len(builds)
     monkeypatch.setattr(FastList, "list_url_shapes", False)
     built = _list_links(office.get(path))
     assert filled == built
+    if "__page__" not in path:  # built once per shape, not once per link
+        assert filled_builds < len(builds) - filled_builds, (filled_builds, len(builds))
     assert len(filled) >= 3, filled  # the sort headers and pages are there to compare
     if "search" not in path or "page=1" in path:
         pages = {m for link in filled for m in re.findall(r"[?&]page=(\d+)", link)}

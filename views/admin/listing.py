@@ -270,7 +270,7 @@ class FastList:
             cache = g.setdefault("_list_url_shapes", {})
             template = cache.get(shape)
         except TypeError:  # a value that cannot be a key (none of ours): built as it is
-            return static_url(super().get_url, ".index_view", kwargs)
+            return super().get_url(".index_view", **kwargs)
         if template is None:
             built = super().get_url(".index_view", **(kwargs | {k: _NUMBERED[k] for k in numbers}))
             # A placeholder found twice is in the arguments too (a search for "__page__"):
@@ -278,7 +278,7 @@ class FastList:
             once = all(built.count(_NUMBERED[k]) == 1 for k in numbers)
             template = cache[shape] = built if once else ""
         if not template:
-            return static_url(super().get_url, ".index_view", kwargs)
+            return super().get_url(".index_view", **kwargs)
         for name, number in numbers.items():
             template = template.replace(_NUMBERED[name], str(number), 1)
         return template
