@@ -152,7 +152,7 @@ class ResidentView(PortalAccessMixin, SecureModelView):
     def kept_count(self) -> int:
         """The residents of the reader's estates, as ``estate_count`` keeps them (the
         unfiltered list's count: a few rows read, not the register counted)."""
-        return db.session.scalar(kept_total("residents", estate_scope(current_user)))
+        return kept_total(db.session, "residents", estate_scope(current_user))
 
     def get_list(self, *args, **kwargs):
         count, rows = super().get_list(*args, **kwargs)
