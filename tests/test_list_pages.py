@@ -381,3 +381,39 @@ def test_the_first_page_is_read_in_one_statement_with_the_same_rows_on_every_lis
         if len(at_once) < len(keys_first):
             fewer.append(path)
     assert len(compared) >= 20 and "/admin/bill/" in compared and "/admin/resident/" in fewer
+
+
+def test_a_row_action_of_a_views_own_is_drawn_by_its_macro(office, make, estate, monkeypatch):
+    """The list template imports the row actions' macros only for a list that has an action
+    other than view, edit and delete: such a list still draws it, through its macro, and
+    the usual lists draw their buttons without the import."""
+    from jinja2 import Template
+
+    from views.admin.residents import ResidentView
+
+    imported = []
+    make_module = Template.make_module
+
+    def spied(self, *args, **kwargs):
+        imported.append(self.name)
+        return make_module(self, *args, **kwargs)
+
+    monkeypatch.setattr(Template, "make_module", spied)
+    resident = make.resident(estate, name="弹窗")
+    usual = office.get("/admin/resident/")
+    assert f'href="/admin/resident/details/?id={resident.id}' in usual.text
+    assert 'data-toggle="modal"' not in usual.text
+    assert "admin/model/layout.html" in imported  # (the spy sees the list's imports)
+    assert "admin/model/row_actions.html" not in imported, imported
+    monkeypatch.setattr(ResidentView, "details_modal", True)
+    imported.clear()
+    page = office.get("/admin/resident/")
+    assert page.status_code == 200
+    assert "admin/model/row_actions.html" in imported, imported
+    # view_row_popup (row_actions.html): a modal button to the row's page.
+    button = re.search(
+        rf'<a class="icon" data-target="#fa_modal_window" title="[^"]*" '
+        rf'href="/admin/resident/details/\?id={resident.id}&amp;url=[^"]*modal=True"',
+        page.text,
+    )
+    assert button, _table_rows(page)

@@ -24,7 +24,7 @@ from .base import SecureModelView
 from .billing_menu import add_billing_views
 from .dashboard import DashboardView
 from .facilities_menu import add_facility_views
-from .listing import admin_static_url
+from .list_links import admin_static_url
 from .menu_cache import CachedMenuAdmin, init_menu_cache
 from .notices_menu import add_notice_views
 from .occupancy import OccupancyView

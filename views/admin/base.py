@@ -42,7 +42,8 @@ from .fields import (
     typed_ids,
     unresolved_lookups,
 )
-from .listing import FastList, static_url
+from .list_links import static_url
+from .listing import FastList
 from .presentation import COMMON_LABELS, Presentation
 
 __all__ = [
