@@ -144,6 +144,33 @@ def filter_arg(app, which: str) -> str:
 
 
 # -- the list -------------------------------------------------------------------------------
+def status_cells(page) -> dict[str, str]:
+    """Each row's unit label → its status cell, as the list shows it."""
+    rows = re.findall(
+        r'class="row-link" href="[^"]*">([^<]+)</a>.*?<td class="col-status">(.*?)</td>',
+        page.text,
+        re.S,
+    )
+    return {unit: cell.strip() for unit, cell in rows}
+
+
+@pytest.mark.parametrize("fast_rows", [True, False], ids=["rows written in Python", "loop"])
+def test_each_rows_status_says_overdue_only_when_it_is(staff, bills, monkeypatch, fast_rows):
+    """The status cell, row by row: an open bill past its due date in its estate says so
+    with a badge; a paid one, or one not yet due, does not."""
+    from views.admin.listing import FastList
+
+    monkeypatch.setattr(FastList, "fast_rows", fast_rows)
+    cells = status_cells(staff("finance").get("/admin/bill/"))
+    badge = ' <span class="badge badge-danger">逾期</span>'
+    assert cells == {
+        label(bills["overdue"]): "未缴" + badge,
+        label(bills["partial"]): "部分已缴" + badge,
+        label(bills["open"]): "未缴",
+        label(bills["paid"]): "已缴清",
+    }, cells
+
+
 def test_list_shows_units_payers_money_and_overdue_in_chinese(staff, bills):
     page = staff("finance").get("/admin/bill/")
     assert listed(page) == {label(b) for b in bills.values()}

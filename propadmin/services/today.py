@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -29,6 +29,11 @@ def estate_today(estate: Estate | None) -> date:
     return datetime.now(UTC).astimezone(_zone(estate.timezone if estate else None)).date()
 
 
+# Built once (every bill list and the worklist read them): the estates' zones.
+_ZONES = select(Estate.id, Estate.timezone)
+_ZONES_IN = _ZONES.where(Estate.id.in_(bindparam("ids", expanding=True)))
+
+
 def estate_todays(session: Session, estate_ids: set[int] | None) -> dict[int, date]:
     """Today's date in each of these estates' time zones (``None``: every estate). Estates
     the session has already loaded (the dashboard's) are not read again."""
@@ -40,11 +45,10 @@ def estate_todays(session: Session, estate_ids: set[int] | None) -> dict[int, da
             zones[estate_id] = loaded.timezone
         else:
             missing.add(estate_id)
-    if missing is None or missing:
-        stmt = select(Estate.id, Estate.timezone)
-        if missing is not None:
-            stmt = stmt.where(Estate.id.in_(missing))
-        zones.update((i, name) for i, name in session.execute(stmt))
+    if missing is None:
+        zones.update(session.execute(_ZONES).all())
+    elif missing:
+        zones.update(session.execute(_ZONES_IN, {"ids": list(missing)}).all())
     now = datetime.now(UTC)
     return {estate_id: now.astimezone(_zone(name)).date() for estate_id, name in zones.items()}
 

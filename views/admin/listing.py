@@ -215,6 +215,13 @@ class FastList(ListLinks):
         g._list_rows_among = ids
 
     # -- rows drawn cheaply --------------------------------------------------------------
+    def page_formatters(self) -> dict:
+        """The column formatters ``rows_html`` draws this page's cells with: a view whose
+        cells read the request's data (today in each estate, say) gives formatters that
+        looked it up once for the page, not once per row. The same cells as
+        ``column_formatters`` give, which the template's loop uses."""
+        return self.column_formatters
+
     def macro_row_actions(self, list_row_actions) -> bool:
         """Whether a row action is drawn by its macro (admin/model/row_actions.html): one
         other than the view, edit and delete buttons written here and in the list's loop."""
@@ -247,8 +254,9 @@ class FastList(ListLinks):
                 buttons.append(('<a class="icon" href="', closing, row_urls[kind]))
         select_title = escape(babel.gettext("Select record"))
         show_buttons = self.column_display_actions
+        formatters = self.page_formatters()
         cells = [
-            (f'<td class="col-{escape(name)}">', name, self.column_formatters.get(name),
+            (f'<td class="col-{escape(name)}">', name, formatters.get(name),
              self._column_choices_map.get(name))
             for name, _label in list_columns
         ]
