@@ -181,9 +181,22 @@ def _status_cells() -> dict:
     return g.bill_status_cells
 
 
+def _status_formatter():
+    """The status column's formatter, with the status cells and today in each estate
+    looked up once: for a page of rows (BillView.page_formatters), a look-up in the
+    request's ``g`` on each of fifty rows cost more than the cells themselves."""
+    cells, days, fallback = _status_cells(), todays(), date.today()
+
+    def status(view, context, bill, name):
+        cell = cells.get((bill.status, bill.is_overdue(days.get(bill.estate_id, fallback))))
+        return bill.status if cell is None else cell
+
+    return status
+
+
 def _status(view, context, bill, name):
-    cell = _status_cells().get((bill.status, is_overdue(bill)))
-    return bill.status if cell is None else cell
+    """One row's status cell, where no page of rows is drawn (the list template's own loop)."""
+    return _status_formatter()(view, context, bill, name)
 
 
 class BillView(ReadOnlyModelView):
@@ -227,15 +240,7 @@ class BillView(ReadOnlyModelView):
     }
 
     def page_formatters(self):
-        """The status cells and today in each estate, looked up once for the page (a
-        look-up in the request's ``g`` on each of fifty rows cost more than the cells)."""
-        cells, days, fallback = _status_cells(), todays(), date.today()
-
-        def status(view, context, bill, name):
-            cell = cells.get((bill.status, bill.is_overdue(days.get(bill.estate_id, fallback))))
-            return bill.status if cell is None else cell
-
-        return {**self.column_formatters, "status": status}
+        return {**self.column_formatters, "status": _status_formatter()}
 
     def get_filters(self):
         return [
