@@ -169,6 +169,7 @@ class FastList(ListLinks):
             page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
         )
         keys = getattr(query, "page_keys", None)
+        size = self.page_size if page_size is None else page_size
         if isinstance(count, PendingCount) and not search and not filters:
             count.kept = self.kept_count
         if getattr(query, "whole_page", False) and execute:
@@ -177,11 +178,9 @@ class FastList(ListLinks):
         if getattr(query, "first_page", False) and execute:
             rows = query.all()
             if isinstance(count, PendingCount):
-                size = self.page_size if page_size is None else page_size
                 count = count.settle([inspect(row).identity[0] for row in rows], 0, size)
             return count, rows
         if isinstance(count, PendingCount):
-            size = self.page_size if page_size is None else page_size
             count = count.settle(keys, (page or 0) * (size or 0), size)
         if not execute:
             return count, query
