@@ -30,8 +30,11 @@ run: install
 serve: install
 	$(BIN)/gunicorn -c python:propadmin.gunicorn_conf app:app
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; "auto": one per CPU core, 0: in
+# this process alone). Each worker makes its own databases.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m tests.bench
