@@ -11,8 +11,15 @@ point (app.py) has none of these pages:
   served here behind the same sign-in and hooks, through the app's database engine. They
   show how much of the gap between an admin list and the hand-written page the sign-in
   alone accounts for. They read the bench's rows as the hand-written page does, without
-  the admin's estate scope: a bench page, never served by the app.
+  the admin's estate scope: a bench page, never served by the app;
+- ``/bench/frozen/<name>`` answers with the bytes of an admin page the pages bench fetched
+  just before (``instance/bench-frozen/<name>.html``), behind the same sign-in and hooks:
+  what that page would cost if reading its rows and drawing it cost nothing.
 """
+
+from pathlib import Path
+
+from flask import Response, abort
 
 from app import app  # the production entry point, as make serve loads it (gc.freeze() too)
 from propadmin.extensions import db
@@ -23,6 +30,24 @@ from propadmin.permissions import public, requires
 @public
 def minimal():
     return "ok"
+
+
+FROZEN = Path(app.instance_path) / "bench-frozen"
+_frozen: dict[str, bytes] = {}  # read once per worker
+
+
+@app.get("/bench/frozen/<name>")
+@requires("residents.view")  # both of the pages bench's accounts hold it
+def frozen(name: str):
+    if not name.isalnum():
+        abort(404)
+    body = _frozen.get(name)
+    if body is None:
+        path = FROZEN / f"{name}.html"
+        if not path.is_file():
+            abort(404)
+        body = _frozen[name] = path.read_bytes()
+    return Response(body, mimetype="text/html")
 
 
 def _hand_written_pages() -> None:
