@@ -8,9 +8,10 @@ point (app.py) has none of these pages:
   the owner portal beside it, the pages bench prints it first);
 - ``/bench/hand/residents`` and ``/bench/hand/bills`` are the pages bench's hand-written
   pages (tests/bench_pages.py ``reference_views``: the same statements and template),
-  served here behind the same sign-in and hooks, through the app's database engine. They
-  show how much of the gap between an admin list and the hand-written page the sign-in
-  alone accounts for. They read the bench's rows as the hand-written page does, without
+  served here behind the same sign-in and hooks, through the app's database engine: what
+  the same page costs inside the app (the sign-in, and its statements through the app's
+  engine and session). ``/bench/frozen`` below separates the sign-in from them. They
+  read the bench's rows as the hand-written page does, without
   the admin's estate scope: a bench page, never served by the app;
 - ``/bench/frozen/<name>`` answers with the bytes of an admin page the pages bench fetched
   just before (``instance/bench-frozen/<name>.html``), behind the same sign-in and hooks:
